@@ -1,0 +1,315 @@
+"""The circuit (genome): typed E/I neurons, input channels, output ports and synapses.
+
+A :class:`Circuit` stores everything as arrays so that evolution operators and the
+simulator never walk Python objects per synapse. Rows of the synapse matrices are
+presynaptic sources — first the ``n_inputs`` input channels, then the ``n`` neurons —
+and columns are postsynaptic neurons::
+
+    weights[n_inputs + n, n]    magnitudes >= 0 (0 = no synapse); sign = Dale's law
+    delays[n_inputs + n, n]     integer steps of dt
+    p_release[n_inputs + n, n]  release probability in (0, 1]
+    std_u, std_tau_rec          Tsodyks–Markram depression (std_u = 0: none)
+
+Circuits are immutable by convention: operators build new ones with :meth:`replace`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+
+from .errors import CircuitError
+from .model import (
+    DEFAULT_DT_MS,
+    EXCITATORY,
+    INHIBITORY,
+    NEURON_PARAMS,
+    PARAM_INDEX,
+    SYNAPSE_MODELS,
+    TYPE_CODES,
+    TYPE_DEFAULTS,
+    TYPE_NAMES,
+)
+
+#: Longest allowed synaptic delay in steps (100 ms at the default dt).
+MAX_DELAY_STEPS = 1000
+
+
+def default_params(types: np.ndarray) -> np.ndarray:
+    """Per-neuron parameter matrix filled with the per-type defaults.
+
+    Parameters
+    ----------
+    types : ndarray of int
+        Neuron types (+1 E, -1 I).
+
+    Returns
+    -------
+    ndarray, shape (n, len(NEURON_PARAMS))
+    """
+    rows = [TYPE_DEFAULTS[TYPE_NAMES[int(t)]].as_tuple() for t in types]
+    return np.array(rows, dtype=np.float64).reshape(len(rows), len(NEURON_PARAMS))
+
+
+@dataclass(eq=False)
+class Circuit:
+    """A spiking E/I circuit.
+
+    Parameters
+    ----------
+    types : array_like of int, shape (n,)
+        +1 for excitatory, -1 for inhibitory neurons.
+    n_inputs : int
+        Number of external input channels (excitatory spike sources).
+    weights : array_like, shape (n_inputs + n, n)
+        Synapse weight magnitudes (mV, or relative conductance); 0 means absent.
+    delays : array_like of int, optional
+        Delays in steps, same shape as ``weights``; default 0.
+    p_release : array_like, optional
+        Release probabilities in (0, 1]; default 1.
+    std_u, std_tau_rec : array_like, optional
+        Short-term depression utilisation (0 = no depression) and recovery time (ms).
+    params : array_like, shape (n, len(NEURON_PARAMS)), optional
+        Per-neuron parameters in the order of :data:`~evo_circuits.model.NEURON_PARAMS`;
+        default: per-type defaults.
+    outputs : sequence of int
+        Indices of the neurons read out as output ports, in port order.
+    dt_ms : float
+        Simulation time step (ms).
+    synapse_model : {"current", "conductance"}
+    name : str
+    metadata : dict
+        Free-form JSON-serialisable information (provenance, scores).
+
+    Raises
+    ------
+    CircuitError
+        If any field is invalid; the message names the field.
+    """
+
+    types: np.ndarray
+    n_inputs: int
+    weights: np.ndarray
+    delays: np.ndarray | None = None
+    p_release: np.ndarray | None = None
+    std_u: np.ndarray | None = None
+    std_tau_rec: np.ndarray | None = None
+    params: np.ndarray | None = None
+    outputs: Sequence[int] = ()
+    dt_ms: float = DEFAULT_DT_MS
+    synapse_model: str = "current"
+    name: str = ""
+    metadata: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.types = _int_array(self.types, "types", ndim=1, dtype=np.int8)
+        n = self.types.shape[0]
+        if not isinstance(self.n_inputs, (int, np.integer)) or isinstance(self.n_inputs, bool) or self.n_inputs < 0:
+            raise CircuitError(f"n_inputs: expected an integer >= 0, got {self.n_inputs!r}")
+        self.n_inputs = int(self.n_inputs)
+        shape = (self.n_inputs + n, n)
+        self.weights = _float_matrix(self.weights, "weights", shape)
+        self.delays = (np.zeros(shape, np.int32) if self.delays is None
+                       else _int_array(self.delays, "delays", ndim=2, dtype=np.int32, shape=shape))
+        self.p_release = (np.ones(shape) if self.p_release is None
+                          else _float_matrix(self.p_release, "p_release", shape))
+        self.std_u = np.zeros(shape) if self.std_u is None else _float_matrix(self.std_u, "std_u", shape)
+        self.std_tau_rec = (np.zeros(shape) if self.std_tau_rec is None
+                            else _float_matrix(self.std_tau_rec, "std_tau_rec", shape))
+        self.params = (default_params(self.types) if self.params is None
+                       else _float_matrix(self.params, "params", (n, len(NEURON_PARAMS))))
+        self.outputs = _int_array(self.outputs, "outputs", ndim=1, dtype=np.int64)
+        self.dt_ms = float(self.dt_ms)
+        self.validate()
+
+    # ------------------------------------------------------------------ validation
+    def validate(self) -> None:
+        """Check every field; raise :class:`CircuitError` naming the first bad one."""
+        n = self.n_neurons
+        bad = ~np.isin(self.types, (EXCITATORY, INHIBITORY))
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise CircuitError(f"types[{i}]: unknown neuron type {int(self.types[i])} (expected +1 for E or -1 for I)")
+        if not (math.isfinite(self.dt_ms) and self.dt_ms > 0):
+            raise CircuitError(f"dt_ms: expected a positive number, got {self.dt_ms}")
+        if self.synapse_model not in SYNAPSE_MODELS:
+            raise CircuitError(f"synapse_model: expected one of {', '.join(SYNAPSE_MODELS)}, got {self.synapse_model!r}")
+        _check_where(~np.isfinite(self.weights) | (self.weights < 0), "weights", self.weights,
+                     "weights must be finite and >= 0 (magnitudes; the sign comes from the presynaptic type)")
+        present = self.weights > 0
+        _check_where((self.delays < 0) | (self.delays > MAX_DELAY_STEPS), "delays", self.delays,
+                     f"delay out of range [0, {MAX_DELAY_STEPS}] steps")
+        _check_where(present & ~((self.p_release > 0) & (self.p_release <= 1)), "p_release", self.p_release,
+                     "release probability must be in (0, 1]")
+        _check_where(present & ~((self.std_u >= 0) & (self.std_u <= 1)), "std_u", self.std_u,
+                     "depression U must be in [0, 1] (0 = no depression)")
+        _check_where(present & (self.std_u > 0) & ~(self.std_tau_rec > 0), "std_tau_rec", self.std_tau_rec,
+                     "depression tau_rec must be > 0 ms where std_u > 0")
+        for k in ("tau_m", "tau_e", "tau_i"):
+            col = self.params[:, PARAM_INDEX[k]]
+            _check_where(~(col > 0) | ~np.isfinite(col), k, col, f"'{k}' must be a finite number > 0 ms", prefix="neurons")
+        col = self.params[:, PARAM_INDEX["t_ref"]]
+        _check_where(~(col >= 0) | ~np.isfinite(col), "t_ref", col, "'t_ref' must be a finite number >= 0 ms", prefix="neurons")
+        for k in ("v_rest", "v_th", "v_reset", "i_bias", "e_e", "e_i"):
+            col = self.params[:, PARAM_INDEX[k]]
+            _check_where(~np.isfinite(col), k, col, f"'{k}' must be finite", prefix="neurons")
+        for j, o in enumerate(self.outputs):
+            if not 0 <= o < n:
+                raise CircuitError(f"outputs[{j}]: neuron index {int(o)} out of range [0, {n})")
+        if len(set(self.outputs.tolist())) != len(self.outputs):
+            raise CircuitError("outputs: a neuron is listed twice")
+        if not isinstance(self.name, str):
+            raise CircuitError(f"name: expected a string, got {type(self.name).__name__}")
+        if not isinstance(self.metadata, dict):
+            raise CircuitError(f"metadata: expected an object/dict, got {type(self.metadata).__name__}")
+
+    # ------------------------------------------------------------------ views
+    @property
+    def n_neurons(self) -> int:
+        """Number of neurons (inputs excluded)."""
+        return int(self.types.shape[0])
+
+    @property
+    def n_exc(self) -> int:
+        """Number of excitatory neurons."""
+        return int(np.count_nonzero(self.types == EXCITATORY))
+
+    @property
+    def n_inh(self) -> int:
+        """Number of inhibitory neurons."""
+        return int(np.count_nonzero(self.types == INHIBITORY))
+
+    @property
+    def n_synapses(self) -> int:
+        """Number of synapses, input synapses included."""
+        return int(np.count_nonzero(self.weights))
+
+    @property
+    def source_signs(self) -> np.ndarray:
+        """Sign (+1/-1) of every presynaptic source row: inputs then neurons."""
+        return np.concatenate([np.ones(self.n_inputs, np.int8), self.types])
+
+    @property
+    def signed_weights(self) -> np.ndarray:
+        """Weights with Dale's-law signs applied (rows: sources, columns: neurons)."""
+        return self.weights * self.source_signs[:, None]
+
+    def param(self, name: str) -> np.ndarray:
+        """Column of one neuron parameter, e.g. ``circuit.param("tau_m")``."""
+        return self.params[:, PARAM_INDEX[name]]
+
+    def refractory_steps(self) -> np.ndarray:
+        """Refractory period of each neuron in whole steps, ``round(t_ref / dt)``."""
+        return np.rint(self.param("t_ref") / self.dt_ms).astype(np.int64)
+
+    def replace(self, **changes: Any) -> "Circuit":
+        """A validated copy with some fields changed (arrays are copied)."""
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        fields.update(changes)
+        fields = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in fields.items()}
+        fields["metadata"] = dict(fields["metadata"])
+        return Circuit(**fields)
+
+    def copy(self) -> "Circuit":
+        """A deep copy."""
+        return self.replace()
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Circuit):
+            return NotImplemented
+        return (self.n_inputs == other.n_inputs and self.dt_ms == other.dt_ms
+                and self.synapse_model == other.synapse_model and self.name == other.name
+                and self.metadata == other.metadata
+                and all(np.array_equal(getattr(self, k), getattr(other, k)) for k in _ARRAY_FIELDS))
+
+    def __repr__(self) -> str:
+        label = f"{self.name!r}, " if self.name else ""
+        return (f"Circuit({label}{self.n_exc}E+{self.n_inh}I, inputs={self.n_inputs}, "
+                f"outputs={self.outputs.tolist()}, synapses={self.n_synapses}, {self.synapse_model})")
+
+    # ------------------------------------------------------------------ I/O façade
+    def to_dict(self) -> dict:
+        """The circuit as a JSON-ready dict (see ``docs/formats.md``)."""
+        from .io import circuit_to_dict
+        return circuit_to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Circuit":
+        """Build a circuit from a circuit-JSON dict, validating every field."""
+        from .io import circuit_from_dict
+        return circuit_from_dict(data)
+
+    def save(self, path: str) -> None:
+        """Write circuit JSON atomically."""
+        from .io import save_circuit
+        save_circuit(self, path)
+
+    @classmethod
+    def load(cls, path: str) -> "Circuit":
+        """Read and validate circuit JSON."""
+        from .io import load_circuit
+        return load_circuit(path)
+
+    def to_networkx(self):
+        """A networkx DiGraph view (see :func:`evo_circuits.graph.to_networkx`)."""
+        from .graph import to_networkx
+        return to_networkx(self)
+
+    @classmethod
+    def from_networkx(cls, graph) -> "Circuit":
+        """Inverse of :meth:`to_networkx`."""
+        from .graph import from_networkx
+        return from_networkx(graph)
+
+
+_ARRAY_FIELDS = ("types", "weights", "delays", "p_release", "std_u", "std_tau_rec", "params", "outputs")
+
+
+def _int_array(value: Any, name: str, ndim: int, dtype: type, shape: tuple | None = None) -> np.ndarray:
+    arr = np.asarray(value)
+    if arr.size == 0:
+        arr = arr.reshape((0,) * ndim) if shape is None else arr.reshape(shape)
+    if arr.ndim != ndim:
+        raise CircuitError(f"{name}: expected a {ndim}-d array, got shape {arr.shape}")
+    if shape is not None and arr.shape != shape:
+        raise CircuitError(f"{name}: expected shape {shape}, got {arr.shape}")
+    if arr.size and arr.dtype.kind == "f":
+        if not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr)):
+            raise CircuitError(f"{name}: expected whole numbers, got {arr[arr != np.round(arr)][:1].tolist()}")
+    elif arr.size and arr.dtype.kind not in "iub":
+        raise CircuitError(f"{name}: expected integers, got dtype {arr.dtype}")
+    return np.ascontiguousarray(arr, dtype=dtype)
+
+
+def _float_matrix(value: Any, name: str, shape: tuple) -> np.ndarray:
+    arr = np.asarray(value, dtype=np.float64) if not isinstance(value, np.ndarray) else value
+    if arr.dtype.kind not in "fiub":
+        raise CircuitError(f"{name}: expected numbers, got dtype {arr.dtype}")
+    if arr.size == 0:
+        arr = arr.reshape(shape)
+    if arr.shape != shape:
+        raise CircuitError(f"{name}: expected shape {shape}, got {arr.shape}")
+    return np.ascontiguousarray(arr, dtype=np.float64)
+
+
+def _check_where(bad: np.ndarray, name: str, values: np.ndarray, why: str, prefix: str = "") -> None:
+    """Raise naming the first offending element of ``values`` where ``bad`` holds."""
+    if not bad.any():
+        return
+    idx = tuple(int(i) for i in np.argwhere(bad)[0])
+    where = f"{prefix}[{idx[0]}].{name}" if prefix else f"{name}[{', '.join(map(str, idx))}]"
+    raise CircuitError(f"{where}: {why}, got {float(values[idx])}")
+
+
+def type_codes(names: Sequence[str]) -> np.ndarray:
+    """Convert ``["E", "I", ...]`` to type codes, rejecting unknown names."""
+    out = []
+    for i, t in enumerate(names):
+        if t not in TYPE_CODES:
+            raise CircuitError(f"neurons[{i}].type: unknown neuron type {t!r} (expected 'E' or 'I')")
+        out.append(TYPE_CODES[t])
+    return np.array(out, dtype=np.int8)

@@ -1,0 +1,258 @@
+"""Circuit JSON: the versioned, pickle-free file format of circuits and motifs.
+
+The layout is specified in ``docs/formats.md``. Readers are strict: an unknown
+``format``/``version``, an unknown key, or a value of the wrong type is rejected with a
+:class:`~evo_circuits.errors.FormatError` whose message names the field (for example
+``synapses[3].delay_ms``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from typing import Any
+
+import numpy as np
+
+from .atomic import write_text
+from .circuit import Circuit, type_codes
+from .errors import CircuitError, FormatError
+from .model import DEFAULT_DT_MS, NEURON_PARAMS, SYNAPSE_MODELS, TYPE_DEFAULTS, TYPE_NAMES
+
+FORMAT = "evo-circuits/circuit"
+VERSION = 1
+
+_TOP_KEYS = {"format", "version", "name", "dt_ms", "synapse_model", "n_inputs", "neurons",
+             "outputs", "input_synapses", "synapses", "metadata"}
+_SYN_KEYS = {"post", "weight", "delay_ms", "p_release", "std"}
+
+
+# ---------------------------------------------------------------------------- writing
+def circuit_to_dict(c: Circuit) -> dict:
+    """Serialise a circuit to a JSON-ready dict.
+
+    Neuron parameters equal to their type's default are omitted, so files stay short
+    and defaults can be read at a glance.
+    """
+    neurons = []
+    for i, t in enumerate(c.types):
+        tname = TYPE_NAMES[int(t)]
+        entry: dict[str, Any] = {"type": tname}
+        default = TYPE_DEFAULTS[tname].as_tuple()
+        for k, name in enumerate(NEURON_PARAMS):
+            if c.params[i, k] != default[k]:
+                entry[name] = float(c.params[i, k])
+        neurons.append(entry)
+    input_syn, syn = [], []
+    for pre, post in zip(*np.nonzero(c.weights)):
+        entry = {"post": int(post), "weight": float(c.weights[pre, post]),
+                 "delay_ms": _steps_to_ms(int(c.delays[pre, post]), c.dt_ms)}
+        if c.p_release[pre, post] != 1.0:
+            entry["p_release"] = float(c.p_release[pre, post])
+        if c.std_u[pre, post] > 0:
+            entry["std"] = {"U": float(c.std_u[pre, post]), "tau_rec": float(c.std_tau_rec[pre, post])}
+        if pre < c.n_inputs:
+            input_syn.append({"channel": int(pre), **entry})
+        else:
+            syn.append({"pre": int(pre - c.n_inputs), **entry})
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "name": c.name,
+        "dt_ms": c.dt_ms,
+        "synapse_model": c.synapse_model,
+        "n_inputs": c.n_inputs,
+        "neurons": neurons,
+        "outputs": [int(o) for o in c.outputs],
+        "input_synapses": input_syn,
+        "synapses": syn,
+        "metadata": c.metadata,
+    }
+
+
+def dumps(c: Circuit) -> str:
+    """Circuit JSON text (indented, stable key order)."""
+    return json.dumps(circuit_to_dict(c), indent=2, allow_nan=False) + "\n"
+
+
+def save_circuit(c: Circuit, path: str | os.PathLike) -> None:
+    """Write circuit JSON to ``path`` atomically (temp file + ``os.replace``)."""
+    write_text(path, dumps(c))
+
+
+def _steps_to_ms(steps: int, dt: float) -> float:
+    # 3 * 0.1 is 0.30000000000000004; write the short decimal that reads back exactly.
+    return float(f"{steps * dt:.10g}")
+
+
+# ---------------------------------------------------------------------------- reading
+def load_circuit(path: str | os.PathLike) -> Circuit:
+    """Read circuit JSON from ``path``.
+
+    Raises
+    ------
+    FormatError
+        If the file is missing, not JSON, or does not follow the format.
+    CircuitError
+        If the circuit it describes is invalid.
+    """
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh, parse_constant=_reject_constant)
+    except FileNotFoundError:
+        raise FormatError(f"{path}: no such file") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise FormatError(f"{path}: not valid JSON ({exc})") from None
+    return circuit_from_dict(data)
+
+
+def loads(text: str) -> Circuit:
+    """Parse circuit JSON text."""
+    try:
+        data = json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise FormatError(f"not valid JSON ({exc})") from None
+    return circuit_from_dict(data)
+
+
+def _reject_constant(name: str) -> None:
+    raise FormatError(f"{name} is not allowed in circuit JSON (numbers must be finite)")
+
+
+def circuit_from_dict(data: Any) -> Circuit:
+    """Validate a circuit-JSON dict and build the :class:`Circuit` it describes."""
+    if not isinstance(data, dict):
+        raise FormatError(f"circuit JSON: expected an object at top level, got {type(data).__name__}")
+    if data.get("format") != FORMAT:
+        raise FormatError(f"format: expected {FORMAT!r}, got {data.get('format')!r}")
+    if data.get("version") != VERSION or isinstance(data.get("version"), bool):
+        raise FormatError(f"version: unsupported version {data.get('version')!r} (this reader knows {VERSION})")
+    _no_unknown(data, _TOP_KEYS, "")
+    name = _get(data, "name", str, "", "name")
+    dt = _number(data.get("dt_ms", DEFAULT_DT_MS), "dt_ms")
+    if dt <= 0:
+        raise FormatError(f"dt_ms: expected a positive number, got {dt}")
+    model = _get(data, "synapse_model", str, "current", "synapse_model")
+    if model not in SYNAPSE_MODELS:
+        raise FormatError(f"synapse_model: expected one of {', '.join(SYNAPSE_MODELS)}, got {model!r}")
+    n_in = _integer(data.get("n_inputs", 0), "n_inputs")
+    if n_in < 0:
+        raise FormatError(f"n_inputs: expected an integer >= 0, got {n_in}")
+    neurons = _get(data, "neurons", list, None, "neurons")
+    if neurons is None:
+        raise FormatError("neurons: missing (a list of {\"type\": \"E\"|\"I\", ...})")
+    n = len(neurons)
+    names = []
+    for i, nd in enumerate(neurons):
+        if not isinstance(nd, dict):
+            raise FormatError(f"neurons[{i}]: expected an object, got {type(nd).__name__}")
+        if "type" not in nd:
+            raise FormatError(f"neurons[{i}].type: missing (expected 'E' or 'I')")
+        if not isinstance(nd["type"], str):
+            raise FormatError(f"neurons[{i}].type: expected 'E' or 'I', got {nd['type']!r}")
+        names.append(nd["type"])
+    types = type_codes(names)
+    params = np.zeros((n, len(NEURON_PARAMS)))
+    for i, nd in enumerate(neurons):
+        _no_unknown(nd, {"type", *NEURON_PARAMS}, f"neurons[{i}]")
+        default = TYPE_DEFAULTS[nd["type"]]
+        for k, pname in enumerate(NEURON_PARAMS):
+            params[i, k] = _number(nd.get(pname, getattr(default, pname)), f"neurons[{i}].{pname}")
+    outputs = _get(data, "outputs", list, [], "outputs")
+    outputs = [_integer(o, f"outputs[{j}]") for j, o in enumerate(outputs)]
+
+    shape = (n_in + n, n)
+    arrays = {k: np.zeros(shape) for k in ("weights", "p_release", "std_u", "std_tau_rec")}
+    arrays["p_release"][:] = 1.0
+    delays = np.zeros(shape, np.int64)
+    for key, pre_key, n_pre, offset in (("input_synapses", "channel", n_in, 0), ("synapses", "pre", n, n_in)):
+        for j, s in enumerate(_get(data, key, list, [], key)):
+            where = f"{key}[{j}]"
+            if not isinstance(s, dict):
+                raise FormatError(f"{where}: expected an object, got {type(s).__name__}")
+            _no_unknown(s, _SYN_KEYS | {pre_key}, where)
+            for req in (pre_key, "post", "weight"):
+                if req not in s:
+                    raise FormatError(f"{where}.{req}: missing")
+            pre = _integer(s[pre_key], f"{where}.{pre_key}")
+            post = _integer(s["post"], f"{where}.post")
+            if not 0 <= pre < n_pre:
+                raise FormatError(f"{where}.{pre_key}: index {pre} out of range [0, {n_pre})")
+            if not 0 <= post < n:
+                raise FormatError(f"{where}.post: neuron index {post} out of range [0, {n})")
+            row = offset + pre
+            if arrays["weights"][row, post] > 0:
+                raise FormatError(f"{where}: duplicate synapse {pre_key} {pre} -> post {post}")
+            w = _number(s["weight"], f"{where}.weight")
+            if not w > 0:
+                raise FormatError(f"{where}.weight: expected a magnitude > 0 (the sign comes from the "
+                                  f"presynaptic type; omit absent synapses), got {w}")
+            arrays["weights"][row, post] = w
+            d_ms = _number(s.get("delay_ms", 0.0), f"{where}.delay_ms")
+            steps = round(d_ms / dt)
+            if d_ms < 0 or abs(d_ms / dt - steps) > 1e-6:
+                raise FormatError(f"{where}.delay_ms: must be a whole number of steps of dt_ms={dt} "
+                                  f"and >= 0, got {d_ms}")
+            delays[row, post] = steps
+            arrays["p_release"][row, post] = _number(s.get("p_release", 1.0), f"{where}.p_release")
+            if "std" in s:
+                std = s["std"]
+                if not isinstance(std, dict):
+                    raise FormatError(f"{where}.std: expected an object {{\"U\": .., \"tau_rec\": ..}}")
+                _no_unknown(std, {"U", "tau_rec"}, f"{where}.std")
+                for req in ("U", "tau_rec"):
+                    if req not in std:
+                        raise FormatError(f"{where}.std.{req}: missing")
+                u = _number(std["U"], f"{where}.std.U")
+                if not 0 < u <= 1:
+                    raise FormatError(f"{where}.std.U: expected a number in (0, 1], got {u}")
+                arrays["std_u"][row, post] = u
+                arrays["std_tau_rec"][row, post] = _number(std["tau_rec"], f"{where}.std.tau_rec")
+    metadata = _get(data, "metadata", dict, {}, "metadata")
+    try:
+        return Circuit(types=types, n_inputs=n_in, delays=delays, params=params, outputs=outputs,
+                       dt_ms=dt, synapse_model=model, name=name, metadata=metadata, **arrays)
+    except CircuitError as exc:
+        raise FormatError(_json_field_name(str(exc), n_in)) from None
+
+
+def _json_field_name(message: str, n_in: int) -> str:
+    """Translate an array-field error (``p_release[3, 1]``) into JSON terms."""
+    head, _, rest = message.partition(": ")
+    if "[" in head and "," in head and not head.startswith("neurons"):
+        field, idx = head.split("[", 1)
+        row, col = (int(x) for x in idx.rstrip("]").split(","))
+        pre = f"channel {row}" if row < n_in else f"pre {row - n_in}"
+        return f"synapse {pre} -> post {col}: {field}: {rest}"
+    return message
+
+
+def _no_unknown(obj: dict, allowed: set, where: str) -> None:
+    extra = sorted(set(obj) - allowed)
+    if extra:
+        prefix = f"{where}." if where else ""
+        raise FormatError(f"{prefix}{extra[0]}: unknown field (allowed: {', '.join(sorted(allowed))})")
+
+
+def _get(data: dict, key: str, kind: type, default: Any, where: str) -> Any:
+    if key not in data:
+        return default
+    value = data[key]
+    if not isinstance(value, kind):
+        raise FormatError(f"{where}: expected {kind.__name__}, got {type(value).__name__}")
+    return value
+
+
+def _number(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise FormatError(f"{where}: expected a number, got {value!r}")
+    if not math.isfinite(value):
+        raise FormatError(f"{where}: expected a finite number, got {value!r}")
+    return float(value)
+
+
+def _integer(value: Any, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise FormatError(f"{where}: expected an integer, got {value!r}")
+    return int(value)

@@ -1,0 +1,151 @@
+"""User-facing entry point: :func:`simulate` a population of circuits on input spikes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from ..circuit import Circuit
+from ..errors import EvoCircuitsError
+from .inputs import InputSpikes
+from .kernel import simulate_population
+from .pack import PackedPopulation, pack
+
+#: Refuse voltage recordings larger than this many values (8 bytes each).
+MAX_TRACE_VALUES = 200_000_000
+
+
+@dataclass
+class SimResult:
+    """What a simulation returns.
+
+    Attributes
+    ----------
+    counts : ndarray of int, shape (n_individuals, n_trials, max_neurons)
+        Spike count of every neuron (padding columns beyond a circuit's size are 0).
+    first_spike : ndarray of int, shape (n_individuals, n_trials, max_neurons)
+        Step of each neuron's first spike, -1 if it never spiked.
+    n_neurons : ndarray of int, shape (n_individuals,)
+    n_steps : int
+    dt_ms : float
+    spikes : dict of ndarray, optional
+        ``individual``, ``trial``, ``neuron``, ``step`` (sorted by individual, trial,
+        step, neuron) when ``record_spikes=True``.
+    v : ndarray, shape (n_individuals, n_trials, max_neurons, n_steps), optional
+        Membrane potential at the start of each step when ``record_v=True``.
+    """
+
+    counts: np.ndarray
+    first_spike: np.ndarray
+    n_neurons: np.ndarray
+    n_steps: int
+    dt_ms: float
+    spikes: dict | None = None
+    v: np.ndarray | None = None
+
+    @property
+    def duration_ms(self) -> float:
+        """Simulated time per trial (ms)."""
+        return self.n_steps * self.dt_ms
+
+    def rates_hz(self) -> np.ndarray:
+        """Firing rate of every neuron (Hz), shape like :attr:`counts`."""
+        return self.counts / (self.duration_ms * 1e-3)
+
+    def mean_rate_hz(self) -> np.ndarray:
+        """Mean firing rate over each individual's neurons and trials (Hz)."""
+        total = self.counts.sum(axis=(1, 2))
+        return total / (np.maximum(self.n_neurons, 1) * self.counts.shape[1] * self.duration_ms * 1e-3)
+
+    @property
+    def total_spikes(self) -> np.ndarray:
+        """Total spikes of each individual over all trials (an energy cost)."""
+        return self.counts.sum(axis=(1, 2))
+
+
+def simulate(circuits: Circuit | Sequence[Circuit], inputs: InputSpikes, *, seed: int = 0,
+             individual_ids: Sequence[int] | None = None, record_spikes: bool = False,
+             record_v: bool = False) -> SimResult:
+    """Simulate a population of circuits on input spikes in one parallel kernel call.
+
+    Parameters
+    ----------
+    circuits : Circuit or sequence of Circuit
+        Circuits may differ in size; they must share ``dt_ms`` and ``synapse_model``.
+    inputs : InputSpikes
+        Spike trains per (trial, channel), shared by the population or per individual.
+        Channels beyond a circuit's ``n_inputs`` are ignored by that circuit.
+    seed : int
+        Seed of the random streams (stochastic release): one stream per
+        (individual id, trial), so splitting a population does not change results.
+    individual_ids : sequence of int, optional
+        Stream ids of the individuals (default ``0..N-1``); pass stable ids when you
+        simulate a population in chunks.
+    record_spikes, record_v : bool
+        Also return every spike, and voltage traces.
+
+    Returns
+    -------
+    SimResult
+    """
+    if isinstance(circuits, Circuit):
+        circuits = [circuits]
+    circuits = list(circuits)
+    packed = pack(circuits)
+    n_ind, n_trials, n_steps = len(circuits), inputs.n_trials, inputs.n_steps
+    if inputs.per_individual and inputs.n_individuals != n_ind:
+        raise EvoCircuitsError(f"inputs: per-individual inputs for {inputs.n_individuals} individuals, "
+                               f"but {n_ind} circuits were given")
+    ids = np.arange(n_ind, dtype=np.int64) if individual_ids is None else np.asarray(individual_ids, np.int64)
+    if ids.shape != (n_ind,):
+        raise EvoCircuitsError(f"individual_ids: expected {n_ind} ids, got shape {ids.shape}")
+    set_index = np.tile(np.arange(n_trials, dtype=np.int64), (n_ind, 1))
+    if inputs.per_individual:
+        set_index += np.arange(n_ind, dtype=np.int64)[:, None] * n_trials
+    in_ptr, in_ch = inputs.to_csr()
+    max_n = packed.max_neurons
+    n_tasks = n_ind * n_trials
+    if record_v and n_tasks * max_n * n_steps > MAX_TRACE_VALUES:
+        raise EvoCircuitsError(f"record_v: {n_tasks * max_n * n_steps:,} values is too many to record; "
+                               "simulate fewer circuits or trials")
+
+    def run(record: bool, spk_off: np.ndarray, v_out: np.ndarray):
+        # numba does not bounds-check: v_out is recorded into only when it is full-sized.
+        rec_v = v_out.size > 0
+        counts = np.zeros((n_tasks, max_n), np.int64)
+        first = np.full((n_tasks, max_n), -1, np.int64)
+        total = int(spk_off[-1]) if record else 0
+        spk_step = np.zeros(total, np.int64)
+        spk_neuron = np.zeros(total, np.int64)
+        _call_kernel(packed, n_steps, n_trials, seed, ids, set_index, in_ptr, in_ch, counts, first,
+                     record, spk_off, spk_step, spk_neuron, rec_v, v_out)
+        return counts, first, spk_step, spk_neuron
+
+    v_out = np.zeros((n_tasks, max_n, n_steps) if record_v else (0, 0, 0))
+    counts, first, _, _ = run(False, np.zeros(1, np.int64), v_out)
+    result = SimResult(counts=counts.reshape(n_ind, n_trials, max_n), first_spike=first.reshape(n_ind, n_trials, max_n),
+                       n_neurons=np.diff(packed.neuron_off), n_steps=n_steps, dt_ms=packed.dt_ms)
+    if record_v:
+        result.v = v_out.reshape(n_ind, n_trials, max_n, n_steps)
+    if record_spikes:
+        # Second, recording pass with exact buffer sizes (the run is deterministic).
+        per_task = counts.sum(axis=1)
+        spk_off = np.concatenate([[0], np.cumsum(per_task)]).astype(np.int64)
+        _, _, step, neuron = run(True, spk_off, np.zeros((0, 0, 0)))
+        task = np.repeat(np.arange(n_tasks), per_task)
+        order = np.lexsort((neuron, step, task))
+        task, step, neuron = task[order], step[order], neuron[order]
+        result.spikes = {"individual": task // n_trials, "trial": task % n_trials, "neuron": neuron, "step": step}
+    return result
+
+
+def _call_kernel(p: PackedPopulation, n_steps, n_trials, seed, ids, set_index, in_ptr, in_ch, counts, first,
+                 record_spikes, spk_off, spk_step, spk_neuron, record_v, v_out) -> None:
+    simulate_population(
+        p.conductance, n_steps, n_trials, np.uint64(seed % 2**64), ids, set_index, in_ptr, in_ch,
+        p.neuron_off, p.n_inputs, p.src_off, p.ring_size,
+        p.em, p.de, p.di, p.ke, p.ki, p.v_inf, p.v_th, p.v_reset, p.v_init, p.ref_steps, p.tau_m, p.e_e, p.e_i,
+        p.dt_ms, p.syn_ptr, p.syn_post, p.syn_inh, p.syn_w, p.syn_delay, p.syn_p, p.syn_u, p.syn_tau_rec,
+        p.row_off, p.row_inh, p.row_dense, counts, first, record_spikes, spk_off, spk_step, spk_neuron, record_v, v_out)

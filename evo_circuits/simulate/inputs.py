@@ -1,0 +1,171 @@
+"""Input spike trains: the external drive of a simulation.
+
+Inputs are lists of spikes ``(trial, channel, step)``, optionally per individual, with at
+most one spike per (trial, channel, step) — the same rule as a Brian2
+``SpikeGeneratorGroup``. They are stored on disk in the NPZ layout of ``docs/formats.md``
+and converted to a per-step compressed (CSR) table for the kernel.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..atomic import save_npz
+from ..errors import FormatError
+
+
+@dataclass
+class InputSpikes:
+    """Spikes of external input channels.
+
+    Parameters
+    ----------
+    trial, channel, step : ndarray of int
+        One entry per spike.
+    n_trials, n_steps : int
+        Number of trials and time steps simulated.
+    individual : ndarray of int, optional
+        If given, spike ``k`` drives only individual ``individual[k]`` (per-individual
+        inputs, ``n_individuals`` required); otherwise every individual gets the same
+        inputs for the same trial.
+    n_individuals : int, optional
+    """
+
+    trial: np.ndarray
+    channel: np.ndarray
+    step: np.ndarray
+    n_trials: int
+    n_steps: int
+    individual: np.ndarray | None = None
+    n_individuals: int | None = None
+
+    def __post_init__(self) -> None:
+        self.trial = _as_index(self.trial, "spike_trial")
+        self.channel = _as_index(self.channel, "spike_channel")
+        self.step = _as_index(self.step, "spike_step")
+        if not (len(self.trial) == len(self.channel) == len(self.step)):
+            raise FormatError("inputs: spike_trial, spike_channel and spike_step must have equal lengths")
+        self.n_trials, self.n_steps = int(self.n_trials), int(self.n_steps)
+        if self.n_trials < 1 or self.n_steps < 1:
+            raise FormatError(f"inputs: n_trials and n_steps must be >= 1, got {self.n_trials}, {self.n_steps}")
+        for name, arr, hi in (("spike_trial", self.trial, self.n_trials), ("spike_step", self.step, self.n_steps)):
+            bad = (arr < 0) | (arr >= hi)
+            if bad.any():
+                raise FormatError(f"inputs: {name} value {int(arr[bad][0])} out of range [0, {hi})")
+        if (self.channel < 0).any():
+            raise FormatError(f"inputs: spike_channel value {int(self.channel.min())} is negative")
+        if self.individual is not None:
+            self.individual = _as_index(self.individual, "spike_individual")
+            if self.n_individuals is None or len(self.individual) != len(self.trial):
+                raise FormatError("inputs: per-individual spikes need n_individuals and one spike_individual per spike")
+            bad = (self.individual < 0) | (self.individual >= self.n_individuals)
+            if bad.any():
+                raise FormatError(f"inputs: spike_individual value {int(self.individual[bad][0])} out of range")
+        key = self._set_index() * (self.n_channels + 1) * self.n_steps + self.channel * self.n_steps + self.step
+        if len(np.unique(key)) != len(key):
+            raise FormatError("inputs: a channel spikes twice in the same step of a trial (at most one spike per step)")
+
+    @property
+    def n_channels(self) -> int:
+        """Number of channels that carry at least the highest channel index."""
+        return int(self.channel.max()) + 1 if len(self.channel) else 0
+
+    @property
+    def per_individual(self) -> bool:
+        """True if inputs differ between individuals."""
+        return self.individual is not None
+
+    @property
+    def n_sets(self) -> int:
+        """Number of distinct input sets (trials, or individuals × trials)."""
+        return self.n_trials * (self.n_individuals if self.per_individual else 1)
+
+    def _set_index(self) -> np.ndarray:
+        if self.individual is None:
+            return self.trial
+        return self.individual * self.n_trials + self.trial
+
+    def to_csr(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per-step table for the kernel.
+
+        Returns
+        -------
+        ptr : ndarray, shape (n_sets * n_steps + 1,)
+            Spikes of set ``s`` at step ``k`` are ``channels[ptr[s*n_steps+k] : ptr[s*n_steps+k+1]]``.
+        channels : ndarray of int32
+        """
+        row = self._set_index().astype(np.int64) * self.n_steps + self.step
+        order = np.lexsort((self.channel, row))
+        counts = np.bincount(row, minlength=self.n_sets * self.n_steps)
+        ptr = np.zeros(self.n_sets * self.n_steps + 1, np.int64)
+        np.cumsum(counts, out=ptr[1:])
+        return ptr, self.channel[order].astype(np.int32)
+
+    # ------------------------------------------------------------------ files
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the NPZ layout of ``docs/formats.md`` atomically."""
+        arrays = dict(spike_trial=self.trial, spike_channel=self.channel, spike_step=self.step,
+                      n_trials=np.int64(self.n_trials), n_steps=np.int64(self.n_steps))
+        if self.individual is not None:
+            arrays.update(spike_individual=self.individual, n_individuals=np.int64(self.n_individuals))
+        save_npz(path, **arrays)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "InputSpikes":
+        """Read an input NPZ; reject missing or mistyped arrays by name."""
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                data = {k: z[k] for k in z.files}
+        except FileNotFoundError:
+            raise FormatError(f"{path}: no such file") from None
+        except (ValueError, OSError) as exc:
+            raise FormatError(f"{path}: not a valid NPZ file ({exc})") from None
+        for k in ("spike_trial", "spike_channel", "spike_step", "n_trials", "n_steps"):
+            if k not in data:
+                raise FormatError(f"{path}: missing array '{k}'")
+        for k in ("n_trials", "n_steps", "n_individuals"):
+            if k in data and (data[k].ndim != 0 or data[k].dtype.kind not in "iu"):
+                raise FormatError(f"{path}: '{k}' must be an integer scalar, got dtype {data[k].dtype} shape {data[k].shape}")
+        return cls(trial=data["spike_trial"], channel=data["spike_channel"], step=data["spike_step"],
+                   n_trials=int(data["n_trials"]), n_steps=int(data["n_steps"]),
+                   individual=data.get("spike_individual"),
+                   n_individuals=int(data["n_individuals"]) if "n_individuals" in data else None)
+
+    # ------------------------------------------------------------------ generators
+    @classmethod
+    def bernoulli(cls, rates_hz, n_trials: int, n_steps: int, dt_ms: float = 0.1,
+                  seed: int | np.random.Generator = 0) -> "InputSpikes":
+        """Bernoulli (discretised Poisson) spike trains, at most one spike per step.
+
+        Parameters
+        ----------
+        rates_hz : float or array_like, shape (n_channels,) or (n_trials, n_channels)
+            Firing rate of each channel; the spike probability per step is ``rate * dt``.
+        n_trials, n_steps : int
+        dt_ms : float
+        seed : int or numpy Generator
+
+        Returns
+        -------
+        InputSpikes
+        """
+        rng = np.random.default_rng(seed)
+        rates = np.broadcast_to(np.atleast_1d(np.asarray(rates_hz, float)), (n_trials, np.size(rates_hz) if np.ndim(rates_hz) < 2 else np.shape(rates_hz)[1]))
+        p = rates * dt_ms * 1e-3
+        if (p > 1).any() or (p < 0).any():
+            raise ValueError(f"rates must be in [0, 1/dt] = [0, {1e3 / dt_ms:g}] Hz")
+        hits = rng.random((n_trials, p.shape[1], n_steps)) < p[:, :, None]
+        trial, channel, step = np.nonzero(hits)
+        return cls(trial=trial, channel=channel, step=step, n_trials=n_trials, n_steps=n_steps)
+
+
+def _as_index(value, name: str) -> np.ndarray:
+    arr = np.asarray(value)
+    if arr.ndim != 1:
+        raise FormatError(f"inputs: '{name}' must be a 1-d array, got shape {arr.shape}")
+    if arr.size and arr.dtype.kind not in "iu":
+        raise FormatError(f"inputs: '{name}' must hold integers, got dtype {arr.dtype}")
+    return arr.astype(np.int64)
