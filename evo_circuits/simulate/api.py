@@ -28,6 +28,9 @@ class SimResult:
     first_spike : ndarray of int, shape (n_individuals, n_trials, max_neurons)
         Step of each neuron's first spike, -1 if it never spiked.
     n_neurons : ndarray of int, shape (n_individuals,)
+    max_rates_hz : ndarray, shape (n_individuals, max_neurons)
+        Highest rate each neuron can reach, one spike per ``max(r, 1)`` steps (refractory
+        period ``r`` steps): the ceiling a runaway circuit saturates at.
     n_steps : int
     dt_ms : float
     spikes : dict of ndarray, optional
@@ -40,6 +43,7 @@ class SimResult:
     counts: np.ndarray
     first_spike: np.ndarray
     n_neurons: np.ndarray
+    max_rates_hz: np.ndarray
     n_steps: int
     dt_ms: float
     spikes: dict | None = None
@@ -58,6 +62,12 @@ class SimResult:
         """Mean firing rate over each individual's neurons and trials (Hz)."""
         total = self.counts.sum(axis=(1, 2))
         return total / (np.maximum(self.n_neurons, 1) * self.counts.shape[1] * self.duration_ms * 1e-3)
+
+    def saturation(self) -> np.ndarray:
+        """Rate of every neuron as a fraction of its ceiling (1.0 = fires every refractory period)."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            frac = self.rates_hz() / self.max_rates_hz[:, None, :]
+        return np.nan_to_num(frac)
 
     @property
     def total_spikes(self) -> np.ndarray:
@@ -126,7 +136,8 @@ def simulate(circuits: Circuit | Sequence[Circuit], inputs: InputSpikes, *, seed
     v_out = np.zeros((n_tasks, max_n, n_steps) if record_v else (0, 0, 0))
     counts, first, _, _ = run(False, np.zeros(1, np.int64), v_out)
     result = SimResult(counts=counts.reshape(n_ind, n_trials, max_n), first_spike=first.reshape(n_ind, n_trials, max_n),
-                       n_neurons=np.diff(packed.neuron_off), n_steps=n_steps, dt_ms=packed.dt_ms)
+                       n_neurons=np.diff(packed.neuron_off), max_rates_hz=_max_rates(packed, max_n),
+                       n_steps=n_steps, dt_ms=packed.dt_ms)
     if record_v:
         result.v = v_out.reshape(n_ind, n_trials, max_n, n_steps)
     if record_spikes:
@@ -139,6 +150,14 @@ def simulate(circuits: Circuit | Sequence[Circuit], inputs: InputSpikes, *, seed
         task, step, neuron = task[order], step[order], neuron[order]
         result.spikes = {"individual": task // n_trials, "trial": task % n_trials, "neuron": neuron, "step": step}
     return result
+
+
+def _max_rates(p: PackedPopulation, max_n: int) -> np.ndarray:
+    out = np.zeros((p.n_circuits, max_n))
+    for c in range(p.n_circuits):
+        r = np.maximum(p.ref_steps[p.neuron_off[c]:p.neuron_off[c + 1]], 1)
+        out[c, :len(r)] = 1e3 / (r * p.dt_ms)
+    return out
 
 
 def _call_kernel(p: PackedPopulation, n_steps, n_trials, seed, ids, set_index, in_ptr, in_ch, counts, first,

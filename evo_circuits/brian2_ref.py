@@ -1,0 +1,846 @@
+"""Brian2 reference simulator for evo-circuits (standalone script).
+
+Runs a population of circuits on shared input spikes in Brian2 2.9, with the
+neuron model of DESIGN.md "Neuron model (fixed semantics)", so tests and
+benchmarks can check the numba simulator spike for spike. It imports only the
+standard library, numpy and brian2 (never ``evo_circuits`` or numba) because it
+runs in its own virtualenv (Brian2 needs numpy<2)::
+
+    bash mk/brian2-venv.sh
+    .venv-brian2/bin/python evo_circuits/brian2_ref.py \\
+        --circuits C.json --inputs IN.npz --out OUT.npz \\
+        [--mode runtime|cpp_standalone] [--timing T.json] [--build-dir DIR]
+
+All (circuit, trial) copies are merged into one network: neurons live in one
+NeuronGroup as consecutive blocks (circuit-major, then trial), per-neuron
+parameters are group variables, synapses are block-diagonal Synapses objects,
+and the input spikes come from one SpikeGeneratorGroup with one source per
+(trial, channel). Exception: Brian2's ``exact`` solution is singular when
+``tau_m == tau_e`` or ``tau_m == tau_i`` (current mode), so such neurons get a
+NeuronGroup of their own whose equations use ``tau_m`` for the coinciding
+synaptic time constant (see ``_neuron_equations``).
+
+Exit status: 0 on success, 2 with a one-line message on stderr for bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+import numpy as np
+
+FORMAT = "evo-circuits/circuit"
+VERSION = 1
+SYNAPSE_MODELS = ("current", "conductance")
+MODES = ("runtime", "cpp_standalone")
+
+# DESIGN.md defaults (ms, mV); identical for E and I neurons.
+NEURON_DEFAULTS: dict[str, float] = {
+    "tau_m": 20.0,
+    "tau_e": 5.0,
+    "tau_i": 10.0,
+    "v_rest": -65.0,
+    "v_th": -50.0,
+    "v_reset": -65.0,
+    "t_ref": 2.0,
+    "i_bias": 0.0,
+    "e_e": 0.0,
+    "e_i": -80.0,
+}
+# Fields that never change the dynamics; anything else unknown is rejected so
+# that a semantic field this reference does not implement cannot pass silently.
+COSMETIC_FIELDS = frozenset({"name", "label", "role", "id", "metadata"})
+SYNAPSE_FIELDS = frozenset({"pre", "post", "weight", "delay_ms", "p_release", "std"})
+INPUT_SYNAPSE_FIELDS = frozenset(
+    {"channel", "post", "weight", "delay_ms", "p_release", "std"}
+)
+# Tolerance (in steps) for "delay_ms is a whole number of dt steps".
+STEP_TOL = 1e-6
+
+
+class RefInputError(ValueError):
+    """Bad user input; reported as one line on stderr with exit status 2."""
+
+
+# --------------------------------------------------------------------------
+# Parsing and validation (pure Python/numpy)
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class SynapseTable:
+    """One circuit's synapses of one kind, as parallel arrays.
+
+    Attributes
+    ----------
+    src : numpy.ndarray
+        int64, presynaptic neuron index (recurrent) or input channel (input).
+    post : numpy.ndarray
+        int64, postsynaptic neuron index.
+    weight : numpy.ndarray
+        float64 magnitudes >= 0 (mV, or conductance relative to leak).
+    delay : numpy.ndarray
+        int64 delays in steps.
+    std_u : numpy.ndarray
+        float64 Tsodyks-Markram U; NaN where the synapse has no depression.
+    std_tau_rec : numpy.ndarray
+        float64 recovery time constant in ms (NaN without depression).
+    """
+
+    src: np.ndarray
+    post: np.ndarray
+    weight: np.ndarray
+    delay: np.ndarray
+    std_u: np.ndarray
+    std_tau_rec: np.ndarray
+
+    @property
+    def has_std(self) -> np.ndarray:
+        """Boolean mask of synapses with short-term depression."""
+        return ~np.isnan(self.std_u)
+
+
+@dataclass
+class Circuit:
+    """A parsed, validated circuit.
+
+    Attributes
+    ----------
+    n_inputs : int
+        Number of input channels.
+    is_exc : numpy.ndarray
+        bool per neuron, True for E.
+    params : dict of str to numpy.ndarray
+        float64 per-neuron parameters (ms, mV), keys of ``NEURON_DEFAULTS``.
+    synapses, input_synapses : SynapseTable
+        Recurrent and input synapses.
+    """
+
+    n_inputs: int
+    is_exc: np.ndarray
+    params: dict[str, np.ndarray]
+    synapses: SynapseTable
+    input_synapses: SynapseTable
+
+    @property
+    def n_neurons(self) -> int:
+        """Number of neurons."""
+        return int(self.is_exc.size)
+
+
+def _type_name(value: Any) -> str:
+    """Name a JSON value's type for error messages."""
+    return {bool: "boolean", int: "integer", float: "number", str: "string",
+            list: "array", dict: "object", type(None): "null"}.get(
+        type(value), type(value).__name__)
+
+
+def _number(obj: dict[str, Any], key: str, where: str, default: float | None = None,
+            minimum: float | None = None, exclusive: bool = False) -> float:
+    """Read a finite number field, optionally bounded below.
+
+    Parameters
+    ----------
+    obj : dict
+        JSON object holding the field.
+    key : str
+        Field name.
+    where : str
+        Path of ``obj`` for error messages.
+    default : float, optional
+        Value when the field is absent; None makes the field required.
+    minimum : float, optional
+        Lower bound.
+    exclusive : bool
+        Whether the bound is strict.
+
+    Returns
+    -------
+    float
+    """
+    if key not in obj:
+        if default is None:
+            raise RefInputError(f"{where}: missing required field '{key}'")
+        return float(default)
+    value = obj[key]
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise RefInputError(
+            f"{where}.{key}: expected a number, got {_type_name(value)} {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise RefInputError(f"{where}.{key}: expected a finite number, got {value!r}")
+    if minimum is not None and (value <= minimum if exclusive else value < minimum):
+        rel = ">" if exclusive else ">="
+        raise RefInputError(f"{where}.{key}: expected a number {rel} {minimum}, got {value!r}")
+    return value
+
+
+def _integer(obj: dict[str, Any], key: str, where: str, lo: int, hi: int) -> int:
+    """Read a required integer field with ``lo <= value < hi``."""
+    if key not in obj:
+        raise RefInputError(f"{where}: missing required field '{key}'")
+    value = obj[key]
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise RefInputError(
+            f"{where}.{key}: expected an integer, got {_type_name(value)} {value!r}")
+    if not lo <= value < hi:
+        raise RefInputError(f"{where}.{key}: expected an integer in [{lo}, {hi}), got {value}")
+    return value
+
+
+def _check_fields(obj: Any, allowed: frozenset[str], where: str) -> dict[str, Any]:
+    """Require a JSON object whose fields are all known or cosmetic."""
+    if not isinstance(obj, dict):
+        raise RefInputError(f"{where}: expected an object, got {_type_name(obj)}")
+    unknown = sorted(set(obj) - allowed - COSMETIC_FIELDS)
+    if unknown:
+        raise RefInputError(
+            f"{where}: unknown field '{unknown[0]}' (known: {', '.join(sorted(allowed))})")
+    return obj
+
+
+def _delay_steps(delay_ms: float, dt_ms: float, where: str) -> int:
+    """Convert a delay to whole steps, rejecting fractional ones."""
+    steps = delay_ms / dt_ms
+    k = round(steps)
+    if abs(steps - k) > STEP_TOL * max(1.0, abs(k)):
+        raise RefInputError(
+            f"{where}.delay_ms: {delay_ms!r} ms is not a whole number of dt = {dt_ms!r} ms steps")
+    return int(k)
+
+
+def _parse_synapses(items: Any, kind: str, where: str, n_src: int, n_post: int,
+                    dt_ms: float) -> SynapseTable:
+    """Parse ``synapses`` (kind 'pre') or ``input_synapses`` (kind 'channel')."""
+    if not isinstance(items, list):
+        raise RefInputError(f"{where}: expected an array, got {_type_name(items)}")
+    allowed = SYNAPSE_FIELDS if kind == "pre" else INPUT_SYNAPSE_FIELDS
+    rows = []
+    for k, s in enumerate(items):
+        w = f"{where}[{k}]"
+        _check_fields(s, allowed, w)
+        src = _integer(s, kind, w, 0, n_src)
+        post = _integer(s, "post", w, 0, n_post)
+        weight = _number(s, "weight", w, minimum=0.0)
+        delay = _delay_steps(_number(s, "delay_ms", w, default=0.0, minimum=0.0), dt_ms, w)
+        p_rel = _number(s, "p_release", w, default=1.0, minimum=0.0, exclusive=True)
+        if p_rel != 1.0:
+            raise RefInputError(
+                f"{w}.p_release: only 1.0 is supported by the Brian2 reference "
+                f"(release is stochastic otherwise), got {p_rel!r}")
+        u = tau = math.nan
+        std = s.get("std")
+        if std is not None:
+            _check_fields(std, frozenset({"U", "tau_rec"}), f"{w}.std")
+            u = _number(std, "U", f"{w}.std", minimum=0.0, exclusive=True)
+            if u > 1.0:
+                raise RefInputError(f"{w}.std.U: expected a number in (0, 1], got {u!r}")
+            tau = _number(std, "tau_rec", f"{w}.std", minimum=0.0, exclusive=True)
+        rows.append((src, post, weight, delay, u, tau))
+    cols = list(zip(*rows)) if rows else [()] * 6
+    return SynapseTable(
+        src=np.array(cols[0], dtype=np.int64),
+        post=np.array(cols[1], dtype=np.int64),
+        weight=np.array(cols[2], dtype=np.float64),
+        delay=np.array(cols[3], dtype=np.int64),
+        std_u=np.array(cols[4], dtype=np.float64),
+        std_tau_rec=np.array(cols[5], dtype=np.float64),
+    )
+
+
+def parse_circuit(obj: Any, where: str) -> tuple[Circuit, float, str]:
+    """Validate one circuit JSON object.
+
+    Parameters
+    ----------
+    obj : Any
+        Decoded JSON value.
+    where : str
+        Its path, for error messages.
+
+    Returns
+    -------
+    circuit : Circuit
+    dt_ms : float
+    synapse_model : str
+    """
+    if not isinstance(obj, dict):
+        raise RefInputError(f"{where}: expected a circuit object, got {_type_name(obj)}")
+    if obj.get("format") != FORMAT:
+        raise RefInputError(f"{where}.format: expected {FORMAT!r}, got {obj.get('format')!r}")
+    version = obj.get("version")
+    if isinstance(version, bool) or version != VERSION:
+        raise RefInputError(f"{where}.version: expected {VERSION}, got {version!r}")
+    dt_ms = _number(obj, "dt_ms", where, default=0.1, minimum=0.0, exclusive=True)
+    model = obj.get("synapse_model", "current")
+    if model not in SYNAPSE_MODELS:
+        raise RefInputError(
+            f"{where}.synapse_model: expected one of {SYNAPSE_MODELS}, got {model!r}")
+    n_inputs = 0
+    if "n_inputs" in obj:
+        n_inputs = _integer(obj, "n_inputs", where, 0, 2**31)
+    neurons = obj.get("neurons")
+    if not isinstance(neurons, list) or not neurons:
+        raise RefInputError(f"{where}.neurons: expected a non-empty array, got {neurons!r:.60}")
+    is_exc = np.empty(len(neurons), dtype=bool)
+    params = {k: np.empty(len(neurons)) for k in NEURON_DEFAULTS}
+    for k, nrn in enumerate(neurons):
+        w = f"{where}.neurons[{k}]"
+        _check_fields(nrn, frozenset(NEURON_DEFAULTS) | {"type"}, w)
+        typ = nrn.get("type")
+        if typ not in ("E", "I"):
+            raise RefInputError(f"{w}.type: expected 'E' or 'I', got {typ!r}")
+        is_exc[k] = typ == "E"
+        for name, default in NEURON_DEFAULTS.items():
+            positive = name.startswith("tau")
+            minimum = 0.0 if positive or name == "t_ref" else None
+            params[name][k] = _number(nrn, name, w, default, minimum, exclusive=positive)
+    n = len(neurons)
+    syn = _parse_synapses(obj.get("synapses", []), "pre", f"{where}.synapses", n, n, dt_ms)
+    inp = _parse_synapses(obj.get("input_synapses", []), "channel",
+                          f"{where}.input_synapses", n_inputs, n, dt_ms)
+    return Circuit(n_inputs, is_exc, params, syn, inp), dt_ms, model
+
+
+def load_circuits(path: str) -> tuple[list[Circuit], float, str]:
+    """Read one circuit object or an array of them; check shared dt/model.
+
+    Parameters
+    ----------
+    path : str
+        Circuit JSON file.
+
+    Returns
+    -------
+    circuits : list of Circuit
+    dt_ms : float
+    synapse_model : str
+    """
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except OSError as exc:
+        raise RefInputError(f"--circuits: cannot read {path!r}: {exc.strerror}") from exc
+    except json.JSONDecodeError as exc:
+        raise RefInputError(f"--circuits: {path!r} is not valid JSON: {exc}") from exc
+    if isinstance(data, dict):
+        items, names = [data], ["circuit"]
+    elif isinstance(data, list) and data:
+        items, names = data, [f"circuits[{k}]" for k in range(len(data))]
+    else:
+        raise RefInputError("--circuits: expected a circuit object or a non-empty array of them")
+    parsed = [parse_circuit(obj, name) for obj, name in zip(items, names)]
+    _, dt_ms, model = parsed[0]
+    for (_, dt_k, model_k), name in zip(parsed, names):
+        if dt_k != dt_ms or model_k != model:
+            raise RefInputError(
+                f"{name}: dt_ms/synapse_model ({dt_k!r}, {model_k!r}) differ from the "
+                f"first circuit's ({dt_ms!r}, {model!r}); all circuits must share them")
+    return [c for c, _, _ in parsed], dt_ms, model
+
+
+@dataclass
+class Inputs:
+    """Input spikes shared by every circuit (the input NPZ)."""
+
+    trial: np.ndarray
+    channel: np.ndarray
+    step: np.ndarray
+    n_trials: int
+    n_steps: int
+
+
+def load_inputs(path: str) -> Inputs:
+    """Read and validate the input-spike NPZ.
+
+    Parameters
+    ----------
+    path : str
+        NPZ with int arrays ``spike_trial``, ``spike_channel``, ``spike_step``
+        and int scalars ``n_trials``, ``n_steps``.
+
+    Returns
+    -------
+    Inputs
+    """
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            data = {k: z[k] for k in z.files}
+    except (OSError, ValueError) as exc:
+        raise RefInputError(f"--inputs: cannot read {path!r} as NPZ: {exc}") from exc
+    for key in ("spike_trial", "spike_channel", "spike_step", "n_trials", "n_steps"):
+        if key not in data:
+            raise RefInputError(f"--inputs: missing array '{key}'")
+        if data[key].dtype.kind not in "iu":
+            raise RefInputError(f"--inputs: '{key}' must be integer, got dtype {data[key].dtype}")
+    scal = {}
+    for key, lo in (("n_trials", 1), ("n_steps", 0)):
+        if data[key].ndim != 0:
+            raise RefInputError(f"--inputs: '{key}' must be a scalar, got shape {data[key].shape}")
+        scal[key] = int(data[key])
+        if scal[key] < lo:
+            raise RefInputError(f"--inputs: '{key}' must be >= {lo}, got {scal[key]}")
+    arrs = {k: data[k] for k in ("spike_trial", "spike_channel", "spike_step")}
+    shapes = {a.shape for a in arrs.values()}
+    if len(shapes) != 1 or len(next(iter(shapes))) != 1:
+        raise RefInputError(
+            f"--inputs: spike_* must be 1-D arrays of equal length, got shapes "
+            f"{[a.shape for a in arrs.values()]}")
+    for key, hi in (("spike_trial", scal["n_trials"]), ("spike_step", scal["n_steps"]),
+                    ("spike_channel", 2**31)):
+        a = arrs[key]
+        if a.size and (a.min() < 0 or a.max() >= hi):
+            raise RefInputError(f"--inputs: '{key}' values must lie in [0, {hi}), "
+                                f"got range [{a.min()}, {a.max()}]")
+    return Inputs(arrs["spike_trial"].astype(np.int64), arrs["spike_channel"].astype(np.int64),
+                  arrs["spike_step"].astype(np.int64), scal["n_trials"], scal["n_steps"])
+
+
+# --------------------------------------------------------------------------
+# Merged network description (pure numpy; no Brian2 yet)
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class GroupSpec:
+    """One NeuronGroup: neurons sharing an equation variant.
+
+    Attributes
+    ----------
+    same_e, same_i : bool
+        Whether tau_e == tau_m (resp. tau_i == tau_m) for all its neurons.
+    params : dict of str to numpy.ndarray
+        Per-neuron parameters (ms, mV).
+    individual, trial, neuron : numpy.ndarray
+        int64 identity of each member: circuit index, trial, index in circuit.
+    """
+
+    same_e: bool
+    same_i: bool
+    params: dict[str, np.ndarray]
+    individual: np.ndarray
+    trial: np.ndarray
+    neuron: np.ndarray
+
+    @property
+    def size(self) -> int:
+        """Number of neurons."""
+        return int(self.individual.size)
+
+
+@dataclass
+class PathwaySpec:
+    """One Synapses object: same source, target group, sign and STD-ness.
+
+    Attributes
+    ----------
+    source : int
+        Group index, or -1 for the input SpikeGeneratorGroup.
+    target : int
+        Target group index.
+    exc : bool
+        Whether deliveries go to the excitatory variable.
+    std : bool
+        Whether the synapses have Tsodyks-Markram depression.
+    i, j : numpy.ndarray
+        int64 source/target indices within their Brian2 groups.
+    weight, delay, std_u, std_tau_rec : numpy.ndarray
+        Per-synapse values (delay in steps, tau_rec in ms).
+    """
+
+    source: int
+    target: int
+    exc: bool
+    std: bool
+    i: np.ndarray
+    j: np.ndarray
+    weight: np.ndarray
+    delay: np.ndarray
+    std_u: np.ndarray
+    std_tau_rec: np.ndarray
+
+
+@dataclass
+class MergedNetwork:
+    """Everything needed to build the Brian2 network."""
+
+    dt_ms: float
+    model: str
+    n_individuals: int
+    n_trials: int
+    n_steps: int
+    groups: list[GroupSpec]
+    pathways: list[PathwaySpec]
+    n_sources: int
+    input_index: np.ndarray
+    input_step: np.ndarray
+
+    @property
+    def n_neurons(self) -> int:
+        """Total neuron count over all groups."""
+        return sum(g.size for g in self.groups)
+
+    @property
+    def n_synapses(self) -> int:
+        """Total synapse count over all pathways."""
+        return sum(int(p.i.size) for p in self.pathways)
+
+
+def merge(circuits: list[Circuit], inputs: Inputs, dt_ms: float, model: str) -> MergedNetwork:
+    """Lay out all (circuit, trial) copies as one block-diagonal network.
+
+    Parameters
+    ----------
+    circuits : list of Circuit
+    inputs : Inputs
+    dt_ms : float
+    model : {'current', 'conductance'}
+
+    Returns
+    -------
+    MergedNetwork
+    """
+    n_tr = inputs.n_trials
+    n_ch = max(c.n_inputs for c in circuits)
+    # Global neuron order: circuit-major, then trial, then neuron.
+    sizes = np.array([c.n_neurons * n_tr for c in circuits], dtype=np.int64)
+    bases = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    ind = np.concatenate([np.full(s, k, dtype=np.int64) for k, s in enumerate(sizes)])
+    tri = np.concatenate([np.repeat(np.arange(n_tr), c.n_neurons) for c in circuits])
+    nrn = np.concatenate([np.tile(np.arange(c.n_neurons), n_tr) for c in circuits])
+    exc = np.concatenate([np.tile(c.is_exc, n_tr) for c in circuits])
+    par = {k: np.concatenate([np.tile(c.params[k], n_tr) for c in circuits])
+           for k in NEURON_DEFAULTS}
+    # Equation variant: bit 0 tau_e == tau_m, bit 1 tau_i == tau_m (only the
+    # exact solver of current mode is singular there).
+    if model == "current":
+        variant = ((par["tau_e"] == par["tau_m"]).astype(np.int64)
+                   + 2 * (par["tau_i"] == par["tau_m"]))
+    else:
+        variant = np.zeros(ind.size, dtype=np.int64)
+    group_ids = np.unique(variant)
+    group_of = np.searchsorted(group_ids, variant)
+    local = np.empty(ind.size, dtype=np.int64)
+    groups = []
+    for g, v in enumerate(group_ids):
+        m = group_of == g
+        local[m] = np.arange(int(m.sum()))
+        groups.append(GroupSpec(bool(v & 1), bool(v & 2), {k: a[m] for k, a in par.items()},
+                                ind[m], tri[m], nrn[m]))
+
+    def tile(c: Circuit, tab: SynapseTable, src_off: np.ndarray, ci: int) -> dict[str, np.ndarray]:
+        # Replicate one circuit's synapses into each of its trial blocks.
+        blk = bases[ci] + np.arange(n_tr, dtype=np.int64) * c.n_neurons
+        return {
+            "src": (src_off[:, None] + tab.src[None, :]).ravel(),
+            "post": (blk[:, None] + tab.post[None, :]).ravel(),
+            "weight": np.tile(tab.weight, n_tr), "delay": np.tile(tab.delay, n_tr),
+            "std_u": np.tile(tab.std_u, n_tr), "std_tau_rec": np.tile(tab.std_tau_rec, n_tr),
+        }
+
+    def concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+        return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+    trial_src = np.arange(n_tr, dtype=np.int64) * n_ch
+    rec = concat([tile(c, c.synapses, bases[k] + np.arange(n_tr) * c.n_neurons, k)
+                  for k, c in enumerate(circuits)])
+    inp = concat([tile(c, c.input_synapses, trial_src, k) for k, c in enumerate(circuits)])
+
+    pathways = []
+    for is_input, tab in ((False, rec), (True, inp)):
+        if not tab["src"].size:
+            continue
+        src_grp = np.full(tab["src"].size, -1) if is_input else group_of[tab["src"]]
+        src_loc = tab["src"] if is_input else local[tab["src"]]
+        sign = np.ones(tab["src"].size, dtype=bool) if is_input else exc[tab["src"]]
+        std = ~np.isnan(tab["std_u"])
+        tgt_grp = group_of[tab["post"]]
+        key = np.stack([src_grp, tgt_grp, sign, std], axis=1)
+        for k in np.unique(key, axis=0):
+            m = np.all(key == k, axis=1)  # keeps the synapses' original order
+            pathways.append(PathwaySpec(
+                int(k[0]), int(k[1]), bool(k[2]), bool(k[3]), src_loc[m],
+                local[tab["post"][m]], tab["weight"][m], tab["delay"][m],
+                tab["std_u"][m], tab["std_tau_rec"][m]))
+
+    # Input spikes: source index trial*n_ch + channel; channels beyond every
+    # circuit's n_inputs drive nothing and are dropped.
+    keep = inputs.channel < n_ch
+    idx = inputs.trial[keep] * n_ch + inputs.channel[keep]
+    stp = inputs.step[keep]
+    order = np.lexsort((idx, stp))
+    idx, stp = idx[order], stp[order]
+    dup = (np.diff(idx) == 0) & (np.diff(stp) == 0)
+    if dup.any():
+        k = int(np.argmax(dup))
+        raise RefInputError(
+            f"--inputs: duplicate input spike (trial {idx[k] // n_ch}, channel "
+            f"{idx[k] % n_ch}, step {stp[k]}); Brian2 allows one spike per source and step")
+    return MergedNetwork(dt_ms, model, len(circuits), n_tr, inputs.n_steps, groups,
+                         pathways, n_tr * n_ch, idx, stp)
+
+
+# --------------------------------------------------------------------------
+# Brian2
+# --------------------------------------------------------------------------
+
+
+def _neuron_equations(model: str, same_e: bool, same_i: bool) -> tuple[str, str]:
+    """Brian2 equations and integration method for one group variant.
+
+    Voltages, currents and conductances are dimensionless numbers (mV or
+    relative conductance) so that no unit scaling enters the arithmetic; times
+    are Brian2 times.
+
+    Parameters
+    ----------
+    model : {'current', 'conductance'}
+    same_e, same_i : bool
+        Use ``tau_m`` as the decay constant of I_e (resp. I_i). Brian2's
+        symbolic ``exact`` solution divides by ``tau_e - tau_m`` (resp.
+        ``tau_i - tau_m``), so equal values give 0/0. Writing the same symbol
+        makes sympy derive the degenerate (t*exp(-t/tau)) solution instead;
+        such groups drop ``(unless refractory)`` (whose ``not_refractory``
+        factor would make the eigenvalues symbolically distinct again) and
+        clamp v with a separate code object (see ``_build``).
+
+    Returns
+    -------
+    equations : str
+    method : str
+    """
+    params = """
+        tau_m : second (constant)
+        tau_e : second (constant)
+        tau_i : second (constant)
+        t_ref : second (constant)
+        v_rest : 1 (constant)
+        v_th : 1 (constant)
+        v_reset : 1 (constant)
+        i_bias : 1 (constant)
+    """
+    if model == "conductance":
+        return ("""
+        dv/dt = ((v_rest - v) + g_e*(e_e - v) + g_i*(e_i - v) + i_bias)/tau_m : 1 (unless refractory)
+        dg_e/dt = -g_e/tau_e : 1
+        dg_i/dt = -g_i/tau_i : 1
+        e_e : 1 (constant)
+        e_i : 1 (constant)
+        """ + params, "exponential_euler")
+    flag = "" if same_e or same_i else " (unless refractory)"
+    return (f"""
+        dv/dt = ((v_rest - v) + I_e - I_i + i_bias)/tau_m : 1{flag}
+        dI_e/dt = -I_e/{'tau_m' if same_e else 'tau_e'} : 1
+        dI_i/dt = -I_i/{'tau_m' if same_i else 'tau_i'} : 1
+        """ + params, "exact")
+
+
+def _synapse_code(model: str, exc: bool, std: bool) -> tuple[str, str]:
+    """Synapses model and on_pre code for one pathway kind."""
+    var = ("I_e" if exc else "I_i") if model == "current" else ("g_e" if exc else "g_i")
+    if not std:
+        return "w : 1 (constant)", f"{var}_post += w"
+    # x recovers exactly since this synapse's previous delivery (x starts at 1,
+    # so t_last's initial value is irrelevant), then a fraction U is used.
+    return ("""
+        w : 1 (constant)
+        U : 1 (constant)
+        tau_rec : second (constant)
+        x : 1
+        t_last : second
+        """, f"""
+        x = 1 - (1 - x)*exp(-(t - t_last)/tau_rec)
+        {var}_post += w*U*x
+        x -= U*x
+        t_last = t
+        """)
+
+
+def run_brian2(net_spec: MergedNetwork, mode: str, build_dir: str | None
+               ) -> tuple[list[tuple[np.ndarray, np.ndarray]], dict[str, float]]:
+    """Build the merged network in Brian2, run it and collect spikes.
+
+    Parameters
+    ----------
+    net_spec : MergedNetwork
+    mode : {'runtime', 'cpp_standalone'}
+        'runtime' runs Cython-generated code from Python; 'cpp_standalone'
+        generates, compiles and runs a C++ project.
+    build_dir : str or None
+        cpp_standalone project directory (kept; reused builds compile
+        faster). None uses a temporary directory, deleted afterwards.
+
+    Returns
+    -------
+    spikes : list of (numpy.ndarray, numpy.ndarray)
+        Per group, local neuron indices and integer steps of all spikes.
+    timing : dict
+        ``build_s``, ``codegen_compile_s``, ``run_s`` in seconds.
+    """
+    import brian2 as b2
+
+    b2.prefs.logging.file_log = False
+    tmp_dir = None
+    if mode == "cpp_standalone":
+        if build_dir is None:
+            build_dir = tmp_dir = tempfile.mkdtemp(prefix="brian2_ref_")
+        b2.set_device("cpp_standalone", build_on_run=False, directory=build_dir)
+    else:
+        b2.prefs.codegen.target = "cython"
+    try:
+        t0 = time.perf_counter()
+        dt = net_spec.dt_ms * b2.ms
+        b2.defaultclock.dt = dt
+        objs: list[Any] = []
+        groups, monitors = [], []
+        for g in net_spec.groups:
+            eqs, method = _neuron_equations(net_spec.model, g.same_e, g.same_i)
+            G = b2.NeuronGroup(g.size, eqs, threshold="v > v_th", reset="v = v_reset",
+                               refractory="t_ref", method=method)
+            for k in ("v_rest", "v_th", "v_reset", "i_bias") + (
+                    ("e_e", "e_i") if net_spec.model == "conductance" else ()):
+                setattr(G, k, g.params[k])
+            for k in ("tau_m", "tau_e", "tau_i"):
+                setattr(G, k, g.params[k] * b2.ms)
+            # DESIGN: r = round(t_ref/dt) steps. Brian2 counts
+            # int(t_ref/dt + 1e-3), so hand it the rounded value.
+            G.t_ref = np.round(g.params["t_ref"] / net_spec.dt_ms) * dt
+            G.v = g.params["v_rest"]
+            if g.same_e or g.same_i:
+                # Refractory clamp replacing (unless refractory): right after
+                # the state update, as Brian2 would; 1*v + 0*v_reset == v and
+                # 0*v + 1*v_reset == v_reset exactly.
+                G.run_regularly("v = int(not_refractory)*v + (1 - int(not_refractory))*v_reset",
+                                when="before_thresholds")
+            mon = b2.SpikeMonitor(G, record=True)
+            groups.append(G)
+            monitors.append(mon)
+            objs += [G, mon]
+        gen = None
+        if any(p.source < 0 for p in net_spec.pathways):
+            gen = b2.SpikeGeneratorGroup(net_spec.n_sources, net_spec.input_index,
+                                         net_spec.input_step * dt)
+            objs.append(gen)
+        for p in net_spec.pathways:
+            model_eqs, on_pre = _synapse_code(net_spec.model, p.exc, p.std)
+            src = gen if p.source < 0 else groups[p.source]
+            uniform = bool(np.all(p.delay == p.delay[0]))
+            # A scalar delay lets Brian2 use its faster homogeneous queue.
+            kw = {"delay": int(p.delay[0]) * dt} if uniform else {}
+            S = b2.Synapses(src, groups[p.target], model_eqs, on_pre=on_pre, **kw)
+            S.connect(i=p.i, j=p.j)
+            S.w = p.weight
+            if not uniform:
+                S.delay = p.delay * dt
+            if p.std:
+                S.U = p.std_u
+                S.tau_rec = p.std_tau_rec * b2.ms
+                S.x = 1.0
+            objs.append(S)
+        net = b2.Network(*objs)
+        duration = net_spec.n_steps * dt
+        t1 = time.perf_counter()
+        timing = {"build_s": t1 - t0}
+        if mode == "cpp_standalone":
+            net.run(duration, namespace={})  # records the run; generates code
+            b2.device.build(directory=build_dir, compile=True, run=False, with_output=False)
+            t2 = time.perf_counter()
+            b2.device.run(directory=build_dir, with_output=False)
+            t3 = time.perf_counter()
+            timing.update(codegen_compile_s=t2 - t1, run_s=t3 - t2)
+        else:
+            net.run(duration, namespace={})
+            t3 = time.perf_counter()
+            timing.update(codegen_compile_s=0.0, run_s=t3 - t1)
+            assert int(b2.defaultclock.timestep[:]) == net_spec.n_steps
+        dt_s = float(dt)
+        spikes = [(np.asarray(m.i[:], dtype=np.int64),
+                   np.rint(np.asarray(m.t_[:]) / dt_s).astype(np.int64)) for m in monitors]
+        return spikes, timing
+    finally:
+        if tmp_dir is not None:
+            shutil.rmtree(tmp_dir, ignore_errors=True)
+
+
+def collect(net_spec: MergedNetwork, spikes: list[tuple[np.ndarray, np.ndarray]]
+            ) -> dict[str, np.ndarray]:
+    """Map per-group spikes to (individual, trial, neuron, step), sorted.
+
+    Parameters
+    ----------
+    net_spec : MergedNetwork
+    spikes : list of (numpy.ndarray, numpy.ndarray)
+        Output of ``run_brian2``.
+
+    Returns
+    -------
+    dict
+        The output NPZ's arrays.
+    """
+    ind, tri, nrn, stp = [], [], [], []
+    for g, (idx, step) in zip(net_spec.groups, spikes):
+        ind.append(g.individual[idx])
+        tri.append(g.trial[idx])
+        nrn.append(g.neuron[idx])
+        stp.append(step)
+    ind, tri, nrn, stp = (np.concatenate(a).astype(np.int64) for a in (ind, tri, nrn, stp))
+    order = np.lexsort((nrn, stp, tri, ind))
+    return {
+        "individual": ind[order], "trial": tri[order], "neuron": nrn[order],
+        "step": stp[order], "n_individuals": np.int64(net_spec.n_individuals),
+        "n_trials": np.int64(net_spec.n_trials), "n_steps": np.int64(net_spec.n_steps),
+    }
+
+
+def _fail(msg: str) -> NoReturn:
+    """Print a one-line error and exit with status 2."""
+    print(f"brian2_ref: error: {' '.join(msg.split())}", file=sys.stderr)
+    sys.exit(2)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command-line entry point (see the module docstring)."""
+    t_start = time.perf_counter()
+    ap = argparse.ArgumentParser(
+        prog="brian2_ref", description="Brian2 reference simulator for evo-circuits.")
+    ap.add_argument("--circuits", required=True, help="circuit JSON: one object or an array")
+    ap.add_argument("--inputs", required=True, help="input spike NPZ")
+    ap.add_argument("--out", required=True, help="output spike NPZ")
+    ap.add_argument("--mode", choices=MODES, default="runtime")
+    ap.add_argument("--timing", help="write timings as JSON here")
+    ap.add_argument("--build-dir", help="cpp_standalone project directory (kept)")
+    args = ap.parse_args(argv)
+    try:
+        circuits, dt_ms, model = load_circuits(args.circuits)
+        inputs = load_inputs(args.inputs)
+        net_spec = merge(circuits, inputs, dt_ms, model)
+    except RefInputError as exc:
+        _fail(str(exc))
+    spikes, timing = run_brian2(net_spec, args.mode, args.build_dir)
+    result = collect(net_spec, spikes)
+    try:
+        with open(args.out, "wb") as f:  # a file object stops numpy appending ".npz"
+            np.savez(f, **result)
+    except OSError as exc:
+        _fail(f"--out: cannot write {args.out!r}: {exc.strerror}")
+    if args.timing:
+        import brian2
+
+        timing.update(
+            mode=args.mode, total_s=time.perf_counter() - t_start,
+            n_neurons=net_spec.n_neurons, n_synapses=net_spec.n_synapses,
+            n_spikes=int(result["step"].size), brian2_version=brian2.__version__)
+        with open(args.timing, "w", encoding="utf-8") as f:
+            json.dump(timing, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

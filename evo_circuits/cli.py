@@ -1,0 +1,157 @@
+"""Command-line front end: ``evo-circuits <command>``. No logic the Python API lacks.
+
+Errors caused by user input print one line, ``evo-circuits: error: <message>``, on
+stderr and exit with code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .errors import EvoCircuitsError
+
+
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    from .atomic import save_npz
+    from .io import load_circuit
+    from .simulate import InputSpikes, simulate
+
+    circuit = load_circuit(args.circuit)
+    inputs = InputSpikes.load(args.inputs)
+    if inputs.per_individual and inputs.n_individuals != 1:
+        raise EvoCircuitsError(f"{args.inputs}: holds inputs for {inputs.n_individuals} individuals; "
+                               "simulate runs one circuit")
+    if inputs.n_channels > circuit.n_inputs:
+        print(f"note: inputs use channels up to {inputs.n_channels - 1}; the circuit has "
+              f"{circuit.n_inputs} input channels, the others are ignored", file=sys.stderr)
+    want_v = args.plot is not None and circuit.n_neurons * inputs.n_trials * inputs.n_steps <= 5e7
+    res = simulate(circuit, inputs, seed=args.seed, record_spikes=True, record_v=want_v)
+    sp = res.spikes
+    save_npz(args.out, trial=sp["trial"], neuron=sp["neuron"], step=sp["step"])
+    n = circuit.n_neurons
+    rates = res.rates_hz()[0, :, :n]
+    print(f"{circuit!r}")
+    print(f"simulated {inputs.n_trials} trial(s) x {res.duration_ms:g} ms (dt {res.dt_ms} ms): "
+          f"{len(sp['step'])} spikes")
+    if n:
+        print(f"rate per neuron: mean {rates.mean():.2f} Hz, max {rates.max():.2f} Hz")
+        sat = res.saturation()[0, :, :n]
+        n_sat = int((sat.mean(axis=0) >= 0.9).sum())
+        if n_sat:
+            print(f"runaway: {n_sat} neuron(s) fire at >= 90% of their ceiling "
+                  f"({res.max_rates_hz[0, :n].min():.0f} Hz = one spike per refractory period)")
+    for k, o in enumerate(circuit.outputs):
+        print(f"output {k} (neuron {o}): {rates[:, o].mean():.2f} Hz")
+    print(f"wrote {args.out}")
+    if args.plot:
+        from .plots import raster
+
+        v_neuron = int(circuit.outputs[0]) if (want_v and len(circuit.outputs)) else None
+        print(f"wrote {raster(circuit, inputs, res, args.plot, v_neuron=v_neuron)}")
+    return 0
+
+
+def _cmd_inputs(args: argparse.Namespace) -> int:
+    from .simulate import InputSpikes
+
+    rates = args.rate if len(args.rate) > 1 else args.rate * args.channels
+    if len(rates) != args.channels:
+        raise EvoCircuitsError(f"--rate: give one rate or {args.channels} (one per channel), got {len(rates)}")
+    n_steps = int(round(args.duration_ms / args.dt_ms))
+    if n_steps < 1:
+        raise EvoCircuitsError(f"--duration-ms: must be at least one step of {args.dt_ms} ms")
+    try:
+        inp = InputSpikes.bernoulli(rates, args.trials, n_steps, dt_ms=args.dt_ms, seed=args.seed)
+    except ValueError as exc:
+        raise EvoCircuitsError(f"--rate: {exc}") from None
+    inp.save(args.out)
+    print(f"wrote {args.out}: {len(inp.step)} spikes, {args.channels} channel(s), {args.trials} trial(s), "
+          f"{n_steps} steps")
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from .io import load_circuit
+
+    c = load_circuit(args.circuit)
+    print(f"ok: {c!r}")
+    return 0
+
+
+def _cmd_convert(args: argparse.Namespace) -> int:
+    from .graph import load_graphml, save_graphml
+    from .io import load_circuit, save_circuit
+
+    src, dst = Path(args.source), Path(args.dest)
+    c = load_graphml(src) if src.suffix == ".graphml" else load_circuit(src)
+    if dst.suffix == ".graphml":
+        save_graphml(c, dst)
+    elif dst.suffix == ".json":
+        save_circuit(c, dst)
+    else:
+        raise EvoCircuitsError(f"{dst}: unknown output format (use .json or .graphml)")
+    print(f"wrote {dst}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``evo-circuits`` command."""
+    from . import __version__
+
+    p = argparse.ArgumentParser(prog="evo-circuits", description=__doc__.splitlines()[0])
+    p.add_argument("--version", action="version", version=f"evo-circuits {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    s = sub.add_parser("simulate", help="run one circuit on input spikes and write its spikes (NPZ)")
+    s.add_argument("circuit", help="circuit JSON")
+    s.add_argument("--inputs", required=True, help="input spikes NPZ (docs/formats.md)")
+    s.add_argument("--out", required=True, help="output spikes NPZ")
+    s.add_argument("--seed", type=int, default=0, help="seed of stochastic release (default 0)")
+    s.add_argument("--plot", help="also draw a raster (png/svg/pdf)")
+    s.set_defaults(func=_cmd_simulate)
+
+    s = sub.add_parser("inputs", help="write Bernoulli/Poisson input spikes (NPZ)")
+    s.add_argument("-o", "--out", required=True)
+    s.add_argument("--channels", type=int, default=1)
+    s.add_argument("--rate", type=float, nargs="+", default=[50.0], help="Hz, one or one per channel")
+    s.add_argument("--trials", type=int, default=1)
+    s.add_argument("--duration-ms", type=float, default=200.0)
+    s.add_argument("--dt-ms", type=float, default=0.1)
+    s.add_argument("--seed", type=int, default=0)
+    s.set_defaults(func=_cmd_inputs)
+
+    s = sub.add_parser("validate", help="check a circuit JSON file")
+    s.add_argument("circuit")
+    s.set_defaults(func=_cmd_validate)
+
+    s = sub.add_parser("convert", help="convert a circuit between JSON and GraphML")
+    s.add_argument("source")
+    s.add_argument("dest")
+    s.set_defaults(func=_cmd_convert)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``evo-circuits`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except EvoCircuitsError as exc:
+        print(f"evo-circuits: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # unwritable output, missing directory, ...
+        print(f"evo-circuits: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("evo-circuits: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""Every matplotlib figure of evo-circuits, in one place.
+
+Functions take data and a path, draw with the non-interactive Agg backend and save the
+figure atomically; they return the path.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .atomic import atomic_open
+from .circuit import Circuit
+from .simulate import InputSpikes, SimResult
+
+E_COLOUR = "#c0392b"
+I_COLOUR = "#2e6fbf"
+INPUT_COLOUR = "#555555"
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, path: str | os.PathLike) -> Path:
+    path = Path(path)
+    fmt = path.suffix.lstrip(".") or "png"
+    with atomic_open(path, "wb") as fh:
+        fig.savefig(fh, format=fmt, dpi=120, bbox_inches="tight")
+    _pyplot().close(fig)
+    return path
+
+
+def raster(circuit: Circuit, inputs: InputSpikes, result: SimResult, path: str | os.PathLike,
+           trials: int = 3, individual: int = 0, v_neuron: int | None = None) -> Path:
+    """Input and output spike raster of a few trials, optionally with one voltage trace.
+
+    Parameters
+    ----------
+    circuit : Circuit
+    inputs : InputSpikes
+    result : SimResult
+        Must hold spikes (``record_spikes=True``); with ``record_v`` and ``v_neuron`` a
+        voltage panel is added.
+    path : str or PathLike
+        Output file; the format follows the suffix (png, svg, pdf).
+    trials : int
+        Number of trials drawn, one column each.
+    """
+    if result.spikes is None:
+        raise ValueError("raster: simulate with record_spikes=True")
+    plt = _pyplot()
+    n_tr = min(trials, inputs.n_trials)
+    with_v = v_neuron is not None and result.v is not None
+    fig, axes = plt.subplots(2 if with_v else 1, n_tr, figsize=(4.2 * n_tr, 4.6 if with_v else 3.4),
+                             squeeze=False, sharex=True,
+                             gridspec_kw={"height_ratios": [3, 1.4]} if with_v else None)
+    dt = result.dt_ms
+    sp = result.spikes
+    n_in, n = circuit.n_inputs, circuit.n_neurons
+    for t in range(n_tr):
+        ax = axes[0, t]
+        m = inputs.trial == t
+        if inputs.per_individual:
+            m &= inputs.individual == individual
+        m &= inputs.channel < n_in
+        ax.scatter(inputs.step[m] * dt, n + inputs.channel[m], s=4, marker="|", color=INPUT_COLOUR)
+        sel = (sp["individual"] == individual) & (sp["trial"] == t)
+        neu, stp = sp["neuron"][sel], sp["step"][sel]
+        colours = np.where(circuit.types[neu] > 0, E_COLOUR, I_COLOUR)
+        ax.scatter(stp * dt, neu, s=6, marker="|", c=colours)
+        for o in circuit.outputs:
+            ax.axhspan(o - 0.45, o + 0.45, color="#f5d76e", alpha=0.35, lw=0)
+        ax.set_ylim(-1, n + n_in)
+        ax.set_title(f"trial {t}", fontsize=9)
+        ax.set_yticks(list(range(n)) + [n + c for c in range(n_in)] if n + n_in <= 24 else [])
+        if n + n_in <= 24:
+            ax.set_yticklabels([f"{'E' if circuit.types[i] > 0 else 'I'}{i}" for i in range(n)]
+                               + [f"in{c}" for c in range(n_in)], fontsize=7)
+        if with_v:
+            axv = axes[1, t]
+            axv.plot(np.arange(result.n_steps) * dt, result.v[individual, t, v_neuron], lw=0.8, color="k")
+            axv.axhline(circuit.param("v_th")[v_neuron], ls=":", color="grey", lw=0.8)
+            axv.set_ylabel(f"v{v_neuron} (mV)", fontsize=8)
+        axes[-1, t].set_xlabel("time (ms)")
+    axes[0, 0].set_ylabel("neurons (outputs shaded) / inputs")
+    title = circuit.name or "circuit"
+    fig.suptitle(f"{title}: {circuit.n_exc}E + {circuit.n_inh}I, E red, I blue, inputs grey", fontsize=10)
+    return _save(fig, path)
