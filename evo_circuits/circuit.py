@@ -106,7 +106,9 @@ class Circuit:
     metadata: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.types = _int_array(self.types, "types", ndim=1, dtype=np.int8)
+        self.types = _int_array(self.types, "types", ndim=1, dtype=np.int64)
+        _check_types(self.types)
+        self.types = self.types.astype(np.int8)
         n = self.types.shape[0]
         if not isinstance(self.n_inputs, (int, np.integer)) or isinstance(self.n_inputs, bool) or self.n_inputs < 0:
             raise CircuitError(f"n_inputs: expected an integer >= 0, got {self.n_inputs!r}")
@@ -130,10 +132,7 @@ class Circuit:
     def validate(self) -> None:
         """Check every field; raise :class:`CircuitError` naming the first bad one."""
         n = self.n_neurons
-        bad = ~np.isin(self.types, (EXCITATORY, INHIBITORY))
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise CircuitError(f"types[{i}]: unknown neuron type {int(self.types[i])} (expected +1 for E or -1 for I)")
+        _check_types(self.types)
         if not (math.isfinite(self.dt_ms) and self.dt_ms > 0):
             raise CircuitError(f"dt_ms: expected a positive number, got {self.dt_ms}")
         if self.synapse_model not in SYNAPSE_MODELS:
@@ -267,6 +266,13 @@ class Circuit:
 
 
 _ARRAY_FIELDS = ("types", "weights", "delays", "p_release", "std_u", "std_tau_rec", "params", "outputs")
+
+
+def _check_types(types: np.ndarray) -> None:
+    bad = ~np.isin(types, (EXCITATORY, INHIBITORY))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise CircuitError(f"types[{i}]: unknown neuron type {int(types[i])} (expected +1 for E or -1 for I)")
 
 
 def _int_array(value: Any, name: str, ndim: int, dtype: type, shape: tuple | None = None) -> np.ndarray:

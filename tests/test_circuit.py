@@ -1,0 +1,154 @@
+"""Circuit model: validation, circuit JSON, networkx view and GraphML."""
+
+from __future__ import annotations
+
+import json
+
+import networkx as nx
+import numpy as np
+import pytest
+
+from evo_circuits import Circuit, CircuitError, FormatError, random_circuit
+from evo_circuits.graph import from_networkx, load_graphml, save_graphml, to_networkx
+from evo_circuits.io import circuit_from_dict, load_circuit, save_circuit
+
+EXAMPLE = {
+    "format": "evo-circuits/circuit", "version": 1, "name": "feedforward-inhibition", "dt_ms": 0.1,
+    "synapse_model": "current", "n_inputs": 1,
+    "neurons": [{"type": "E"}, {"type": "I", "tau_m": 10.0}, {"type": "E", "v_th": -52.0, "i_bias": 0.0}],
+    "outputs": [2],
+    "input_synapses": [{"channel": 0, "post": 0, "weight": 2.0, "delay_ms": 0.0},
+                       {"channel": 0, "post": 1, "weight": 2.0, "delay_ms": 1.0}],
+    "synapses": [{"pre": 0, "post": 2, "weight": 1.5, "delay_ms": 0.5, "p_release": 1.0},
+                 {"pre": 1, "post": 2, "weight": 3.0, "delay_ms": 0.0}],
+    "metadata": {},
+}
+
+
+@pytest.fixture(scope="module")
+def rich() -> Circuit:
+    c = random_circuit(6, 3, 2, p_conn=0.4, max_delay_steps=12, seed=5, outputs=[1, 4])
+    p = np.where(c.weights > 0, np.round(np.random.default_rng(0).uniform(0.2, 1.0, c.weights.shape), 3), 1.0)
+    u = np.zeros_like(c.weights)
+    u[c.n_inputs + 1, 2] = 0.5 if c.weights[c.n_inputs + 1, 2] else 0.0
+    params = c.params.copy()
+    params[3, 0] = 12.5
+    return c.replace(p_release=p, std_u=u, std_tau_rec=np.where(u > 0, 150.0, 0.0), params=params, name="rich",
+                     metadata={"seed": 5, "note": "test"})
+
+
+def test_design_example_loads_with_defaults():
+    c = circuit_from_dict(EXAMPLE)
+    assert (c.n_exc, c.n_inh, c.n_inputs) == (2, 1, 1)
+    assert c.param("tau_m").tolist() == [20.0, 10.0, 20.0]
+    assert c.param("v_th").tolist() == [-50.0, -50.0, -52.0]
+    assert c.delays[1, 2] == 5 and c.delays[0, 1] == 10
+    assert c.signed_weights[2, 2] == -3.0 and c.signed_weights[1, 2] == 1.5
+
+
+def test_json_round_trip(tmp_path, rich):
+    path = tmp_path / "c.json"
+    save_circuit(rich, path)
+    back = load_circuit(path)
+    assert back == rich
+    text = path.read_text()
+    assert '"format": "evo-circuits/circuit"' in text and "pickle" not in text
+
+
+def test_json_writes_only_non_default_neuron_fields(rich):
+    d = rich.to_dict()
+    assert d["neurons"][3] == {"type": "E", "tau_m": 12.5}
+    assert d["neurons"][0] == {"type": "E"}
+
+
+@pytest.mark.parametrize("mutate,field", [
+    (lambda d: d.update(format="other"), "format"),
+    (lambda d: d.update(version=2), "version"),
+    (lambda d: d.update(wieght=1), "wieght"),
+    (lambda d: d["neurons"][1].update(type="X"), "neurons[1].type"),
+    (lambda d: d["neurons"][1].update(tau_m="10"), "neurons[1].tau_m"),
+    (lambda d: d["neurons"][1].update(tau_m=-1.0), "neurons[1].tau_m"),
+    (lambda d: d["synapses"][0].update(weight=-1.0), "synapses[0].weight"),
+    (lambda d: d["synapses"][0].update(delay_ms=0.05), "synapses[0].delay_ms"),
+    (lambda d: d["synapses"][0].update(delay_ms=500.0), "delays"),
+    (lambda d: d["synapses"][0].update(p_release=1.5), "p_release"),
+    (lambda d: d["synapses"][0].update(p_release=0.0), "p_release"),
+    (lambda d: d["synapses"][0].update(post=7), "synapses[0].post"),
+    (lambda d: d["input_synapses"][0].update(channel=3), "input_synapses[0].channel"),
+    (lambda d: d.update(outputs=[5]), "outputs[0]"),
+    (lambda d: d.update(outputs=[1.5]), "outputs[0]"),
+    (lambda d: d.update(synapse_model="cond"), "synapse_model"),
+    (lambda d: d["synapses"][0].update(std={"U": 2.0, "tau_rec": 10.0}), "synapses[0].std.U"),
+    (lambda d: d["synapses"].append({"pre": 0, "post": 2, "weight": 1.0}), "duplicate"),
+])
+def test_json_errors_name_the_field(mutate, field):
+    d = json.loads(json.dumps(EXAMPLE))
+    mutate(d)
+    with pytest.raises((FormatError, CircuitError)) as exc:
+        circuit_from_dict(d)
+    assert field in str(exc.value)
+    assert "\n" not in str(exc.value)
+
+
+def test_json_rejects_nan(tmp_path):
+    path = tmp_path / "nan.json"
+    path.write_text(json.dumps(EXAMPLE).replace('"weight": 1.5', '"weight": NaN'))
+    with pytest.raises(FormatError, match="NaN"):
+        load_circuit(path)
+
+
+@pytest.mark.parametrize("kwargs,field", [
+    (dict(weights=[[-1.0]]), "weights[0, 0]"),
+    (dict(weights=[[np.nan]]), "weights[0, 0]"),
+    (dict(weights=[[np.inf]]), "weights[0, 0]"),
+    (dict(weights=[[1.0]], delays=[[-2]]), "delays[0, 0]"),
+    (dict(weights=[[1.0]], delays=[[100000]]), "delays[0, 0]"),
+    (dict(weights=[[1.0]], p_release=[[0.0]]), "p_release[0, 0]"),
+    (dict(weights=[[1.0]], p_release=[[1.2]]), "p_release[0, 0]"),
+    (dict(types=[2]), "types[0]"),
+    (dict(outputs=[3]), "outputs[0]"),
+    (dict(weights=[[1.0, 2.0]]), "weights: expected shape"),
+])
+def test_array_validation_names_the_field(kwargs, field):
+    base = dict(types=[1], n_inputs=0, weights=[[0.0]], outputs=[0])
+    base.update(kwargs)
+    with pytest.raises(CircuitError) as exc:
+        Circuit(**base)
+    assert field in str(exc.value)
+
+
+def test_networkx_view_and_inverse(rich):
+    g = to_networkx(rich)
+    assert g.nodes["in0"]["kind"] == "input" and g.nodes["n1"]["role"] == "out"
+    inh = [i for i in range(rich.n_neurons) if rich.types[i] < 0]
+    for u, v, d in g.edges(data=True):
+        if u.startswith("n") and int(u[1:]) in inh:
+            assert d["weight"] < 0
+        else:
+            assert d["weight"] > 0
+    assert g.number_of_edges() == rich.n_synapses
+    back = from_networkx(g)
+    assert back == rich.replace(metadata={})
+
+
+def test_graphml_round_trip(tmp_path, rich):
+    path = tmp_path / "c.graphml"
+    save_graphml(rich, path)
+    assert isinstance(nx.read_graphml(path), nx.DiGraph)
+    assert load_graphml(path) == rich.replace(metadata={})
+
+
+def test_from_networkx_rejects_dale_violation(rich):
+    g = to_networkx(rich)
+    u, v = next((u, v) for u, v in g.edges if u.startswith("in"))
+    g.edges[u, v]["weight"] = -1.0
+    with pytest.raises(FormatError, match="Dale"):
+        from_networkx(g)
+
+
+def test_replace_validates_and_copies(rich):
+    c2 = rich.replace(name="x")
+    c2.weights[0, 0] = 99.0
+    assert rich.weights[0, 0] != 99.0
+    with pytest.raises(CircuitError, match="weights"):
+        rich.replace(weights=-rich.weights - 1)

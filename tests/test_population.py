@@ -1,0 +1,109 @@
+"""Batched simulation: populations of mixed sizes, per-individual inputs, splitting, robustness."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from evo_circuits import EvoCircuitsError, InputSpikes, random_circuit, simulate
+
+
+@pytest.fixture(scope="module")
+def population():
+    """Mixed sizes, delays, stochastic release and depression on some synapses."""
+    pop = []
+    for k in range(7):
+        c = random_circuit(5 + 3 * k, 2 + k, 3, p_conn=0.25, w_exc=(20, 50), w_inh=(20, 60), w_input=(30.0, 70.0),
+                           max_delay_steps=15, seed=k, outputs=[0, 1])
+        rng = np.random.default_rng(k)
+        p = np.where(rng.random(c.weights.shape) < 0.3, 0.5, 1.0)
+        u = np.where(rng.random(c.weights.shape) < 0.2, 0.3, 0.0)
+        pop.append(c.replace(p_release=p, std_u=u, std_tau_rec=np.where(u > 0, 100.0, 0.0)))
+    return pop
+
+
+@pytest.fixture(scope="module")
+def inputs():
+    return InputSpikes.bernoulli([150, 300, 80], n_trials=5, n_steps=1500, seed=2)
+
+
+def test_population_equals_individual_runs(population, inputs):
+    together = simulate(population, inputs, seed=9, record_spikes=True)
+    assert together.counts.sum() > 1000
+    for k, c in enumerate(population):
+        alone = simulate(c, inputs, seed=9, individual_ids=[k], record_spikes=True)
+        n = c.n_neurons
+        np.testing.assert_array_equal(alone.counts[0], together.counts[k, :, :n])
+        np.testing.assert_array_equal(alone.first_spike[0], together.first_spike[k, :, :n])
+        sel = together.spikes["individual"] == k
+        np.testing.assert_array_equal(alone.spikes["step"], together.spikes["step"][sel])
+        np.testing.assert_array_equal(alone.spikes["neuron"], together.spikes["neuron"][sel])
+
+
+def test_results_do_not_depend_on_how_the_population_is_split(population, inputs):
+    whole = simulate(population, inputs, seed=4)
+    order = [5, 2, 6]
+    part = simulate([population[i] for i in order], inputs, seed=4, individual_ids=order)
+    for j, i in enumerate(order):
+        np.testing.assert_array_equal(part.counts[j], whole.counts[i])
+
+
+def test_spike_record_is_sorted_and_consistent_with_counts(population, inputs):
+    res = simulate(population, inputs, seed=1, record_spikes=True)
+    sp = res.spikes
+    key = np.lexsort((sp["neuron"], sp["step"], sp["trial"], sp["individual"]))
+    np.testing.assert_array_equal(key, np.arange(len(key)))
+    counts = np.zeros_like(res.counts)
+    np.add.at(counts, (sp["individual"], sp["trial"], sp["neuron"]), 1)
+    np.testing.assert_array_equal(counts, res.counts)
+
+
+def test_per_individual_inputs(population):
+    pop = population[:3]
+    per = [InputSpikes.bernoulli([100 * (k + 1)] * 3, 2, 800, seed=k) for k in range(3)]
+    merged = InputSpikes(trial=np.concatenate([p.trial for p in per]),
+                         channel=np.concatenate([p.channel for p in per]),
+                         step=np.concatenate([p.step for p in per]), n_trials=2, n_steps=800,
+                         individual=np.concatenate([np.full(len(p.step), k) for k, p in enumerate(per)]),
+                         n_individuals=3)
+    res = simulate(pop, merged, seed=3)
+    for k in range(3):
+        alone = simulate(pop[k], per[k], seed=3, individual_ids=[k])
+        np.testing.assert_array_equal(alone.counts[0], res.counts[k, :, :pop[k].n_neurons])
+    with pytest.raises(EvoCircuitsError, match="per-individual"):
+        simulate(pop[:2], merged)
+
+
+def test_conductance_mode_shunts_and_stays_bounded():
+    c = random_circuit(20, 5, 2, p_conn=0.3, w_exc=(0.1, 0.4), w_inh=(0.5, 2.0), w_input=0.6, seed=1,
+                       synapse_model="conductance")
+    inp = InputSpikes.bernoulli([800, 800], 2, 2000, seed=0)
+    res = simulate(c, inp, record_v=True)
+    v = res.v[0]
+    assert np.isfinite(v).all()
+    # Conductance inputs cannot drive v outside the reversal potentials.
+    assert v.min() >= -80.0 - 1e-9 and v.max() <= 0.0
+    assert res.counts.sum() > 0
+
+
+def test_runaway_circuit_saturates_without_overflow():
+    """A fully excitatory, all-to-all, strongly recurrent ("epileptic") circuit."""
+    n = 40
+    c = random_circuit(n, 0, 1, p_conn=1.0, w_exc=(200.0, 400.0), w_input=500.0, p_input=1.0, seed=0)
+    c = c.replace(std_u=np.zeros_like(c.weights))
+    inp = InputSpikes(trial=[0], channel=[0], step=[10], n_trials=1, n_steps=20000)
+    res = simulate(c, inp, record_v=True)
+    assert np.isfinite(res.v).all()
+    sat = res.saturation()[0, 0, :n]
+    # Each neuron fires about once per refractory period (20 steps) after the kick.
+    assert sat.min() > 0.95
+    assert res.rates_hz()[0, 0, :n].max() <= res.max_rates_hz[0, :n].max()
+
+
+def test_delay_and_input_edge_cases():
+    c = random_circuit(3, 1, 2, p_conn=0.5, w_input=100.0, max_delay_steps=1000, seed=0)
+    inp = InputSpikes(trial=[0, 0], channel=[0, 5], step=[0, 1], n_trials=1, n_steps=2)
+    res = simulate(c, inp)  # channel 5 does not exist in the circuit: ignored
+    assert res.counts.shape == (1, 1, 4)
+    with pytest.raises(Exception, match="twice"):
+        InputSpikes(trial=[0, 0], channel=[1, 1], step=[3, 3], n_trials=1, n_steps=5)
