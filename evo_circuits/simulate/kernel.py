@@ -109,24 +109,28 @@ def _simulate_one(task, c, tr, conductance, n_steps, seed, ind_id, input_set, in
             for i in range(n):
                 v_out[task, i, step] = v[i]
         # (1) update. Refractory (clamped) iff fewer than r steps since the last spike.
+        # The count of neurons above threshold (vectorised with the update) lets most
+        # steps skip the spike scan below.
+        n_above = 0
         if conductance:
             for i in range(n):
                 b = -(1.0 + x_e[i] + x_i[i]) / c_tau[i]
                 ba = (c_vinf[i] + x_e[i] * c_ee[i] + x_i[i] * c_ei[i]) / c_tau[i] / b
                 vn = -ba + (ba + v[i]) * math.exp(b * dt)
-                v[i] = vn if step - last[i] >= c_ref[i] else v[i]
+                vn = vn if step - last[i] >= c_ref[i] else v[i]
+                v[i] = vn
+                n_above += vn > c_th[i]
                 x_e[i] *= c_de[i]
                 x_i[i] *= c_di[i]
         else:
             for i in range(n):
                 vn = c_vinf[i] + (v[i] - c_vinf[i]) * c_em[i] + c_ke[i] * x_e[i] - c_ki[i] * x_i[i]
-                v[i] = vn if step - last[i] >= c_ref[i] else v[i]
+                vn = vn if step - last[i] >= c_ref[i] else v[i]
+                v[i] = vn
+                n_above += vn > c_th[i]
                 x_e[i] *= c_de[i]
                 x_i[i] *= c_di[i]
-        # (2) threshold: a cheap vectorised count first, since most steps have no spike.
-        n_above = 0
-        for i in range(n):
-            n_above += v[i] > c_th[i]
+        # (2) threshold
         n_sp = 0
         if n_above > 0:
             for i in range(n):

@@ -1,0 +1,43 @@
+# evo-circuits: every target sets up what it needs by itself, from a fresh machine.
+#   make demo   virtualenv + install + a real run that writes plots under runs/demo/
+#   make test   the whole test suite (Brian2 agreement included)
+#   make bench  benchmarks/simulate.py (workload S vs Brian2)
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+BRIAN2 := .venv-brian2/.installed
+DEMO   := runs/demo
+
+.PHONY: demo test bench venv brian2 clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	@touch $@
+
+brian2: $(BRIAN2)
+
+$(BRIAN2): mk/brian2-venv.sh
+	bash mk/brian2-venv.sh
+
+test: $(STAMP) $(BRIAN2)
+	$(PY) -m pytest
+
+demo: $(STAMP)
+	@mkdir -p $(DEMO)
+	$(VENV)/bin/evo-circuits inputs --channels 1 --rate 300 --trials 3 --duration-ms 200 --seed 1 -o $(DEMO)/inputs.npz
+	$(VENV)/bin/evo-circuits simulate docs/examples/feedforward_inhibition.json --inputs $(DEMO)/inputs.npz \
+		--out $(DEMO)/spikes.npz --plot $(DEMO)/raster.png
+	$(PY) benchmarks/simulate.py --quick --plot $(DEMO)/population.png
+	@echo "demo outputs in $(DEMO)/"
+
+bench: $(STAMP) $(BRIAN2)
+	$(PY) benchmarks/simulate.py
+
+clean:
+	rm -rf $(VENV) .venv-brian2 .pytest_cache
