@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
 import os
 import platform
 import statistics
@@ -33,8 +32,6 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-BRIAN2_PY = ROOT / ".venv-brian2" / "bin" / "python"
-RUNNER = ROOT / "evo_circuits" / "brian2_ref.py"
 
 
 def load_generator():
@@ -53,17 +50,6 @@ def cold_compile_seconds() -> float:
         env = dict(os.environ, NUMBA_CACHE_DIR=cache)
         out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     return float(out.stdout.strip().splitlines()[-1])
-
-
-def run_brian2(circuits_path: Path, inputs_path: Path, mode: str, workdir: Path) -> tuple[dict, dict]:
-    """Run the Brian2 reference runner once; return its timing JSON and spikes."""
-    out, timing = workdir / f"b2_{mode}.npz", workdir / f"b2_{mode}_timing.json"
-    cmd = [str(BRIAN2_PY), str(RUNNER), "--circuits", str(circuits_path), "--inputs", str(inputs_path),
-           "--out", str(out), "--mode", mode, "--timing", str(timing), "--build-dir", str(workdir / f"build_{mode}")]
-    subprocess.run(cmd, check=True, capture_output=True, text=True)
-    with np.load(out) as z:
-        spikes = {k: z[k] for k in z.files}
-    return json.loads(timing.read_text()), spikes
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -118,20 +104,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick or args.no_brian2:
         print(f"workload S: {rate:.3g} neuron-steps/s; Brian2 runtime not run; ratio n/a")
         return 0
-    if not BRIAN2_PY.exists():
+    from evo_circuits.brian2_bridge import brian2_python, run_brian2
+
+    if brian2_python() is None:
         print("Brian2 venv missing: run `make brian2` (or `make bench`)", file=sys.stderr)
         return 1
-
     with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        cpath, ipath = tmp / "circuits.json", tmp / "inputs.npz"
-        cpath.write_text(json.dumps(circ_dicts))
-        np.savez(ipath, **inp)
         report = {}
         for mode in ("runtime", "cpp_standalone"):
             print(f"brian2 {mode}: warm-up run (fills the code cache) ...", flush=True)
-            _, b2_spikes = run_brian2(cpath, ipath, mode, tmp)
-            runs = [run_brian2(cpath, ipath, mode, tmp)[0] for _ in range(args.brian2_repeats)]
+            b2_spikes = run_brian2(circ_dicts, inputs, mode, Path(tmp) / mode).spikes
+            runs = [run_brian2(circ_dicts, inputs, mode, Path(tmp) / mode).timing for _ in range(args.brian2_repeats)]
             med = {k: statistics.median(r[k] for r in runs) for k in ("build_s", "codegen_compile_s", "run_s", "total_s")}
             report[mode] = med
             print(f"brian2 {mode} (median of {len(runs)}): build {med['build_s']:.2f} s, "

@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-import numpy as np
 
 from .errors import EvoCircuitsError
 

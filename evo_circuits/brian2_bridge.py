@@ -1,0 +1,91 @@
+"""Run circuits through Brian2 (the reference simulator) from the project's own venv.
+
+Brian2 2.9 needs numpy < 2, so it lives in its own virtualenv (``make brian2`` creates
+``.venv-brian2``). This module writes the circuits and inputs in the documented file
+formats, calls the standalone script :mod:`evo_circuits.brian2_ref` with that venv's
+Python, and reads the spikes back. Used by the agreement tests and the benchmark; users
+can call it to cross-check their own circuits.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .circuit import Circuit
+from .errors import EvoCircuitsError
+from .simulate import InputSpikes
+
+RUNNER = Path(__file__).with_name("brian2_ref.py")
+_DEFAULT_VENV = Path(__file__).resolve().parent.parent / ".venv-brian2"
+
+
+def brian2_python() -> Path | None:
+    """Python of the Brian2 venv: ``$EVO_CIRCUITS_BRIAN2_PYTHON`` or ``<repo>/.venv-brian2``."""
+    env = os.environ.get("EVO_CIRCUITS_BRIAN2_PYTHON")
+    path = Path(env) if env else _DEFAULT_VENV / "bin" / "python"
+    return path if path.exists() else None
+
+
+@dataclass
+class Brian2Run:
+    """Spikes and timings of one Brian2 run.
+
+    Attributes
+    ----------
+    spikes : dict of ndarray
+        ``individual``, ``trial``, ``neuron``, ``step`` sorted by (individual, trial, step, neuron).
+    timing : dict
+        ``build_s``, ``codegen_compile_s``, ``run_s``, ``total_s`` and sizes.
+    """
+
+    spikes: dict
+    timing: dict
+
+
+def run_brian2(circuits: Circuit | Sequence[Circuit] | Sequence[dict], inputs: InputSpikes,
+               mode: str = "runtime", workdir: str | os.PathLike | None = None) -> Brian2Run:
+    """Simulate circuits with Brian2 as one merged network.
+
+    Parameters
+    ----------
+    circuits : Circuit, sequence of Circuit, or sequence of circuit-JSON dicts
+    inputs : InputSpikes
+        Shared by all circuits (per-individual inputs are not supported here).
+    mode : {"runtime", "cpp_standalone"}
+    workdir : path, optional
+        Where files and the standalone build go (default: a temporary folder).
+
+    Returns
+    -------
+    Brian2Run
+    """
+    py = brian2_python()
+    if py is None:
+        raise EvoCircuitsError("Brian2 venv not found: run `make brian2` (or set EVO_CIRCUITS_BRIAN2_PYTHON)")
+    if inputs.per_individual:
+        raise EvoCircuitsError("run_brian2: per-individual inputs are not supported")
+    if isinstance(circuits, Circuit):
+        circuits = [circuits]
+    dicts = [c.to_dict() if isinstance(c, Circuit) else c for c in circuits]
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(workdir) if workdir is not None else Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        cpath, ipath, opath, tpath = (work / n for n in ("circuits.json", "inputs.npz", "spikes.npz", "timing.json"))
+        cpath.write_text(json.dumps(dicts))
+        inputs.save(ipath)
+        cmd = [str(py), str(RUNNER), "--circuits", str(cpath), "--inputs", str(ipath), "--out", str(opath),
+               "--mode", mode, "--timing", str(tpath), "--build-dir", str(work / f"build_{mode}")]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise EvoCircuitsError(f"Brian2 runner failed ({proc.returncode}): {proc.stderr.strip()[-2000:]}")
+        with np.load(opath, allow_pickle=False) as z:
+            spikes = {k: z[k] for k in ("individual", "trial", "neuron", "step")}
+        return Brian2Run(spikes=spikes, timing=json.loads(tpath.read_text()))
