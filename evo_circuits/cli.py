@@ -132,6 +132,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("source")
     s.add_argument("dest")
     s.set_defaults(func=_cmd_convert)
+
+    # Each subsystem adds its own commands (keeps this file small and conflict-free).
+    from .tasks.commands import register as register_tasks
+
+    register_tasks(sub)
     return p
 
 

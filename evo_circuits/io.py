@@ -72,8 +72,17 @@ def circuit_to_dict(c: Circuit) -> dict:
 
 
 def dumps(c: Circuit) -> str:
-    """Circuit JSON text (indented, stable key order)."""
-    return json.dumps(circuit_to_dict(c), indent=2, allow_nan=False) + "\n"
+    """Circuit JSON text: top-level keys indented, one neuron or synapse per line."""
+    d = circuit_to_dict(c)
+    lines = []
+    for key, value in d.items():
+        if isinstance(value, list) and value and isinstance(value[0], dict):
+            items = ",\n".join(f"    {json.dumps(v, allow_nan=False)}" for v in value)
+            text = f"[\n{items}\n  ]"
+        else:
+            text = json.dumps(value, allow_nan=False)
+        lines.append(f"  {json.dumps(key)}: {text}")
+    return "{\n" + ",\n".join(lines) + "\n}\n"
 
 
 def save_circuit(c: Circuit, path: str | os.PathLike) -> None:

@@ -39,7 +39,8 @@ def _save(fig, path: str | os.PathLike) -> Path:
 
 
 def raster(circuit: Circuit, inputs: InputSpikes, result: SimResult, path: str | os.PathLike,
-           trials: int = 3, individual: int = 0, v_neuron: int | None = None) -> Path:
+           trials: int = 3, individual: int = 0, v_neuron: int | None = None,
+           trial_titles: list[str] | None = None, title: str | None = None) -> Path:
     """Input and output spike raster of a few trials, optionally with one voltage trace.
 
     Parameters
@@ -53,6 +54,10 @@ def raster(circuit: Circuit, inputs: InputSpikes, result: SimResult, path: str |
         Output file; the format follows the suffix (png, svg, pdf).
     trials : int
         Number of trials drawn, one column each.
+    trial_titles : list of str, optional
+        Title of each trial's column (e.g. its label).
+    title : str, optional
+        Figure title (default: circuit name and size).
     """
     if result.spikes is None:
         raise ValueError("raster: simulate with record_spikes=True")
@@ -79,7 +84,8 @@ def raster(circuit: Circuit, inputs: InputSpikes, result: SimResult, path: str |
         for o in circuit.outputs:
             ax.axhspan(o - 0.45, o + 0.45, color="#f5d76e", alpha=0.35, lw=0)
         ax.set_ylim(-1, n + n_in)
-        ax.set_title(f"trial {t}", fontsize=9)
+        ax.set_xlim(0, inputs.n_steps * dt)
+        ax.set_title(trial_titles[t] if trial_titles else f"trial {t}", fontsize=9)
         ax.set_yticks(list(range(n)) + [n + c for c in range(n_in)] if n + n_in <= 24 else [])
         if n + n_in <= 24:
             ax.set_yticklabels([f"{'E' if circuit.types[i] > 0 else 'I'}{i}" for i in range(n)]
@@ -91,6 +97,6 @@ def raster(circuit: Circuit, inputs: InputSpikes, result: SimResult, path: str |
             axv.set_ylabel(f"v{v_neuron} (mV)", fontsize=8)
         axes[-1, t].set_xlabel("time (ms)")
     axes[0, 0].set_ylabel("neurons (outputs shaded) / inputs")
-    title = circuit.name or "circuit"
-    fig.suptitle(f"{title}: {circuit.n_exc}E + {circuit.n_inh}I, E red, I blue, inputs grey", fontsize=10)
+    name = circuit.name or "circuit"
+    fig.suptitle(title or f"{name}: {circuit.n_exc}E + {circuit.n_inh}I, E red, I blue, inputs grey", fontsize=10)
     return _save(fig, path)

@@ -58,3 +58,23 @@ def random_circuit(n_exc: int, n_inh: int, n_inputs: int, *, p_conn: float = 0.2
     return Circuit(types=types, n_inputs=n_inputs, weights=weights, delays=delays,
                    params=default_params(types), outputs=outputs, dt_ms=dt_ms,
                    synapse_model=synapse_model, name=name)
+
+
+def random_task_circuit(n_inputs: int, n_outputs: int, seed: int | np.random.Generator = 0, *,
+                        n_exc: tuple[int, int] = (3, 8), n_inh: tuple[int, int] = (1, 3),
+                        max_delay_steps: int = 30) -> Circuit:
+    """A small random E/I circuit wired for a task: the null model of the task suite.
+
+    Sizes are drawn from the inclusive ranges ``n_exc`` and ``n_inh``; weights are broad
+    (inputs U(50, 400) mV, E U(10, 200), I U(10, 200)) so circuits span silent to very
+    active; delays U{0..max_delay_steps}; outputs are ``n_outputs`` distinct excitatory
+    neurons (inhibitory ones if there are too few).
+    """
+    rng = np.random.default_rng(seed)
+    ne = int(rng.integers(n_exc[0], n_exc[1] + 1))
+    ni = int(rng.integers(n_inh[0], n_inh[1] + 1))
+    ne = max(ne, n_outputs - ni)
+    order = list(rng.permutation(ne)) + list(ne + rng.permutation(ni))
+    return random_circuit(ne, ni, n_inputs, p_conn=0.3, w_exc=(10.0, 200.0), w_inh=(10.0, 200.0),
+                          p_input=0.5, w_input=(50.0, 400.0), max_delay_steps=max_delay_steps,
+                          outputs=[int(i) for i in order[:n_outputs]], seed=rng)
