@@ -563,11 +563,18 @@ def merge(circuits: list[Circuit], inputs: Inputs, dt_ms: float, model: str) -> 
         sign = np.ones(tab["src"].size, dtype=bool) if is_input else exc[tab["src"]]
         std = ~np.isnan(tab["std_u"])
         tgt_grp = group_of[tab["post"]]
-        key = np.stack([src_grp, tgt_grp, sign, std], axis=1)
-        for k in np.unique(key, axis=0):
-            m = np.all(key == k, axis=1)  # keeps the synapses' original order
+        # One integer key per (source, target, sign, std) combination.
+        n_grp = len(groups)
+        key = (((src_grp + 1) * n_grp + tgt_grp) * 2 + sign) * 2 + std
+        order = np.argsort(key, kind="stable")  # stable: keep synapse order
+        uniq, starts = np.unique(key[order], return_index=True)
+        for k, lo, hi in zip(uniq.tolist(), starts, list(starts[1:]) + [key.size]):
+            m = order[lo:hi]
+            rest, is_std = divmod(k, 2)
+            rest, is_exc = divmod(rest, 2)
+            src_g, tgt_g = divmod(rest, n_grp)
             pathways.append(PathwaySpec(
-                int(k[0]), int(k[1]), bool(k[2]), bool(k[3]), src_loc[m],
+                src_g - 1, tgt_g, bool(is_exc), bool(is_std), src_loc[m],
                 local[tab["post"][m]], tab["weight"][m], tab["delay"][m],
                 tab["std_u"][m], tab["std_tau_rec"][m]))
 

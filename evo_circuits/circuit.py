@@ -217,6 +217,38 @@ class Circuit:
         """A deep copy."""
         return self.replace()
 
+    def without_neurons(self, remove: Sequence[int]) -> "Circuit":
+        """A copy with some neurons (and all their synapses) removed.
+
+        Output ports of removed neurons are dropped; the remaining neurons keep their
+        order, so indices above a removed neuron shift down.
+        """
+        remove_set = {int(i) for i in remove}
+        keep = np.array([i for i in range(self.n_neurons) if i not in remove_set], np.int64)
+        rows = np.concatenate([np.arange(self.n_inputs), self.n_inputs + keep])
+        new_index = {int(old): k for k, old in enumerate(keep)}
+        sub = lambda a: a[np.ix_(rows, keep)]  # noqa: E731
+        return self.replace(types=self.types[keep], weights=sub(self.weights), delays=sub(self.delays),
+                            p_release=sub(self.p_release), std_u=sub(self.std_u),
+                            std_tau_rec=sub(self.std_tau_rec), params=self.params[keep],
+                            outputs=[new_index[int(o)] for o in self.outputs if int(o) in new_index])
+
+    def with_neurons(self, types: Sequence[int], params: np.ndarray | None = None) -> "Circuit":
+        """A copy with unconnected neurons appended (per-type default parameters)."""
+        types = np.asarray(types, np.int8)
+        k = len(types)
+        new_params = default_params(types) if params is None else np.asarray(params, float).reshape(k, -1)
+
+        def grow(a: np.ndarray, fill: float) -> np.ndarray:
+            out = np.full((self.n_inputs + self.n_neurons + k, self.n_neurons + k), fill, dtype=a.dtype)
+            out[:self.n_inputs + self.n_neurons, :self.n_neurons] = a
+            return out
+
+        return self.replace(types=np.concatenate([self.types, types]), weights=grow(self.weights, 0.0),
+                            delays=grow(self.delays, 0), p_release=grow(self.p_release, 1.0),
+                            std_u=grow(self.std_u, 0.0), std_tau_rec=grow(self.std_tau_rec, 0.0),
+                            params=np.vstack([self.params, new_params]))
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Circuit):
             return NotImplemented

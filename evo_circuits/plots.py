@@ -100,3 +100,33 @@ def raster(circuit: Circuit, inputs: InputSpikes, result: SimResult, path: str |
     name = circuit.name or "circuit"
     fig.suptitle(title or f"{name}: {circuit.n_exc}E + {circuit.n_inh}I, E red, I blue, inputs grey", fontsize=10)
     return _save(fig, path)
+
+
+def fitness_curves(rows: list[dict], path: str | os.PathLike, title: str = "") -> Path:
+    """Best and mean (± std) of each objective per generation, from logbook rows."""
+    plt = _pyplot()
+    objectives = [k[:-5] for k in rows[0] if k.endswith("_best")]
+    gens = np.array([float(r["generation"]) for r in rows])
+    extra = "archive_coverage" in rows[0]
+    fig, axes = plt.subplots(1, len(objectives) + extra, figsize=(4.2 * (len(objectives) + extra), 3.2), squeeze=False)
+    for ax, name in zip(axes[0], objectives):
+        best = np.array([float(r[f"{name}_best"]) for r in rows])
+        mean = np.array([float(r[f"{name}_mean"]) for r in rows])
+        std = np.array([float(r[f"{name}_std"]) for r in rows])
+        ax.plot(gens, best, color="k", lw=1.6, label="best")
+        ax.plot(gens, mean, color="#888", lw=1, label="mean")
+        ax.fill_between(gens, mean - std, mean + std, color="#ccc", alpha=0.5, lw=0)
+        ax.set_xlabel("generation")
+        ax.set_ylabel(name + (" (max)" if name == "score" else " (min)"))
+        if name == "score":
+            ax.set_ylim(-0.02, 1.02)
+    if extra:
+        ax = axes[0, -1]
+        ax.plot(gens, [float(r["archive_coverage"]) for r in rows], color="k")
+        ax.set_xlabel("generation")
+        ax.set_ylabel("archive coverage")
+    axes[0, 0].legend(loc="lower right", fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return _save(fig, path)

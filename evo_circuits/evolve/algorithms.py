@@ -1,0 +1,121 @@
+"""Evolutionary algorithms as plain functions over the toolbox and the run state (DEAP style).
+
+Each ``*_generation`` function advances the state by one generation: it breeds
+offspring with the toolbox, evaluates them with ``evaluate(individuals)``, and selects
+the next population. All randomness comes from ``state.rng``.
+
+* :func:`mu_plus_lambda_generation` — (μ+λ): tournament parent selection, crossover
+  with probability ``cxpb`` then mutation, truncation survival of parents + offspring
+  (elitist: the best individual is never lost).
+* :func:`nsga2_generation` — NSGA-II on (score, −costs): binary tournament on Pareto
+  rank and crowding distance, survival by ``deap.tools.selNSGA2``.
+* :func:`map_elites_generation` — MAP-Elites: parents drawn uniformly from the archive
+  of elites, one elite per descriptor cell (numbers of E and I neurons, synapse density).
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import numpy as np
+from deap import tools
+
+from ..circuit import Circuit
+from .config import RunConfig
+from .toolbox import Individual, rank_key, tournament
+
+Evaluate = Callable[[Sequence[Individual]], None]
+
+
+def breed(parents: Sequence[Individual], n: int, cfg: RunConfig, toolbox, rng: np.random.Generator,
+          pick: Callable[[], Individual], new_individual: Callable[[Circuit], Individual]) -> list[Individual]:
+    """``n`` offspring: crossover of two picks with probability ``cxpb``, then mutation."""
+    out = []
+    for _ in range(n):
+        if rng.random() < cfg.cxpb:
+            child = toolbox.mate(pick().circuit, pick().circuit)
+            child = toolbox.mutate(child)
+        else:
+            child = toolbox.mutate(pick().circuit)
+        out.append(new_individual(child))
+    return out
+
+
+def mu_plus_lambda_generation(state, cfg: RunConfig, toolbox, evaluate: Evaluate) -> list[Individual]:
+    """One (μ+λ) generation; returns the offspring (evaluated)."""
+    pop = state.population
+    offspring = breed(pop, cfg.n_offspring, cfg, toolbox, state.rng,
+                      lambda: tournament(pop, cfg.tournament, state.rng), state.new_individual)
+    evaluate(offspring)
+    state.population = sorted(pop + offspring, key=rank_key)[:cfg.population]
+    return offspring
+
+
+def _nsga_pick(pop: Sequence[Individual], rng: np.random.Generator) -> Individual:
+    a, b = (pop[int(i)] for i in rng.integers(len(pop), size=2))
+    ra, rb = a.extras["rank"], b.extras["rank"]
+    if ra != rb:
+        return a if ra < rb else b
+    return a if a.extras["crowding"] >= b.extras["crowding"] else b
+
+
+def assign_rank_and_crowding(pop: Sequence[Individual]) -> None:
+    """Pareto rank (0 = non-dominated) and crowding distance of each individual."""
+    fronts = tools.sortNondominated(list(pop), len(pop))
+    for r, front in enumerate(fronts):
+        tools.emo.assignCrowdingDist(front)
+        for ind in front:
+            ind.extras["rank"] = r
+            ind.extras["crowding"] = float(ind.fitness.crowding_dist)
+
+
+def nsga2_generation(state, cfg: RunConfig, toolbox, evaluate: Evaluate) -> list[Individual]:
+    """One NSGA-II generation; returns the offspring (evaluated)."""
+    pop = state.population
+    assign_rank_and_crowding(pop)
+    offspring = breed(pop, cfg.n_offspring, cfg, toolbox, state.rng, lambda: _nsga_pick(pop, state.rng),
+                      state.new_individual)
+    evaluate(offspring)
+    union = sorted(pop + offspring, key=lambda ind: ind.uid)  # fixed order: selNSGA2 breaks ties by position
+    state.population = sorted(tools.selNSGA2(union, cfg.population), key=rank_key)
+    return offspring
+
+
+def descriptor(c: Circuit, cfg: RunConfig) -> tuple[int, int, int]:
+    """MAP-Elites cell of a circuit: bins of #E, #I and synapse density."""
+    n = c.n_neurons
+    density = c.n_synapses / max(1, (c.n_inputs + n) * n)
+    return (int(np.digitize(c.n_exc, cfg.bins_exc)), int(np.digitize(c.n_inh, cfg.bins_inh)),
+            int(np.digitize(density, cfg.bins_density)))
+
+
+def n_cells(cfg: RunConfig) -> int:
+    """Number of descriptor cells (including the under/overflow bins of digitize)."""
+    return (len(cfg.bins_exc) + 1) * (len(cfg.bins_inh) + 1) * (len(cfg.bins_density) + 1)
+
+
+def archive_insert(archive: dict, individuals: Sequence[Individual], cfg: RunConfig) -> int:
+    """Insert each individual if its cell is empty or it beats the elite; returns insertions."""
+    added = 0
+    for ind in individuals:
+        key = descriptor(ind.circuit, cfg)
+        cur = archive.get(key)
+        if cur is None or rank_key(ind) < rank_key(cur):
+            archive[key] = ind
+            added += 1
+    return added
+
+
+def map_elites_generation(state, cfg: RunConfig, toolbox, evaluate: Evaluate) -> list[Individual]:
+    """One MAP-Elites batch of ``offspring`` evaluations; returns the offspring."""
+    elites = [state.archive[k] for k in sorted(state.archive)]
+    offspring = breed(elites, cfg.n_offspring, cfg, toolbox, state.rng,
+                      lambda: elites[int(state.rng.integers(len(elites)))], state.new_individual)
+    evaluate(offspring)
+    archive_insert(state.archive, offspring, cfg)
+    state.population = sorted((state.archive[k] for k in sorted(state.archive)), key=rank_key)
+    return offspring
+
+
+GENERATIONS = {"mu_plus_lambda": mu_plus_lambda_generation, "nsga2": nsga2_generation,
+               "map_elites": map_elites_generation}

@@ -1,0 +1,131 @@
+"""Evaluation backends: the same seed gives identical scores on every backend.
+
+* ``local``     — this process, numba threads over the whole population (default);
+* ``serial``    — this process, one numba thread (the baseline of the pool benchmark);
+* ``processes`` — a local process pool, one numba thread per worker, population in chunks;
+* ``dask``      — a Dask distributed cluster (``--dask tcp://host:port``), chunks as tasks.
+
+Scores do not depend on the split because trials come from the evaluation seed and
+release draws from each individual's stable id. A worker that dies mid-generation is
+replaced and its chunk re-run (process pool), or retried by Dask.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing as mp
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from ..circuit import Circuit
+from ..errors import EvoCircuitsError
+from ..io import circuit_from_dict
+
+FIELDS = ("score", "raw_score", "spikes_per_trial", "silent", "runaway")
+
+_WORKER_SPEC = None
+
+
+def evaluate_chunk(spec_path: str, circuits: Sequence[dict], ids: Sequence[int], seed: int,
+                   threads: int | None = None) -> dict:
+    """Evaluate circuit-JSON dicts with a fitness spec; the unit of work of every backend."""
+    global _WORKER_SPEC
+    from ..tasks import load_fitness
+
+    if _WORKER_SPEC is None or _WORKER_SPEC[0] != spec_path:
+        _WORKER_SPEC = (spec_path, load_fitness(spec_path))
+    if threads is not None:
+        import numba
+
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    res = _WORKER_SPEC[1].evaluate([circuit_from_dict(c) for c in circuits], seed=seed,
+                                   individual_ids=np.asarray(ids, np.int64))
+    return {k: np.asarray(getattr(res, k)) for k in FIELDS}
+
+
+def _init_worker() -> None:
+    import numba
+
+    numba.set_num_threads(1)
+
+
+class Evaluator:
+    """Evaluates populations on one backend.
+
+    Parameters
+    ----------
+    spec_path : str
+        Fitness spec TOML (workers load it themselves).
+    backend : {"local", "serial", "processes", "dask"}
+    workers : int
+        Processes of the pool (``processes``); chunks per generation (``dask``).
+    dask_address : str
+        Scheduler address for ``dask``.
+    """
+
+    def __init__(self, spec_path: str | Path, backend: str = "local", workers: int = 2, dask_address: str = ""):
+        self.spec_path = str(Path(spec_path).resolve())
+        self.backend = backend
+        self.workers = max(1, workers)
+        self._pool: cf.ProcessPoolExecutor | None = None
+        self._client = None
+        if backend == "dask":
+            try:
+                from distributed import Client
+            except ImportError:
+                raise EvoCircuitsError("backend 'dask' needs the dask extra: pip install 'evo-circuits[dask]'") from None
+            try:
+                self._client = Client(dask_address, timeout=10)
+            except (OSError, TimeoutError) as exc:
+                raise EvoCircuitsError(f"--dask {dask_address}: cannot reach the scheduler ({exc})") from None
+        elif backend not in ("local", "serial", "processes"):
+            raise EvoCircuitsError(f"backend: unknown {backend!r}")
+
+    def evaluate(self, circuits: Sequence[Circuit], ids: Sequence[int], seed: int) -> dict:
+        """Scores and secondary figures, arrays aligned with ``circuits``."""
+        dicts = [c.to_dict() for c in circuits]
+        ids = [int(i) for i in ids]
+        if self.backend in ("local", "serial"):
+            return evaluate_chunk(self.spec_path, dicts, ids, seed, threads=1 if self.backend == "serial" else 1024)
+        chunks = [(a, b) for a, b in _split(len(dicts), self.workers)]
+        if self.backend == "processes":
+            parts = self._run_pool(chunks, dicts, ids, seed)
+        else:
+            futures = [self._client.submit(evaluate_chunk, self.spec_path, dicts[a:b], ids[a:b], seed, 1,
+                                           pure=False, retries=3) for a, b in chunks]
+            parts = self._client.gather(futures)
+        return {k: np.concatenate([p[k] for p in parts]) for k in FIELDS}
+
+    def _run_pool(self, chunks, dicts, ids, seed, attempts: int = 3) -> list[dict]:
+        results: dict[int, dict] = {}
+        for _ in range(attempts):
+            if self._pool is None:
+                self._pool = cf.ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"),
+                                                    initializer=_init_worker)
+            todo = {self._pool.submit(evaluate_chunk, self.spec_path, dicts[a:b], ids[a:b], seed): k
+                    for k, (a, b) in enumerate(chunks) if k not in results}
+            try:
+                for fut in cf.as_completed(todo):
+                    results[todo[fut]] = fut.result()
+                return [results[k] for k in range(len(chunks))]
+            except cf.process.BrokenProcessPool:
+                # A worker died (killed, out of memory): start a new pool, redo the rest.
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = None
+        raise EvoCircuitsError(f"process pool: workers kept dying ({attempts} attempts)")
+
+    def close(self) -> None:
+        """Shut down pools and clients."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+
+def _split(n: int, k: int) -> list[tuple[int, int]]:
+    edges = np.linspace(0, n, min(k, max(n, 1)) + 1).astype(int)
+    return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a]

@@ -1,0 +1,247 @@
+"""Run configs: TOML files in ``runs/`` that say what to evolve and how.
+
+Example (``runs/coincidence.toml``)::
+
+    [run]
+    name = "coincidence"
+    fitness = "../fitness/coincidence.toml"   # relative to this file
+    algorithm = "mu_plus_lambda"              # or "nsga2", "map_elites"
+    seed = 0
+    generations = 40
+    population = 64
+    checkpoint_every = 5
+
+    [evaluation]
+    backend = "local"       # local (numba threads), serial (1 thread), processes, dask
+    workers = 2
+    dask = ""               # scheduler address, e.g. "tcp://127.0.0.1:8786"
+
+    [init]                  # random initial circuits
+    n_exc = [2, 5]
+    n_inh = [1, 2]
+
+    [limits]                # see evo_circuits.evolve.operators.Limits
+    max_neurons = 12
+    max_synapses = 60
+
+    [variation]
+    cxpb = 0.2              # probability that an offspring comes from crossover
+    tournament = 3
+    offspring = 64          # lambda of (mu + lambda)
+
+    [mutation]              # probability of each operator per offspring
+    perturb_weight = 0.7
+    add_synapse = 0.2
+    ...
+
+    [map_elites]
+    bins_exc = [1, 2, 4, 8, 16]   # bin edges of the descriptors
+    bins_inh = [0, 1, 2, 4, 8]
+    bins_density = [0.0, 0.15, 0.3, 0.5, 1.01]
+
+Every key is validated; errors name the key and what is allowed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tomllib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import EvoCircuitsError
+from .operators import MUTATIONS, Limits
+
+ALGORITHMS = ("mu_plus_lambda", "nsga2", "map_elites")
+BACKENDS = ("local", "serial", "processes", "dask")
+
+
+class ConfigError(EvoCircuitsError, ValueError):
+    """A run config is invalid; the message names the key."""
+
+
+DEFAULT_MUTATION = {
+    "perturb_weight": 0.7, "add_synapse": 0.25, "remove_synapse": 0.15, "perturb_delay": 0.25,
+    "add_neuron": 0.1, "remove_neuron": 0.08, "flip_type": 0.05, "perturb_param": 0.2,
+}
+
+
+@dataclass
+class RunConfig:
+    """A validated run config (see module docstring for the keys)."""
+
+    name: str
+    fitness: str
+    algorithm: str = "mu_plus_lambda"
+    seed: int = 0
+    generations: int = 40
+    population: int = 64
+    checkpoint_every: int = 5
+    backend: str = "local"
+    workers: int = 2
+    dask: str = ""
+    init_exc: tuple[int, int] = (2, 5)
+    init_inh: tuple[int, int] = (1, 2)
+    limits: Limits = field(default_factory=Limits)
+    cxpb: float = 0.2
+    tournament: int = 3
+    offspring: int = 0          # 0: same as population
+    mutation: dict = field(default_factory=lambda: dict(DEFAULT_MUTATION))
+    bins_exc: tuple = (1, 2, 3, 5, 8, 13)
+    bins_inh: tuple = (0, 1, 2, 3, 5, 9)
+    bins_density: tuple = (0.0, 0.1, 0.2, 0.35, 0.5, 1.01)
+    source: str = ""
+
+    @property
+    def n_offspring(self) -> int:
+        """Offspring per generation."""
+        return self.offspring or self.population
+
+    def fitness_path(self) -> Path:
+        """Fitness spec path, resolved relative to the config file."""
+        p = Path(self.fitness)
+        if not p.is_absolute() and self.source:
+            p = Path(self.source).parent / p
+        return p
+
+    def to_dict(self) -> dict:
+        """All settings, JSON/TOML-ready (the resolved config written into a run)."""
+        d = asdict(self)
+        d["limits"] = asdict(self.limits)
+        d["fitness"] = str(self.fitness_path().resolve())
+        return d
+
+    def hash(self) -> str:
+        """Short hash of the settings that affect results (not backend or paths)."""
+        d = self.to_dict()
+        for k in ("source", "backend", "workers", "dask", "generations", "checkpoint_every", "fitness"):
+            d.pop(k, None)
+        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
+
+
+_SECTIONS = {
+    "run": {"name": str, "fitness": str, "algorithm": str, "seed": int, "generations": int, "population": int,
+            "checkpoint_every": int},
+    "evaluation": {"backend": str, "workers": int, "dask": str},
+    "init": {"n_exc": list, "n_inh": list},
+    "limits": {"max_neurons": int, "min_neurons": int, "max_synapses": int, "max_delay_steps": int,
+               "w_exc": list, "w_inh": list, "w_input": list, "w_max": float, "weight_sigma": float,
+               "delay_sigma": float, "p_inhibitory": float, "self_loops": bool},
+    "variation": {"cxpb": float, "tournament": int, "offspring": int},
+    "mutation": {k: float for k in MUTATIONS},
+    "map_elites": {"bins_exc": list, "bins_inh": list, "bins_density": list},
+}
+
+
+def load_config(path: str | os.PathLike) -> RunConfig:
+    """Read and validate a run config TOML file."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such run config") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    return config_from_dict(data, source=str(path))
+
+
+def config_from_dict(data: dict, source: str = "") -> RunConfig:
+    """Validate a run-config dict (as parsed from TOML)."""
+    for section in data:
+        if section not in _SECTIONS:
+            raise ConfigError(f"[{section}]: unknown section (allowed: {', '.join(_SECTIONS)})")
+        if not isinstance(data[section], dict):
+            raise ConfigError(f"{section}: expected a table")
+    v = {s: _check_section(s, data.get(s, {})) for s in _SECTIONS}
+    run = v["run"]
+    for req in ("fitness",):
+        if req not in run:
+            raise ConfigError(f"run.{req}: missing (path of a fitness spec TOML)")
+    kw: dict[str, Any] = {k: run[k] for k in ("fitness", "algorithm", "seed", "generations", "population",
+                                               "checkpoint_every") if k in run}
+    kw["name"] = run.get("name", Path(source).stem if source else "run")
+    kw.update(v["evaluation"])
+    if "n_exc" in v["init"]:
+        kw["init_exc"] = _int_range(v["init"]["n_exc"], "init.n_exc")
+    if "n_inh" in v["init"]:
+        kw["init_inh"] = _int_range(v["init"]["n_inh"], "init.n_inh", low=0)
+    lim = dict(v["limits"])
+    for k in ("w_exc", "w_inh", "w_input"):
+        if k in lim:
+            lim[k] = _float_range(lim[k], f"limits.{k}")
+    try:
+        kw["limits"] = Limits(**lim)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    kw.update(v["variation"])
+    if v["mutation"]:
+        kw["mutation"] = {**{k: 0.0 for k in MUTATIONS}, **v["mutation"]}
+    for k, val in v["map_elites"].items():
+        kw[k] = tuple(_float_list(val, f"map_elites.{k}"))
+    cfg = RunConfig(source=source, **kw)
+    _check_values(cfg)
+    return cfg
+
+
+def _check_section(name: str, tbl: dict) -> dict:
+    allowed = _SECTIONS[name]
+    out = {}
+    for key, value in tbl.items():
+        if key not in allowed:
+            raise ConfigError(f"{name}.{key}: unknown key (allowed: {', '.join(allowed)})")
+        kind = allowed[key]
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if isinstance(value, bool) and kind is not bool or not isinstance(value, kind):
+            raise ConfigError(f"{name}.{key}: expected {kind.__name__}, got {value!r}")
+        out[key] = value
+    return out
+
+
+def _check_values(cfg: RunConfig) -> None:
+    checks = [
+        (cfg.algorithm in ALGORITHMS, "run.algorithm", f"one of {', '.join(ALGORITHMS)}", cfg.algorithm),
+        (cfg.backend in BACKENDS, "evaluation.backend", f"one of {', '.join(BACKENDS)}", cfg.backend),
+        (cfg.generations >= 0, "run.generations", ">= 0", cfg.generations),
+        (cfg.population >= 2, "run.population", ">= 2", cfg.population),
+        (cfg.checkpoint_every >= 1, "run.checkpoint_every", ">= 1", cfg.checkpoint_every),
+        (cfg.workers >= 1, "evaluation.workers", ">= 1", cfg.workers),
+        (0 <= cfg.cxpb <= 1, "variation.cxpb", "in [0, 1]", cfg.cxpb),
+        (cfg.tournament >= 1, "variation.tournament", ">= 1", cfg.tournament),
+        (cfg.offspring >= 0, "variation.offspring", ">= 0", cfg.offspring),
+        (cfg.backend != "dask" or cfg.dask, "evaluation.dask", "a scheduler address with backend 'dask'", cfg.dask),
+    ]
+    for ok, key, expected, got in checks:
+        if not ok:
+            raise ConfigError(f"{key}: expected {expected}, got {got!r}")
+    for k, p in cfg.mutation.items():
+        if not 0 <= p <= 1:
+            raise ConfigError(f"mutation.{k}: expected a probability in [0, 1], got {p}")
+    if sum(cfg.mutation.values()) <= 0:
+        raise ConfigError("mutation: at least one operator needs a probability > 0")
+    for k in ("bins_exc", "bins_inh", "bins_density"):
+        b = getattr(cfg, k)
+        if len(b) < 2 or any(x >= y for x, y in zip(b, b[1:])):
+            raise ConfigError(f"map_elites.{k}: expected >= 2 increasing bin edges, got {list(b)}")
+
+
+def _int_range(v: list, key: str, low: int = 1) -> tuple[int, int]:
+    if len(v) != 2 or not all(isinstance(x, int) and not isinstance(x, bool) for x in v) or not low <= v[0] <= v[1]:
+        raise ConfigError(f"{key}: expected [min, max] whole numbers with {low} <= min <= max, got {v!r}")
+    return int(v[0]), int(v[1])
+
+
+def _float_list(v: list, key: str) -> list[float]:
+    if not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v):
+        raise ConfigError(f"{key}: expected a list of numbers, got {v!r}")
+    return [float(x) for x in v]
+
+
+def _float_range(v: list, key: str) -> tuple[float, float]:
+    vals = _float_list(v, key)
+    if len(vals) != 2 or not 0 < vals[0] <= vals[1]:
+        raise ConfigError(f"{key}: expected [low, high] with 0 < low <= high, got {v!r}")
+    return vals[0], vals[1]

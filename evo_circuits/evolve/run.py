@@ -1,0 +1,321 @@
+"""A run: evolve circuits on a fitness spec, checkpointing, resumable, with outputs.
+
+Run directory (``runs/<run-id>/`` by default)::
+
+    config.toml            the config as given          config.resolved.json  every setting
+    fitness.resolved.json  the fitness spec, resolved    status.json           running|finished|interrupted
+    checkpoint.json        latest checkpoint (+ checkpoints/gen_NNNNN.json, last 3)
+    logbook.csv            one row per generation        champion.json         best circuit so far
+    hall_of_fame/*.json    best distinct circuits        plots/*.png           fitness curves, champion
+
+A run killed at any point (even SIGKILL) and resumed with :func:`resume` ends
+bit-identical to the uninterrupted run: every generation depends only on the checkpointed
+state. The logbook's timing columns (``wall_s``, ``evals_per_s``) are measurements and
+are the only values that differ.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import signal
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from ..atomic import write_text
+from ..errors import EvoCircuitsError
+from ..tasks import FitnessSpec, load_fitness
+from .algorithms import GENERATIONS, archive_insert, n_cells
+from .backends import Evaluator
+from .checkpoint import EvoState, read_checkpoint, state_from_json, write_checkpoint
+from .config import RunConfig, config_from_dict, load_config
+from .progress import Progress
+from .toolbox import Individual, fitness_class, make_toolbox, rank_key
+
+HALL_OF_FAME_SIZE = 10
+TIMING_COLUMNS = ("wall_s", "evals_per_s")
+
+
+class Interrupted(EvoCircuitsError):
+    """The run was interrupted by Ctrl-C / SIGTERM after checkpointing."""
+
+
+def objective_names(spec: FitnessSpec) -> list[str]:
+    """Objectives in fitness order: score (maximised) then the spec's costs (minimised)."""
+    return ["score"] + list(spec.minimize)
+
+
+class Run:
+    """One evolution run bound to a directory.
+
+    Parameters
+    ----------
+    cfg : RunConfig
+    run_dir : Path
+    spec : FitnessSpec, optional
+        Loaded from ``cfg`` when omitted.
+    """
+
+    def __init__(self, cfg: RunConfig, run_dir: Path, spec: FitnessSpec | None = None):
+        self.cfg = cfg
+        self.dir = Path(run_dir)
+        self.spec = spec or load_fitness(cfg.fitness_path())
+        self.objectives = objective_names(self.spec)
+        self.fitness_cls = fitness_class(len(self.objectives))
+        self._stop = False
+
+    # ------------------------------------------------------------------ setup
+    def fresh_state(self) -> EvoState:
+        """Generation 0: a random population, evaluated."""
+        rng = np.random.default_rng(self.cfg.seed)
+        state = EvoState(fitness_cls=self.fitness_cls, rng=rng)
+        tb = self._toolbox(state)
+        state.population = [state.new_individual(tb.random_circuit()) for _ in range(self.cfg.population)]
+        return state
+
+    def _toolbox(self, state: EvoState):
+        return make_toolbox(self.cfg, state.rng, self.spec.task.n_inputs, self.spec.task.n_outputs)
+
+    # ------------------------------------------------------------------ evaluation
+    def _evaluate(self, evaluator: Evaluator, state: EvoState, inds: Sequence[Individual]) -> None:
+        if not inds:
+            return
+        out = evaluator.evaluate([i.circuit for i in inds], [i.uid for i in inds], seed=self.cfg.seed)
+        costs = {"spikes": out["spikes_per_trial"], "size": np.array([i.circuit.n_neurons for i in inds], float),
+                 "synapses": np.array([i.circuit.n_synapses for i in inds], float)}
+        for k, ind in enumerate(inds):
+            ind.fitness.values = (float(out["score"][k]),) + tuple(float(costs[m][k]) for m in self.spec.minimize)
+            ind.extras = {"silent": bool(out["silent"][k]), "runaway": bool(out["runaway"][k])}
+        state.evaluations += len(inds)
+
+    # ------------------------------------------------------------------ main loop
+    def run(self, state: EvoState, generations: int, evaluator: Evaluator, progress: Progress | None = None) -> EvoState:
+        """Advance ``state`` to ``generations`` completed generations, checkpointing."""
+        cfg = self.cfg
+        tb = self._toolbox(state)
+        step = GENERATIONS[cfg.algorithm]
+        old_handlers = self._install_signal_handlers()
+        try:
+            if not state.logbook:  # generation 0 not evaluated yet
+                t0 = time.perf_counter()
+                self._evaluate(evaluator, state, state.population)
+                if cfg.algorithm == "map_elites":
+                    archive_insert(state.archive, state.population, cfg)
+                    state.population = sorted((state.archive[k] for k in sorted(state.archive)), key=rank_key)
+                else:
+                    state.population.sort(key=rank_key)
+                self._record(state, len(state.population), time.perf_counter() - t0)
+                self._after_generation(state, progress, generations)
+            while state.generation < generations:
+                if self._stop:
+                    raise Interrupted("interrupted")
+                t0 = time.perf_counter()
+                offspring = step(state, cfg, tb, lambda inds: self._evaluate(evaluator, state, inds))
+                state.generation += 1
+                self._record(state, len(offspring), time.perf_counter() - t0)
+                self._after_generation(state, progress, generations)
+            self._write_outputs(state, "finished", checkpoint=True)
+            return state
+        except (Interrupted, KeyboardInterrupt):
+            self._write_outputs(state, "interrupted", checkpoint=True)
+            raise Interrupted(f"interrupted at generation {state.generation}; "
+                              f"continue with: evo-circuits resume {self.dir}") from None
+        finally:
+            for sig, h in old_handlers.items():
+                signal.signal(sig, h)
+
+    def _install_signal_handlers(self) -> dict:
+        def handler(signum, frame):  # finish the generation, checkpoint, then stop
+            if self._stop:  # second Ctrl-C: stop now (state is still the last checkpointed one)
+                raise KeyboardInterrupt
+            self._stop = True
+
+        old = {}
+        try:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                old[sig] = signal.signal(sig, handler)
+        except ValueError:  # not in the main thread (e.g. a Dask worker): no handlers
+            pass
+        return old
+
+    def _after_generation(self, state: EvoState, progress: Progress | None, total: int) -> None:
+        self._update_hall_of_fame(state)
+        final = state.generation >= total
+        ck = final or state.generation % self.cfg.checkpoint_every == 0 or self._stop
+        self._write_outputs(state, "running" if not final else "finished", checkpoint=ck)
+        if progress is not None:
+            progress.update(state.generation, state.logbook[-1])
+
+    def _record(self, state: EvoState, n_evals: int, wall: float) -> None:
+        values = np.array([i.fitness.values for i in state.population])
+        row: dict = {"generation": state.generation, "evaluations": state.evaluations}
+        for k, name in enumerate(self.objectives):
+            col = values[:, k]
+            best = col.max() if k == 0 else col.min()
+            row.update({f"{name}_best": float(best), f"{name}_mean": float(col.mean()), f"{name}_std": float(col.std())})
+        if self.cfg.algorithm == "map_elites":
+            row["archive_coverage"] = len(state.archive) / n_cells(self.cfg)
+        row["wall_s"] = wall
+        row["evals_per_s"] = n_evals / wall if wall > 0 else 0.0
+        state.logbook.append(row)
+
+    def _update_hall_of_fame(self, state: EvoState) -> None:
+        hof = list(state.hall_of_fame)
+        for ind in state.population:
+            if not any(h.uid == ind.uid or h.circuit == ind.circuit for h in hof):
+                hof.append(ind)
+        state.hall_of_fame = sorted(hof, key=rank_key)[:HALL_OF_FAME_SIZE]
+
+    # ------------------------------------------------------------------ outputs
+    def _write_outputs(self, state: EvoState, status: str, checkpoint: bool) -> None:
+        d = self.dir
+        (d / "hall_of_fame").mkdir(parents=True, exist_ok=True)
+        if checkpoint:
+            write_checkpoint(d, state, self.cfg.hash())
+        write_text(d / "logbook.csv", logbook_csv(state.logbook))
+        champ = state.hall_of_fame[0] if state.hall_of_fame else state.population[0]
+        meta = {"run": d.name, "generation": state.generation, "uid": champ.uid, "seed": self.cfg.seed,
+                "config_hash": self.cfg.hash(), "task": self.spec.task.name, "fitness": self.spec.name,
+                "objectives": dict(zip(self.objectives, champ.fitness.values))}
+        champ.circuit.replace(name=f"{d.name}-champion", metadata=meta).save(d / "champion.json")
+        for r, ind in enumerate(state.hall_of_fame, 1):
+            m = {**meta, "uid": ind.uid, "objectives": dict(zip(self.objectives, ind.fitness.values))}
+            ind.circuit.replace(name=f"{d.name}-hof{r:02d}", metadata=m).save(d / "hall_of_fame" / f"rank_{r:02d}.json")
+        write_text(d / "status.json", json.dumps({
+            "status": status, "generation": state.generation, "generations": self.cfg.generations,
+            "best_score": champ.fitness.values[0], "evaluations": state.evaluations,
+            "algorithm": self.cfg.algorithm, "task": self.spec.task.name, "seed": self.cfg.seed,
+            "updated": datetime.now(timezone.utc).isoformat(timespec="seconds")}, indent=2) + "\n")
+
+
+def logbook_csv(rows: list[dict]) -> str:
+    """Logbook rows as CSV text (columns in first-seen order)."""
+    cols: list[str] = []
+    for r in rows:
+        cols += [k for k in r if k not in cols]
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n")
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: (repr(v) if isinstance(v, float) else v) for k, v in r.items()})
+    return buf.getvalue()
+
+
+def new_run_dir(cfg: RunConfig, out: str | Path | None) -> Path:
+    """``out`` if given, else ``runs/<name>-s<seed>-<UTC time>``."""
+    if out is not None:
+        return Path(out)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    base = Path("runs") / f"{cfg.name}-s{cfg.seed}-{stamp}"
+    path, k = base, 1
+    while path.exists():
+        path, k = Path(f"{base}-{k}"), k + 1
+    return path
+
+
+def evolve(config: str | Path | RunConfig, out: str | Path | None = None, *, seed: int | None = None,
+           generations: int | None = None, workers: int | None = None, dask: str | None = None,
+           backend: str | None = None, progress: bool = True, plots: bool = True) -> Path:
+    """Start a run; returns its directory.
+
+    Parameters
+    ----------
+    config : path or RunConfig
+    out : path, optional
+        Run directory (default ``runs/<name>-s<seed>-<time>``); must be new or empty.
+    seed, generations, workers, dask, backend : optional overrides of the config
+    progress : bool
+        Show a progress line (TTY) or log lines.
+    plots : bool
+        Draw plots at the end.
+    """
+    cfg = load_config(config) if not isinstance(config, RunConfig) else config
+    changes = {k: v for k, v in (("seed", seed), ("generations", generations), ("workers", workers),
+                                 ("dask", dask), ("backend", backend)) if v is not None}
+    if dask is not None:
+        changes["backend"] = "dask"
+    elif workers is not None and backend is None and cfg.backend in ("local", "serial"):
+        changes["backend"] = "processes"
+    if changes:
+        d = cfg.to_dict()
+        d.update(changes)
+        cfg = _from_resolved(d, cfg.source)
+    run_dir = new_run_dir(cfg, out)
+    if run_dir.exists() and any(run_dir.iterdir()):
+        raise EvoCircuitsError(f"{run_dir}: exists and is not empty (use `evo-circuits resume {run_dir}`)")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    spec = load_fitness(cfg.fitness_path())
+    if cfg.source:
+        shutil.copyfile(cfg.source, run_dir / "config.toml")
+    write_text(run_dir / "config.resolved.json", json.dumps(cfg.to_dict(), indent=2) + "\n")
+    write_text(run_dir / "fitness.resolved.json", json.dumps(spec.to_dict(), indent=2) + "\n")
+    run = Run(cfg, run_dir, spec)
+    return _drive(run, run.fresh_state(), cfg.generations, progress, plots)
+
+
+def resume(run_dir: str | Path, generations: int | None = None, *, progress: bool = True, plots: bool = True,
+           workers: int | None = None, backend: str | None = None, dask: str | None = None) -> Path:
+    """Continue a run from its latest checkpoint (optionally to more generations)."""
+    run_dir = Path(run_dir)
+    try:
+        resolved = json.loads((run_dir / "config.resolved.json").read_text())
+    except FileNotFoundError:
+        raise EvoCircuitsError(f"{run_dir}: not a run directory (no config.resolved.json)") from None
+    if generations is not None:
+        resolved["generations"] = generations
+    for key, val in (("workers", workers), ("backend", backend), ("dask", dask)):
+        if val is not None:
+            resolved[key] = val
+    if dask is not None:
+        resolved["backend"] = "dask"
+    cfg = _from_resolved(resolved, "")
+    run = Run(cfg, run_dir)
+    try:
+        ck = read_checkpoint(run_dir)
+    except EvoCircuitsError:
+        if (run_dir / "checkpoint.json").exists():
+            raise
+        # Killed before the first checkpoint: start generation 0 again (same seed, same result).
+        return _drive(run, run.fresh_state(), cfg.generations, progress, plots)
+    state = state_from_json(ck, run.fitness_cls, cfg.hash())
+    write_text(run_dir / "config.resolved.json", json.dumps(cfg.to_dict(), indent=2) + "\n")
+    return _drive(run, state, cfg.generations, progress, plots)
+
+
+def _from_resolved(d: dict, source: str) -> RunConfig:
+    """Rebuild a RunConfig from :meth:`RunConfig.to_dict` output."""
+    lim = d.pop("limits")
+    table = {
+        "run": {k: d[k] for k in ("name", "fitness", "algorithm", "seed", "generations", "population",
+                                  "checkpoint_every")},
+        "evaluation": {k: d[k] for k in ("backend", "workers", "dask")},
+        "init": {"n_exc": list(d["init_exc"]), "n_inh": list(d["init_inh"])},
+        "limits": {k: (list(v) if isinstance(v, (list, tuple)) else v) for k, v in lim.items()},
+        "variation": {k: d[k] for k in ("cxpb", "tournament", "offspring")},
+        "mutation": d["mutation"],
+        "map_elites": {k: list(d[k]) for k in ("bins_exc", "bins_inh", "bins_density")},
+    }
+    return config_from_dict(table, source=source)
+
+
+def _drive(run: Run, state: EvoState, generations: int, progress: bool, plots: bool) -> Path:
+    cfg = run.cfg
+    evaluator = Evaluator(cfg.fitness_path(), cfg.backend, cfg.workers, cfg.dask)
+    prog = Progress(generations, run.objectives, start=state.generation) if progress else None
+    try:
+        run.run(state, generations, evaluator, prog)
+    finally:
+        evaluator.close()
+        if prog is not None:
+            prog.close()
+    if plots:
+        from .plots import run_plots
+
+        run_plots(run.dir)
+    return run.dir
