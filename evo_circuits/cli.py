@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Sequence
 
 
-from .errors import EvoCircuitsError
+from .errors import EvoCircuitsError, Interrupted
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
@@ -134,9 +134,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_cmd_convert)
 
     # Each subsystem adds its own commands (keeps this file small and conflict-free).
+    from .evolve.commands import register as register_evolve
     from .tasks.commands import register as register_tasks
 
     register_tasks(sub)
+    register_evolve(sub)
     return p
 
 
@@ -146,6 +148,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
+    except Interrupted as exc:
+        print(f"evo-circuits: {exc}", file=sys.stderr)
+        return 130
     except EvoCircuitsError as exc:
         print(f"evo-circuits: error: {exc}", file=sys.stderr)
         return 2

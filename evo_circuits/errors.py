@@ -17,3 +17,7 @@ class CircuitError(EvoCircuitsError, ValueError):
 
 class FormatError(EvoCircuitsError, ValueError):
     """A file does not follow its documented format; the message names the field."""
+
+
+class Interrupted(EvoCircuitsError):
+    """Work stopped on Ctrl-C/SIGTERM after saving its state (CLI exit code 130)."""

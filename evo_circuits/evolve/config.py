@@ -95,6 +95,14 @@ class RunConfig:
     bins_density: tuple = (0.0, 0.1, 0.2, 0.35, 0.5, 1.01)
     source: str = ""
 
+    def __post_init__(self) -> None:
+        # One canonical form (tuples of floats/ints), so the hash survives a JSON round trip.
+        for k in ("bins_exc", "bins_inh", "bins_density"):
+            setattr(self, k, tuple(float(x) for x in getattr(self, k)))
+        self.init_exc = tuple(int(x) for x in self.init_exc)
+        self.init_inh = tuple(int(x) for x in self.init_inh)
+        self.mutation = {k: float(v) for k, v in sorted(self.mutation.items())}
+
     @property
     def n_offspring(self) -> int:
         """Offspring per generation."""

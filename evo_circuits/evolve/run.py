@@ -29,7 +29,7 @@ from typing import Sequence
 import numpy as np
 
 from ..atomic import write_text
-from ..errors import EvoCircuitsError
+from ..errors import EvoCircuitsError, Interrupted
 from ..tasks import FitnessSpec, load_fitness
 from .algorithms import GENERATIONS, archive_insert, n_cells
 from .backends import Evaluator
@@ -40,10 +40,6 @@ from .toolbox import Individual, fitness_class, make_toolbox, rank_key
 
 HALL_OF_FAME_SIZE = 10
 TIMING_COLUMNS = ("wall_s", "evals_per_s")
-
-
-class Interrupted(EvoCircuitsError):
-    """The run was interrupted by Ctrl-C / SIGTERM after checkpointing."""
 
 
 def objective_names(spec: FitnessSpec) -> list[str]:

@@ -1,0 +1,86 @@
+"""CLI commands of the evolution engine: evolve, resume, runs, plot."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _cmd_evolve(args: argparse.Namespace) -> int:
+    from .run import evolve
+
+    run_dir = evolve(args.config, out=args.out, seed=args.seed, generations=args.generations,
+                     workers=args.workers, dask=args.dask, progress=not args.quiet)
+    print(f"run finished: {run_dir}")
+    print(f"champion: {run_dir / 'champion.json'}; plots: {run_dir / 'plots'}")
+    return 0
+
+
+def _cmd_resume(args: argparse.Namespace) -> int:
+    from .run import resume
+
+    run_dir = resume(args.run_dir, args.generations, workers=args.workers, dask=args.dask, progress=not args.quiet)
+    print(f"run finished: {run_dir}")
+    return 0
+
+
+def _cmd_runs(args: argparse.Namespace) -> int:
+    from .runs import find_run, list_runs, summarize
+
+    if args.action == "show":
+        if not args.run_id:
+            raise SystemExit("evo-circuits runs show: give a run id")
+        print(summarize(find_run(args.run_id, args.root)))
+        return 0
+    rows = list_runs(args.root)
+    if not rows:
+        print(f"no runs under {args.root}/")
+        return 0
+    print(f"{'run':<40} {'status':<12} {'gen':>9} {'best':>7}  task")
+    for r in rows:
+        gen = f"{r.get('generation', '?')}/{r.get('generations', '?')}"
+        best = r.get("best_score")
+        print(f"{r['run']:<40} {r.get('status', '?'):<12} {gen:>9} {best if best is None else f'{best:.4f}':>7}  "
+              f"{r.get('task', '?')}")
+    return 0
+
+
+def _cmd_plot(args: argparse.Namespace) -> int:
+    from .plots import run_plots
+    from .runs import find_run
+
+    for p in run_plots(find_run(args.run_id, args.root)):
+        print(f"wrote {p}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the evolution commands to the ``evo-circuits`` parser."""
+    s = sub.add_parser("evolve", help="evolve circuits on a run config (runs/*.toml)")
+    s.add_argument("config", help="run config TOML")
+    s.add_argument("--out", help="run directory (default runs/<name>-s<seed>-<time>)")
+    s.add_argument("--seed", type=int)
+    s.add_argument("--generations", type=int)
+    s.add_argument("--workers", type=int, help="evaluate in a local process pool of N workers")
+    s.add_argument("--dask", metavar="ADDR", help="evaluate on a Dask cluster (tcp://host:port)")
+    s.add_argument("--quiet", action="store_true", help="no progress display")
+    s.set_defaults(func=_cmd_evolve)
+
+    s = sub.add_parser("resume", help="continue (or extend) a run from its last checkpoint")
+    s.add_argument("run_dir")
+    s.add_argument("--generations", type=int, help="total generations to reach")
+    s.add_argument("--workers", type=int)
+    s.add_argument("--dask", metavar="ADDR")
+    s.add_argument("--quiet", action="store_true")
+    s.set_defaults(func=_cmd_resume)
+
+    s = sub.add_parser("runs", help="list runs, or `runs show RUN_ID`")
+    s.add_argument("action", nargs="?", choices=["list", "show"], default="list")
+    s.add_argument("run_id", nargs="?")
+    s.add_argument("--root", default="runs", help="folder holding runs (default runs/)")
+    s.set_defaults(func=_cmd_runs)
+
+    s = sub.add_parser("plot", help="redraw a run's plots")
+    s.add_argument("run_id")
+    s.add_argument("--root", default="runs")
+    s.set_defaults(func=_cmd_plot)

@@ -1,0 +1,213 @@
+"""Evolution engine: operators keep circuits valid, runs resume bit-identically after
+SIGKILL, every backend gives the same results, configs are validated."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import evo_circuits as ec
+from evo_circuits.evolve import Limits, crossover, evolve, mutate, resume
+from evo_circuits.evolve.config import ConfigError, config_from_dict, load_config
+from evo_circuits.evolve.operators import MUTATIONS
+from evo_circuits.evolve.run import TIMING_COLUMNS
+
+ROOT = Path(__file__).resolve().parent.parent
+FITNESS = ROOT / "fitness" / "coincidence.toml"
+
+
+def small_config(tmp_path: Path, **over) -> Path:
+    """A tiny, fast run config (population 16, 8 generations, checkpoint every 2)."""
+    run = {"name": "t", "fitness": str(FITNESS), "seed": 3, "generations": 8, "population": 16,
+           "checkpoint_every": 2, **over.pop("run", {})}
+    lines = ["[run]"] + [f"{k} = {json.dumps(v)}" for k, v in run.items()]
+    for section, table in over.items():
+        lines += [f"[{section}]"] + [f"{k} = {json.dumps(v)}" for k, v in table.items()]
+    lines += ["[limits]", "max_neurons = 8", "max_synapses = 30"] if "limits" not in over else []
+    path = tmp_path / "cfg.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def final_state(run_dir: Path) -> dict:
+    """Checkpoint content with the measured timing columns removed."""
+    ck = json.loads((run_dir / "checkpoint.json").read_text())
+    for row in ck["logbook"]:
+        for col in TIMING_COLUMNS:
+            row.pop(col, None)
+    return ck
+
+
+# ---------------------------------------------------------------- operators
+LIMITS = Limits(max_neurons=9, max_synapses=35, max_delay_steps=40)
+POOL = [ec.random_task_circuit(2, 2, seed=k, n_exc=(1, 5), n_inh=(0, 3)) for k in range(12)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), steps=st.integers(1, 60))
+def test_every_operator_returns_a_valid_circuit_within_limits(seed, steps):
+    rng = np.random.default_rng(seed)
+    c = POOL[seed % len(POOL)]
+    for _ in range(steps):  # thousands of applications over all examples
+        op = list(MUTATIONS)[int(rng.integers(len(MUTATIONS)))]
+        if rng.random() < 0.2:
+            c = crossover(c, POOL[int(rng.integers(len(POOL)))], rng, LIMITS)
+        else:
+            c = MUTATIONS[op](c, rng, LIMITS)
+        c.validate()
+        assert len(c.outputs) == 2 and c.n_inputs == 2
+        assert c.n_synapses <= max(LIMITS.max_synapses, max(p.n_synapses for p in POOL))
+        assert c.n_neurons <= max(LIMITS.max_neurons, max(p.n_neurons for p in POOL))
+        assert c.delays.max(initial=0) <= max(LIMITS.max_delay_steps, 30)
+        assert np.all(c.weights >= 0) and np.all(np.isfinite(c.weights))
+        back = ec.Circuit.from_dict(c.to_dict())  # checkpoints round-trip exactly
+        assert back == c
+
+
+def test_operators_do_what_they_say():
+    rng = np.random.default_rng(0)
+    c = POOL[3]
+    assert MUTATIONS["add_neuron"](c, rng, LIMITS).n_neurons == c.n_neurons + 1
+    assert MUTATIONS["add_synapse"](c, rng, LIMITS).n_synapses == c.n_synapses + 1
+    assert MUTATIONS["remove_synapse"](c, rng, LIMITS).n_synapses == c.n_synapses - 1
+    f = MUTATIONS["flip_type"](c, rng, LIMITS)
+    assert (f.types != c.types).sum() == 1
+    w = MUTATIONS["perturb_weight"](c, rng, LIMITS)
+    assert (w.weights > 0).sum() == (c.weights > 0).sum() and not np.array_equal(w.weights, c.weights)
+    child = crossover(POOL[1], POOL[2], rng, LIMITS)
+    assert len(child.outputs) == 2
+    m = mutate(c, rng, LIMITS, {"perturb_delay": 1.0})
+    assert m.n_synapses == c.n_synapses
+
+
+# ---------------------------------------------------------------- runs
+def test_config_errors_name_the_key(tmp_path):
+    cases = [
+        ({"run": {"fitness": "x.toml", "algorithm": "sa"}}, "run.algorithm"),
+        ({"run": {"fitness": "x.toml", "population": "many"}}, "run.population"),
+        ({"run": {}}, "run.fitness"),
+        ({"run": {"fitness": "x.toml"}, "mutation": {"teleport": 0.5}}, "mutation.teleport"),
+        ({"run": {"fitness": "x.toml"}, "mutation": {"add_neuron": 2.0}}, "mutation.add_neuron"),
+        ({"run": {"fitness": "x.toml"}, "limits": {"w_exc": [5, 1]}}, "limits.w_exc"),
+        ({"run": {"fitness": "x.toml"}, "evaluation": {"backend": "dask"}}, "evaluation.dask"),
+        ({"run": {"fitness": "x.toml"}, "gpu": {}}, "gpu"),
+    ]
+    for data, key in cases:
+        with pytest.raises(ConfigError) as exc:
+            config_from_dict(data)
+        assert key in str(exc.value), (key, str(exc.value))
+    for cfg in sorted((ROOT / "runs").glob("*.toml")):
+        load_config(cfg)  # every shipped config is valid
+
+
+@pytest.mark.parametrize("algorithm", ["mu_plus_lambda", "nsga2", "map_elites"])
+def test_algorithms_run_and_write_outputs(tmp_path, algorithm):
+    run_dir = evolve(small_config(tmp_path, run={"algorithm": algorithm, "generations": 4}),
+                     out=tmp_path / "run", progress=False, plots=False)
+    for name in ("champion.json", "logbook.csv", "checkpoint.json", "status.json", "config.resolved.json"):
+        assert (run_dir / name).is_file(), name
+    rows = (run_dir / "logbook.csv").read_text().splitlines()
+    assert len(rows) == 1 + 5  # header + generations 0..4
+    champ = ec.load_circuit(run_dir / "champion.json")
+    assert champ.metadata["objectives"]["score"] >= 0.5
+    status = json.loads((run_dir / "status.json").read_text())
+    assert status["status"] == "finished" and status["generation"] == 4
+    if algorithm == "map_elites":
+        assert "archive_coverage" in rows[0]
+
+
+def test_resume_extends_a_finished_run_identically(tmp_path):
+    a = evolve(small_config(tmp_path, run={"generations": 6}), out=tmp_path / "a", progress=False, plots=False)
+    b = evolve(small_config(tmp_path, run={"generations": 3}), out=tmp_path / "b", progress=False, plots=False)
+    resume(b, generations=6, progress=False, plots=False)
+    assert final_state(a) == final_state(b)
+
+
+@pytest.mark.slow
+def test_sigkill_at_random_moments_then_resume_is_bit_identical(tmp_path):
+    cfg = small_config(tmp_path, run={"generations": 10, "population": 24})
+    ref = evolve(cfg, out=tmp_path / "ref", progress=False, plots=False)
+    killed = tmp_path / "killed"
+    cmd = [sys.executable, "-m", "evo_circuits.cli", "evolve", str(cfg), "--out", str(killed), "--quiet"]
+    rng = np.random.default_rng(0)
+    kills = 0
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while True:
+        try:
+            proc.wait(timeout=float(rng.uniform(0.5, 3.0)))
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            kills += 1
+        else:
+            status = json.loads((killed / "status.json").read_text()) if (killed / "status.json").exists() else {}
+            if status.get("status") == "finished":
+                break
+        resume_cmd = [sys.executable, "-m", "evo_circuits.cli", "resume", str(killed), "--quiet"]
+        proc = subprocess.Popen(resume_cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    assert kills >= 2, "the run should have been killed several times"
+    assert final_state(ref) == final_state(killed)
+    assert (ref / "champion.json").read_text().replace("ref", "X") == \
+        (killed / "champion.json").read_text().replace("killed", "X")
+
+
+def test_sigint_checkpoints_and_exits_130(tmp_path):
+    cfg = small_config(tmp_path, run={"generations": 500, "population": 24})
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "evo_circuits.cli", "evolve", str(cfg), "--out", str(out),
+                             "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not (out / "checkpoint.json").exists() and time.time() < deadline:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "resume" in err and "Traceback" not in err
+    status = json.loads((out / "status.json").read_text())
+    assert status["status"] == "interrupted"
+    assert json.loads((out / "checkpoint.json").read_text())["generation"] == status["generation"]
+
+
+@pytest.mark.slow
+def test_backends_give_identical_results(tmp_path):
+    cfg = small_config(tmp_path, run={"generations": 3, "population": 20})
+    states = {}
+    for backend, kw in (("local", {}), ("serial", {"backend": "serial"}), ("processes", {"workers": 2})):
+        d = evolve(cfg, out=tmp_path / backend, progress=False, plots=False, **kw)
+        states[backend] = final_state(d)
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cl:
+        d = evolve(cfg, out=tmp_path / "dask", progress=False, plots=False, dask=cl.scheduler_address)
+        states["dask"] = final_state(d)
+    for name, st_ in states.items():
+        assert st_ == states["local"], name
+
+
+def test_cli_runs_list_show_plot(tmp_path, capsys):
+    from evo_circuits.cli import main
+
+    root = tmp_path / "runs"
+    assert main(["evolve", str(small_config(tmp_path, run={"generations": 2})), "--out", str(root / "r1"),
+                 "--quiet"]) == 0
+    assert main(["runs", "--root", str(root)]) == 0
+    assert "r1" in capsys.readouterr().out
+    assert main(["runs", "show", "r1", "--root", str(root)]) == 0
+    assert "best score" in capsys.readouterr().out
+    assert main(["plot", "r1", "--root", str(root)]) == 0
+    assert (root / "r1" / "plots" / "fitness.png").is_file()
+    assert main(["runs", "show", "nope", "--root", str(root)]) == 2
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[run]\nfitness = 3\n")
+    assert main(["evolve", str(bad)]) == 2
+    assert "run.fitness" in capsys.readouterr().err
