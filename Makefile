@@ -1,5 +1,5 @@
 # evo-circuits: every target sets up what it needs by itself, from a fresh machine.
-#   make demo   virtualenv + install + a real run that writes plots under runs/demo/
+#   make demo   virtualenv + install + a real evolution run; champion and plots in runs/demo/
 #   make test   the whole test suite (Brian2 agreement included)
 #   make bench  benchmarks/simulate.py (workload S vs Brian2)
 
@@ -29,12 +29,12 @@ test: $(STAMP) $(BRIAN2)
 	$(PY) -m pytest
 
 demo: $(STAMP)
-	@mkdir -p $(DEMO)
-	$(VENV)/bin/evo-circuits inputs --channels 1 --rate 300 --trials 3 --duration-ms 200 --seed 1 -o $(DEMO)/inputs.npz
-	$(VENV)/bin/evo-circuits simulate docs/examples/feedforward_inhibition.json --inputs $(DEMO)/inputs.npz \
-		--out $(DEMO)/spikes.npz --plot $(DEMO)/raster.png
-	$(PY) benchmarks/simulate.py --quick --plot $(DEMO)/population.png
-	@echo "demo outputs in $(DEMO)/"
+	@rm -rf $(DEMO) && mkdir -p runs
+	$(VENV)/bin/evo-circuits evolve runs/demo.toml --out $(DEMO)
+	$(VENV)/bin/evo-circuits runs show $(DEMO)
+	$(VENV)/bin/evo-circuits score $(DEMO)/champion.json --fitness fitness/coincidence.toml --seed 7 \
+		--plot $(DEMO)/plots/champion_fresh_trials.png
+	@echo "demo outputs in $(DEMO)/ (plots in $(DEMO)/plots/)"
 
 bench: $(STAMP) $(BRIAN2)
 	$(PY) benchmarks/simulate.py

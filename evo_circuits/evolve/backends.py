@@ -28,9 +28,12 @@ FIELDS = ("score", "raw_score", "spikes_per_trial", "silent", "runaway")
 _WORKER_SPEC = None
 
 
-def evaluate_chunk(spec_path: str, circuits: Sequence[dict], ids: Sequence[int], seed: int,
+def evaluate_chunk(spec_path: str, circuits: Sequence[dict | Circuit], ids: Sequence[int], seed: int,
                    threads: int | None = None) -> dict:
-    """Evaluate circuit-JSON dicts with a fitness spec; the unit of work of every backend."""
+    """Evaluate circuits (or circuit-JSON dicts, as sent to workers) with a fitness spec.
+
+    The unit of work of every backend.
+    """
     global _WORKER_SPEC
     from ..tasks import load_fitness
 
@@ -40,8 +43,8 @@ def evaluate_chunk(spec_path: str, circuits: Sequence[dict], ids: Sequence[int],
         import numba
 
         numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
-    res = _WORKER_SPEC[1].evaluate([circuit_from_dict(c) for c in circuits], seed=seed,
-                                   individual_ids=np.asarray(ids, np.int64))
+    circuits = [c if isinstance(c, Circuit) else circuit_from_dict(c) for c in circuits]
+    res = _WORKER_SPEC[1].evaluate(circuits, seed=seed, individual_ids=np.asarray(ids, np.int64))
     return {k: np.asarray(getattr(res, k)) for k in FIELDS}
 
 
@@ -85,10 +88,10 @@ class Evaluator:
 
     def evaluate(self, circuits: Sequence[Circuit], ids: Sequence[int], seed: int) -> dict:
         """Scores and secondary figures, arrays aligned with ``circuits``."""
-        dicts = [c.to_dict() for c in circuits]
         ids = [int(i) for i in ids]
         if self.backend in ("local", "serial"):
-            return evaluate_chunk(self.spec_path, dicts, ids, seed, threads=1 if self.backend == "serial" else 1024)
+            return evaluate_chunk(self.spec_path, circuits, ids, seed, threads=1 if self.backend == "serial" else 1024)
+        dicts = [c.to_dict() for c in circuits]  # plain JSON data crosses process boundaries
         chunks = [(a, b) for a, b in _split(len(dicts), self.workers)]
         if self.backend == "processes":
             parts = self._run_pool(chunks, dicts, ids, seed)

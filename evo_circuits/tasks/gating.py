@@ -21,9 +21,10 @@ Score: the worse of two parts, each 0.5 for a circuit that ignores its inputs::
 
     score = min(routing, detection)
 
-* ``routing``: mean over signal-on trials of the fraction of output spikes (both ports,
-  whole trial) that fall in the right port, ``n_right / (n_A + n_B)``; a trial with no
-  output spike gets 0.5 (a tie).
+* ``routing``: per signal-on trial, the fraction of output spikes (both ports, whole
+  trial) that fall in the right port, ``n_right / (n_A + n_B)``, or 0.5 (a tie) if no
+  port spiked; averaged over the A trials and over the B trials, then the two means
+  averaged.
 * ``detection``: balanced accuracy of "some port spiked" against "the signal is on"
   (:func:`~evo_circuits.tasks.decode.balanced_accuracy`), so that output driven by the
   control alone, or by nothing, is penalised.
@@ -49,7 +50,7 @@ from .base import Param, PortActivity, Task, TaskError, TrialBatch
 from .decode import balanced_accuracy
 from .registry import register_task
 
-#: Conditions in label order: (signal on, control on) and the target port (-1: silent).
+#: Conditions by index: (signal on, control on), and the target port of each (the label; -1: silent).
 CONDITIONS = np.array([[True, False], [True, True], [False, False], [False, True]])
 TARGETS = np.array([0, 1, -1, -1])
 
@@ -136,7 +137,10 @@ class Gating(Task):
                                                                        (n_ind, int(sig.sum()), 1)), axis=2)[..., 0]
             tot = total[:, sig]
             credit = np.where(tot > 0, right / np.maximum(tot, 1), 0.5)
-            routing = credit.mean(axis=1)
+            # Mean per target port, so that an input-blind circuit gets exactly 0.5 even if
+            # the A and B trials are not equally many.
+            routing = np.mean([credit[:, target[sig] == port].mean(axis=1)
+                               for port in (0, 1) if (target[sig] == port).any()], axis=0)
         else:
             routing = np.full(n_ind, 0.5)
         detection = balanced_accuracy(fired, sig)

@@ -21,11 +21,10 @@ both-on (the NAND part)::
     score = min(BA(one vs none), BA(one vs both))
 
 **Chance level 0.5**: a circuit that ignores its inputs (silent or always firing) scores
-0.5 on each part; so does a circuit that merely responds to any input (an OR gate, the
-commonest behaviour of a random circuit: 1 on the first part, 0.5 on the second) or to
-both (an AND gate scores 0.5 on the first part then 0 on the second; a plain balanced
-accuracy over the four patterns would give an OR gate 0.75). A circuit reading only one
-input scores 0.25. Only a non-monotone response scores above 0.5.
+0.5 on both parts. So does an OR gate, the commonest behaviour of a random circuit (1 on
+the first part, 0.5 on the second), which a plain balanced accuracy over the four
+patterns would credit with 0.75. A relay of one input scores 0.25 and an AND gate 0; only
+a non-monotone response scores above 0.5.
 
 Rate code: both-on trials carry twice the input spikes of one-on trials, so a count code
 carries the answer, but the output must respond to an intermediate drive and not to a
@@ -43,7 +42,7 @@ from .base import Param, PortActivity, Task, TaskError, TrialBatch
 from .decode import balanced_accuracy
 from .registry import register_task
 
-#: Input patterns in label order: (channel 0 on, channel 1 on).
+#: Input patterns by index (``info["pattern"]``): (channel 0 on, channel 1 on).
 PATTERNS = np.array([[False, False], [True, False], [False, True], [True, True]])
 
 
