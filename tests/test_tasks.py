@@ -150,3 +150,176 @@ def test_coincidence_is_not_solvable_by_rate():
     counts = np.zeros((64, 2))
     np.add.at(counts, (batch.inputs.trial, batch.inputs.channel), 1)
     assert np.all(counts == 1)  # every trial: one spike per channel, whatever the label
+
+
+def _channel_counts(batch, n_channels):
+    counts = np.zeros((batch.inputs.n_trials, n_channels), int)
+    np.add.at(counts, (batch.inputs.trial, batch.inputs.channel), 1)
+    return counts
+
+
+@pytest.mark.parametrize("params", [{}, {"n_channels": 3, "n_events": 2, "gap_jitter_ms": 0.0}])
+def test_timing_pattern_rate_decoder_is_at_chance(params):
+    task = get_task("timing_pattern")(**params)
+    batch = task.make_batch(64, np.random.default_rng(0), 0.1)
+    counts = _channel_counts(batch, task.n_inputs)
+    # By construction every channel spikes n_events times in every trial of both classes,
+    # so the count distributions are identical and any count-based decoder is at chance.
+    assert np.all(counts == task.p.n_events)
+    for c in (0, 1):
+        assert np.array_equal(np.unique(counts[batch.labels == c], axis=0), np.unique(counts, axis=0))
+    # ... while the order carries the label: class 0 sweeps forward (channel 0 first).
+    inp = batch.inputs
+    for tr in range(8):
+        first = [inp.step[(inp.trial == tr) & (inp.channel == ch)].min() for ch in range(task.n_inputs)]
+        assert (np.diff(first) > 0).all() if batch.labels[tr] == 0 else (np.diff(first) < 0).all()
+    silent = ec.Circuit(types=[1, 1], n_inputs=task.n_inputs, weights=np.zeros((task.n_inputs + 2, 2)),
+                        outputs=[0, 1])
+    assert task.evaluate(silent, seed=0).score[0] == task.chance_level() == 0.5
+
+
+def test_itd_labels_are_in_the_timing_not_the_counts():
+    task = get_task("itd")(jitter_ms=0.0, trials=30)
+    itds = task.itds_ms()
+    np.testing.assert_allclose(itds, [-0.6, 0.0, 0.6])
+    batch = task.make_batch(300, np.random.default_rng(1), 0.1)
+    inp, period = batch.inputs, int(round(task.period_ms / 0.1))
+    for tr in range(30):  # without jitter every right spike lags its left partner by the ITD
+        left = inp.step[(inp.trial == tr) & (inp.channel == 0)]
+        right = inp.step[(inp.trial == tr) & (inp.channel == 1)]
+        d = (right[:, None] - left[None, :]).ravel()
+        d = d[np.abs(d) < period // 2]
+        assert len(d) == 0 or np.all(d == round(itds[batch.labels[tr]] / 0.1))
+    # Counts per ear come from the same distribution in every class (a fixed number of
+    # cycles, misses drawn independently of the label): class means agree within ~4 SE.
+    big = task.make_batch(3000, np.random.default_rng(2), 0.1)
+    counts = _channel_counts(big, 2)
+    assert counts.max() <= task.n_cycles
+    means = np.array([counts[big.labels == k].mean(axis=0) for k in range(3)])
+    assert np.ptp(means, axis=0).max() < 0.25, means
+    silent = ec.Circuit(types=[1, 1, 1], n_inputs=2, weights=np.zeros((5, 3)), outputs=[0, 1, 2])
+    assert task.evaluate(silent, seed=0).score[0] == pytest.approx(task.chance_level())
+
+
+def _input_blind(n_inputs: int, biases) -> ec.Circuit:
+    """Unconnected E neurons (the outputs) driven only by their own i_bias: ignores every input."""
+    from evo_circuits.circuit import default_params
+    from evo_circuits.model import PARAM_INDEX
+
+    n = len(biases)
+    params = default_params(np.ones(n, np.int8))
+    params[:, PARAM_INDEX["i_bias"]] = biases
+    return ec.Circuit(types=[1] * n, n_inputs=n_inputs, weights=np.zeros((n_inputs + n, n)), params=params,
+                      outputs=list(range(n)))
+
+
+def test_xor_trials_and_monotone_gates_at_chance():
+    task = get_task("xor")()
+    batch = task.make_batch(64, np.random.default_rng(0), 0.1)
+    counts = np.zeros((64, 2), int)
+    np.add.at(counts, (batch.inputs.trial, batch.inputs.channel), 1)
+    on = batch.info["on"]
+    assert np.array_equal(counts, on * task.p.burst_spikes)  # on: one burst; off: silent
+    assert np.array_equal(np.bincount(batch.info["pattern"]), [16, 16, 16, 16])
+    assert np.array_equal(batch.labels, on.sum(axis=1) == 1)
+    # OR gate, a relay of input 0 only, silent and tonic outputs: the min of the two
+    # balanced accuracies keeps every monotone or input-blind response at or below 0.5.
+    or_gate = ec.Circuit(types=[1], n_inputs=2, weights=[[300.0], [300.0], [0.0]], outputs=[0])
+    relay0 = ec.Circuit(types=[1], n_inputs=2, weights=[[300.0], [0.0], [0.0]], outputs=[0])
+    pop = [or_gate, relay0, _input_blind(2, [0.0]), _input_blind(2, [30.0])]
+    np.testing.assert_allclose(task.evaluate(pop, seed=0).score, [0.5, 0.25, 0.5, 0.5])
+    ref = ec.load_circuit(FITNESS / "reference" / "xor.json")
+    assert get_task("xor")(encoding="poisson").evaluate(ref, seed=0).score[0] > 0.5
+    with pytest.raises(TaskError, match="task.trials"):
+        get_task("xor")(trials=3)
+
+
+def test_gating_needs_both_routing_and_the_signal():
+    task = get_task("gating")()
+    batch = task.make_batch(64, np.random.default_rng(0), 0.1)
+    sig, ctl = batch.info["signal_on"], batch.info["control_on"]
+    assert np.array_equal(np.bincount(batch.labels + 1), [32, 16, 16])
+    assert np.array_equal(batch.labels, np.where(sig, ctl.astype(int), -1))
+    inp = batch.inputs
+    s_trials, c_trials = inp.trial[inp.channel == 0], inp.trial[inp.channel == 1]
+    assert sig[s_trials].all() and ctl[c_trials].all()  # trains only where on
+    s_ms = inp.step[inp.channel == 0] * 0.1
+    assert s_ms.min() >= task.p.signal_onset_ms and s_ms.max() < task.p.signal_onset_ms + task.p.signal_ms
+    # A relay of the signal to A that ignores the control, and a switch that routes by the
+    # control without needing the signal (A tonic, silenced by the control; B excited by
+    # it), each get one part right: both score chance, as do input-blind circuits.
+    relay = ec.Circuit(types=[1, 1], n_inputs=2, weights=[[300.0, 0], [0, 0], [0, 0], [0, 0]], outputs=[0, 1])
+    switch = _input_blind(2, [30.0, 0.0, 0.0]).replace(
+        types=[1, 1, -1], weights=[[0, 0, 0], [0, 300.0, 300.0], [0, 0, 0], [0, 0, 0], [3000.0, 0, 0]])
+    pop = [relay, switch, _input_blind(2, [0.0, 0.0]), _input_blind(2, [30.0, 20.0])]
+    res = task.evaluate(pop, seed=0)
+    np.testing.assert_allclose(res.score, 0.5)
+    assert res.extras["detection"][0] == 1.0 and res.extras["routing"][1] == 1.0
+    ref = ec.load_circuit(FITNESS / "reference" / "gating.json")
+    assert get_task("gating")(encoding="regular").evaluate(ref, seed=0).score[0] >= 0.9
+
+
+def test_wta_input_blind_is_chance_and_competition_beats_relay():
+    task = get_task("wta")()
+    batch = task.make_batch(60, np.random.default_rng(0), 0.1)
+    assert np.array_equal(np.bincount(batch.labels), [20, 20, 20])
+    rates = batch.info["rates_hz"]
+    np.testing.assert_allclose(rates.max(axis=1), task.p.ratio * rates.min(axis=1))
+    assert np.array_equal(rates.argmax(axis=1), batch.labels)
+    # Unequal, input-blind outputs split spikes the same way whatever the winner: exactly 1/k.
+    blind = _input_blind(3, [30.0, 20.0, 0.0])
+    assert task.evaluate(blind, seed=0).score[0] == pytest.approx(1 / 3)
+    # One-to-one relays without competition fire the losers too; the reference silences them.
+    relay = ec.Circuit(types=[1, 1, 1], n_inputs=3, weights=np.vstack([300.0 * np.eye(3), np.zeros((3, 3))]),
+                       outputs=[0, 1, 2])
+    ref = ec.load_circuit(FITNESS / "reference" / "wta.json")
+    s_relay, s_ref = task.evaluate([relay, ref], seed=0).score
+    assert 1 / 3 + 0.1 < s_relay < s_ref - 0.2, (s_relay, s_ref)
+    assert get_task("wta")(k=4).chance_level() == 0.25
+    with pytest.raises(TaskError, match="task.low_max_hz"):
+        get_task("wta")(low_min_hz=50.0, low_max_hz=40.0)
+
+
+def test_memory_targets_follow_the_last_cue_and_ignoring_circuits_score_chance():
+    from evo_circuits.circuit import default_params
+    from evo_circuits.model import PARAM_INDEX
+
+    task = get_task("memory")()
+    batch = task.make_batch(64, np.random.default_rng(3), 0.1)
+    kinds, target, scored = batch.info["kind"], batch.info["target"], batch.info["scored"]
+    assert (kinds == "on-off").sum() == 32 and (kinds == "none").sum() == 8  # fixed proportions
+    on, off = batch.labels[:, 0], batch.labels[:, 1]
+    start = np.arange(target.shape[1]) * task.p.bin_ms
+    for t in range(64):
+        last_on = np.where(np.isnan(on[t]), np.inf, on[t])
+        last_off = np.where(np.isnan(off[t]), -np.inf, off[t])
+        # Scored bins are active exactly when the on cue came and no later off cue has yet.
+        expect = (start >= last_on) & ((last_off < last_on) | (start < last_off))
+        np.testing.assert_array_equal(target[t, scored[t]], expect[scored[t]])
+    types = [1]
+    silent = ec.Circuit(types=types, n_inputs=2, weights=np.zeros((3, 1)), outputs=[0])
+    params = default_params(np.array(types))
+    params[0, PARAM_INDEX["i_bias"]] = 100.0  # fires every ~5 ms, whatever the cues
+    tonic = silent.replace(params=params)
+    res = task.evaluate([silent, tonic], seed=0)
+    np.testing.assert_array_equal(res.score, [0.5, 0.5])
+
+
+def test_oscillator_rewards_antiphase_rhythm_only():
+    task = get_task("oscillator")()
+    rng = np.random.default_rng(0)
+    n_bins = 350  # 1 ms bins of the scored window
+    poisson = rng.poisson(0.1, (200, 2, n_bins))  # independent 100 Hz ports
+    assert task.score_counts(poisson, 1.0)[0].mean() < 0.02
+    t = np.arange(n_bins)
+    phase = (t * task.p.target_hz / 1000.0) % 1.0
+    a = (phase < 0.4).astype(float)
+    b = (((phase + 0.5) % 1.0) < 0.4).astype(float)
+    score = task.score_counts(np.stack([np.stack([a, b]), np.stack([a, a]), np.stack([a, 0 * a])]), 1.0)[0]
+    np.testing.assert_allclose(score, [1.0, 0.0, 0.0])  # anti-phase, in phase, one port silent
+    off_band = (((t * 2 * task.p.target_hz / 1000.0) % 1.0) < 0.5).astype(float)
+    assert task.score_counts(np.stack([off_band, 1 - off_band])[None], 1.0)[0][0] < 0.1
+    ref = ec.load_circuit(FITNESS / "reference" / "oscillator.json")
+    in_phase = ref.replace(outputs=[0, 2])  # port 1 reads E0's own I cell, which follows it
+    s_ref, s_same = task.evaluate([ref, in_phase], seed=1).score
+    assert s_ref >= 0.9 and s_same == 0.0

@@ -5,8 +5,8 @@ offspring with the toolbox, evaluates them with ``evaluate(individuals)``, and s
 the next population. All randomness comes from ``state.rng``.
 
 * :func:`mu_plus_lambda_generation` — (μ+λ): tournament parent selection, crossover
-  with probability ``cxpb`` then mutation, truncation survival of parents + offspring
-  (elitist: the best individual is never lost).
+  with probability ``cxpb`` then mutation; survivors of parents + offspring are the
+  ``elite`` best plus tournament winners on score (elitist: the best is never lost).
 * :func:`nsga2_generation` — NSGA-II on (score, −costs): binary tournament on Pareto
   rank and crowding distance, survival by ``deap.tools.selNSGA2``.
 * :func:`map_elites_generation` — MAP-Elites: parents drawn uniformly from the archive
@@ -41,13 +41,29 @@ def breed(parents: Sequence[Individual], n: int, cfg: RunConfig, toolbox, rng: n
     return out
 
 
+def survivors(union: list[Individual], mu: int, elite: int, k: int, rng: np.random.Generator) -> list[Individual]:
+    """The ``elite`` best (lexicographic: score, then costs) plus tournament winners on score.
+
+    Tournaments compare the score only, ties going to the first drawn (random): costs
+    must not pull the whole population onto the smallest circuit of a score plateau, or
+    evolution loses the neutral diversity it needs to leave the plateau.
+    """
+    ranked = sorted(union, key=rank_key)
+    chosen, rest = ranked[:elite], ranked[elite:]
+    while len(chosen) < mu and rest:
+        picks = rng.choice(len(rest), size=min(k, len(rest)), replace=False)
+        best = max(picks, key=lambda i: rest[int(i)].fitness.values[0])  # max keeps the first of ties
+        chosen.append(rest.pop(int(best)))
+    return sorted(chosen, key=rank_key)
+
+
 def mu_plus_lambda_generation(state, cfg: RunConfig, toolbox, evaluate: Evaluate) -> list[Individual]:
     """One (μ+λ) generation; returns the offspring (evaluated)."""
     pop = state.population
     offspring = breed(pop, cfg.n_offspring, cfg, toolbox, state.rng,
                       lambda: tournament(pop, cfg.tournament, state.rng), state.new_individual)
     evaluate(offspring)
-    state.population = sorted(pop + offspring, key=rank_key)[:cfg.population]
+    state.population = survivors(pop + offspring, cfg.population, cfg.elite, cfg.tournament, state.rng)
     return offspring
 
 

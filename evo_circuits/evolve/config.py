@@ -27,6 +27,7 @@ Example (``runs/coincidence.toml``)::
     [variation]
     cxpb = 0.2              # probability that an offspring comes from crossover
     tournament = 3
+    elite = 4               # best individuals that always survive
     offspring = 64          # lambda of (mu + lambda)
 
     [mutation]              # probability of each operator per offspring
@@ -88,6 +89,7 @@ class RunConfig:
     limits: Limits = field(default_factory=Limits)
     cxpb: float = 0.2
     tournament: int = 3
+    elite: int = 4
     offspring: int = 0          # 0: same as population
     mutation: dict = field(default_factory=lambda: dict(DEFAULT_MUTATION))
     bins_exc: tuple = (1, 2, 3, 5, 8, 13)
@@ -138,7 +140,7 @@ _SECTIONS = {
     "limits": {"max_neurons": int, "min_neurons": int, "max_synapses": int, "max_delay_steps": int,
                "w_exc": list, "w_inh": list, "w_input": list, "w_max": float, "weight_sigma": float,
                "delay_sigma": float, "p_inhibitory": float, "self_loops": bool},
-    "variation": {"cxpb": float, "tournament": int, "offspring": int},
+    "variation": {"cxpb": float, "tournament": int, "elite": int, "offspring": int},
     "mutation": {k: float for k in MUTATIONS},
     "map_elites": {"bins_exc": list, "bins_inh": list, "bins_density": list},
 }
@@ -220,6 +222,7 @@ def _check_values(cfg: RunConfig) -> None:
         (0 <= cfg.cxpb <= 1, "variation.cxpb", "in [0, 1]", cfg.cxpb),
         (cfg.tournament >= 1, "variation.tournament", ">= 1", cfg.tournament),
         (cfg.offspring >= 0, "variation.offspring", ">= 0", cfg.offspring),
+        (0 <= cfg.elite <= cfg.population, "variation.elite", "in [0, population]", cfg.elite),
         (cfg.backend != "dask" or cfg.dask, "evaluation.dask", "a scheduler address with backend 'dask'", cfg.dask),
     ]
     for ok, key, expected, got in checks:

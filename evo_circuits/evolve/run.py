@@ -293,7 +293,7 @@ def _from_resolved(d: dict, source: str) -> RunConfig:
         "evaluation": {k: d[k] for k in ("backend", "workers", "dask")},
         "init": {"n_exc": list(d["init_exc"]), "n_inh": list(d["init_inh"])},
         "limits": {k: (list(v) if isinstance(v, (list, tuple)) else v) for k, v in lim.items()},
-        "variation": {k: d[k] for k in ("cxpb", "tournament", "offspring")},
+        "variation": {k: d[k] for k in ("cxpb", "tournament", "elite", "offspring")},
         "mutation": d["mutation"],
         "map_elites": {k: list(d[k]) for k in ("bins_exc", "bins_inh", "bins_density")},
     }

@@ -87,11 +87,11 @@ def make_toolbox(cfg: RunConfig, rng: np.random.Generator, n_inputs: int, n_outp
 
 
 def tournament(pop: Sequence[Individual], k: int, rng: np.random.Generator) -> Individual:
-    """Best of ``k`` individuals drawn with replacement (DEAP's lexicographic comparison)."""
+    """Highest score of ``k`` individuals drawn with replacement; ties go to the first drawn."""
     picks = rng.integers(len(pop), size=k)
     best = pop[int(picks[0])]
     for i in picks[1:]:
-        if pop[int(i)].fitness > best.fitness:
+        if pop[int(i)].fitness.values[0] > best.fitness.values[0]:
             best = pop[int(i)]
     return best
 

@@ -17,10 +17,10 @@ circuit has time to switch.
 
 Score: balanced accuracy over all scored bins of all trials (hit rate on should-be-active
 bins and correct-rejection rate on should-be-silent ones, averaged). **Chance level 0.5**:
-a silent or always-firing output scores exactly 0.5, and so does an output that merely
-responds to cues (those bins fall in the grace periods). A rate code over the whole trial
-cannot solve it: what counts is *when* the output fires — it must hold a state set by
-the last cue, after both cues have gone quiet.
+a silent or always-firing output scores exactly 0.5, and so does an output that only
+responds to cues for less than ``grace_ms`` (those bins are not scored). A rate code over
+the whole trial cannot solve it: what counts is *when* the output fires — it must hold a
+state set by the last cue, after both cues have gone quiet.
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ from .base import Param, PortActivity, Task, TaskError, TrialBatch
 from .decode import balanced_accuracy
 from .registry import register_task
 
-#: Trial kinds cycled through (then shuffled): cue order per kind ("" = no cue).
-_KINDS = ("on-off", "on-off", "on-off", "on-off", "on", "off-on", "off", "")
+#: Trial kinds cycled through (then shuffled), named by their cues in order.
+_KINDS = ("on-off", "on-off", "on-off", "on-off", "on", "off-on", "off", "none")
 
 
 @register_task
@@ -81,7 +81,7 @@ class Memory(Task):
         return 0.5
 
     def _steps(self, ms: float, dt_ms: float) -> int:
-        return int(round(ms / dt_ms))
+        return round(ms / dt_ms)
 
     def make_batch(self, n_trials: int, rng: np.random.Generator, dt_ms: float) -> TrialBatch:
         p = self.p
@@ -99,7 +99,7 @@ class Memory(Task):
         bin_start = np.arange(n_bins) * bin_steps
         trial, channel, step = [], [], []
         for t, k in enumerate(kinds):
-            cues = [c for c in _KINDS[k].split("-") if c]
+            cues = [c for c in _KINDS[k].split("-") if c != "none"]
             state = np.zeros(n_bins, bool)
             for onset, cue in zip((first[t], second[t]), cues):
                 ch = 0 if cue == "on" else 1
@@ -112,9 +112,8 @@ class Memory(Task):
                 scored[t] &= ~((bin_start + bin_steps > onset) & (bin_start <= end))
                 state[bin_start > end] = cue == "on"
             target[t] = state
-        cat = (lambda xs: np.concatenate(xs) if xs else np.zeros(0, np.int64))
-        inputs = InputSpikes(trial=cat(trial), channel=cat(channel), step=cat(step),
-                             n_trials=n_trials, n_steps=n_steps)
+        trial, channel, step = (np.concatenate(xs) if xs else np.zeros(0, np.int64) for xs in (trial, channel, step))
+        inputs = InputSpikes(trial=trial, channel=channel, step=step, n_trials=n_trials, n_steps=n_steps)
         return TrialBatch(inputs=inputs, labels=cue_ms,
                           info={"target": target, "scored": scored, "kind": np.array(_KINDS)[kinds],
                                 "bin_ms": bin_steps * dt_ms})

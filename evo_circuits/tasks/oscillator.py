@@ -4,25 +4,26 @@ Input channel 0 carries a Poisson spike train of constant rate ``input_hz`` (no 
 in it). Output ports 0 and 1 should burst in anti-phase at ``target_hz``
 (± ``tol_hz``), like the flexor and extensor half-centres of a locomotor network.
 
-Score: each port's spikes are counted in bins of ``bin_ms`` after a ``settle_ms`` start
-transient, and each count series ``x_p`` (mean removed, ``N`` bins) is projected onto a
-sinusoid of frequency ``f``: ``c_p(f) = Σ_t x_p(t) exp(-2πi f t)``. For each ``f`` of a
-grid over ``target_hz ± tol_hz``:
+Score, from the spike times of the two ports after a ``settle_ms`` start transient
+(resolution ``bin_ms``), for each frequency ``f`` of a grid over ``target_hz ± tol_hz``:
 
-* rhythm: ``r_p(f) = 2 |c_p(f)|² / (N Σ_t x_p(t)²)`` is the fraction of the port's
-  variance carried by that frequency (1 for a sinusoid, ≈ 0.8 for square-wave bursting,
-  ≈ 2/N for white noise). With ``g = sqrt(r_0 r_1)`` (both ports must be rhythmic) the
-  rhythm credit is ``clip((g - floor) / (full_power - floor), 0, 1)``, where
-  ``floor = 3/N`` sits above the level of an irregular (Poisson-like) spike train;
-* alternation: ``(1 - cos Δφ) / 2`` with ``Δφ`` the phase difference of ``c_0`` and
-  ``c_1``: 1 in anti-phase, 0 in phase.
+* anti-phase locking ``L(f) = -mean cos(φ_a - φ_b)`` over all pairs of a spike ``a`` of
+  port 0 and a spike ``b`` of port 1, with ``φ = 2π f t`` (the cross-port pairwise phase
+  consistency, Vinck et al. 2010). It is 1 for single spikes in exact anti-phase,
+  ≈ 0.4 for two ports each firing for half the cycle in alternation, ≈ 0 for ports
+  unrelated or unrhythmic at ``f`` (no bias from spike-count noise), negative in phase;
+* credit ``clip((max_f L(f) - 2/sqrt(n_0 n_1)) / full_locking, 0, 1)``: the floor
+  ``2/sqrt(n_0 n_1)`` (``n_p`` spikes of port p) is ≈ 3 standard deviations of ``L``
+  for independent Poisson ports, so that irregular firing earns nothing;
+* times coverage: the smaller, over the two ports, fraction of windows of the longest
+  accepted period (``1/(target_hz - tol_hz)``) in which the port fires at all — so a
+  few well-placed spikes do not pass for a rhythm.
 
-A trial scores the best product of the two over the frequency grid; the score is the
-mean over trials. **Chance level 0**: a silent port has no variance (credit 0); a port
-firing tonically (regularly, or irregularly like its Poisson drive) has no power
-concentrated at ``target_hz`` and earns ≈ 0; two ports bursting together (in phase)
-earn 0 alternation. A rate code cannot solve it: the drive is constant, and the
-score depends only on *when* the two ports fire relative to each other.
+The score is the mean over trials. **Chance level 0**: a silent port earns 0; ports
+firing tonically — regularly, or irregularly like their Poisson drive — or bursting in
+phase earn 0 (measured: Poisson ports of any rate average <= 0.011, and 999 of 1000
+random circuits score exactly 0). A rate code cannot solve it: the drive is constant,
+and the score depends only on *when* the two ports fire relative to each other.
 """
 
 from __future__ import annotations
@@ -43,10 +44,10 @@ class Oscillator(Task):
         "target_hz": Param(15.0, "frequency of the alternating bursts", min=0.5, max=200.0),
         "tol_hz": Param(3.0, "frequencies within target_hz ± tol_hz earn full credit", min=0.0, max=100.0),
         "input_hz": Param(400.0, "rate of the Poisson drive on input channel 0", min=0.0, max=5000.0),
-        "bin_ms": Param(5.0, "bin of the spike counts whose spectrum is taken", min=0.1, max=100.0),
+        "bin_ms": Param(1.0, "time resolution of the spike phases", min=0.1, max=20.0),
         "settle_ms": Param(50.0, "unscored start transient", min=0.0, max=10_000.0),
-        "full_power": Param(0.5, "fraction of a port's variance at the rhythm frequency that earns full "
-                            "rhythm credit", min=0.05, max=1.0),
+        "full_locking": Param(0.25, "anti-phase locking (mean -cos of cross-port spike phase differences, "
+                              "above the noise floor) that earns full credit", min=0.01, max=1.0),
         "duration_ms": Param(400.0, "trial length", min=1.0, max=10_000.0),
     }
     # Each trial is long and rich (many cycles), so few are needed.
@@ -56,20 +57,15 @@ class Oscillator(Task):
         p = self.p
         if p.tol_hz >= p.target_hz:
             raise TaskError(f"task.tol_hz: must be below target_hz ({p.target_hz}), got {p.tol_hz}")
-        nyquist = 500.0 / p.bin_ms
-        if p.target_hz + p.tol_hz >= nyquist:
-            raise TaskError(f"task.bin_ms: target_hz + tol_hz ({p.target_hz + p.tol_hz}) must be below the "
-                            f"Nyquist frequency of the bins ({nyquist:g} Hz), got bin_ms = {p.bin_ms}")
-        window = p.duration_ms - p.settle_ms
-        if window * p.target_hz < 2000.0:
+        period = 1000.0 / (p.target_hz + p.tol_hz)
+        if p.bin_ms > period / 8:
+            raise TaskError(f"task.bin_ms: must be at most 1/8 of the shortest period ({period / 8:.3g} ms), "
+                            f"got {p.bin_ms}")
+        window, slow = p.duration_ms - p.settle_ms, p.target_hz - p.tol_hz
+        if window * slow < 2000.0:
             raise TaskError(f"task.duration_ms: the scored window (duration_ms - settle_ms = {window:g} ms) must "
-                            f"hold at least 2 periods of target_hz ({2000.0 / p.target_hz:g} ms)")
-        if window < 8 * p.bin_ms:
-            raise TaskError(f"task.bin_ms: the scored window ({window:g} ms) must hold at least 8 bins, "
-                            f"got bin_ms = {p.bin_ms}")
-        if not p.full_power > self._floor(int(window / p.bin_ms)):
-            raise TaskError(f"task.full_power: must exceed the noise floor 3/N "
-                            f"({self._floor(int(window / p.bin_ms)):.3g}), got {p.full_power}")
+                            f"hold at least 2 periods of target_hz - tol_hz ({2000.0 / slow:g} ms), "
+                            f"got {p.duration_ms}")
 
     @property
     def n_inputs(self) -> int:
@@ -82,20 +78,14 @@ class Oscillator(Task):
     def chance_level(self) -> float:
         return 0.0
 
-    @staticmethod
-    def _floor(n_bins: int) -> float:
-        # White noise puts ~2/N of its variance at any one frequency; 3/N clears most of
-        # the maximum over the (correlated) frequency grid for irregular spike trains.
-        return 3.0 / n_bins
-
     def make_batch(self, n_trials: int, rng: np.random.Generator, dt_ms: float) -> TrialBatch:
         p = self.p
-        n_steps = int(round(p.duration_ms / dt_ms))
+        n_steps = round(p.duration_ms / dt_ms)
         # Bernoulli per step: a Poisson train with at most one spike per step.
         trial, step = np.nonzero(rng.random((n_trials, n_steps)) < min(1.0, p.input_hz * dt_ms * 1e-3))
         inputs = InputSpikes(trial=trial, channel=np.zeros_like(trial), step=step, n_trials=n_trials,
                              n_steps=n_steps)
-        bin_steps = max(1, int(round(p.bin_ms / dt_ms)))
+        bin_steps = max(1, round(p.bin_ms / dt_ms))
         return TrialBatch(inputs=inputs, labels=np.full(n_trials, p.target_hz),
                           info={"bin_ms": bin_steps * dt_ms,
                                 "first_bin": int(np.ceil(p.settle_ms / (bin_steps * dt_ms) - 1e-9)),
@@ -104,12 +94,12 @@ class Oscillator(Task):
     def score_ports(self, ports: PortActivity, batch: TrialBatch):
         info = batch.info
         x = ports.binned(info["bin_ms"])[:, :, :2, info["first_bin"]:info["n_bins"]]
-        score, rhythm, alternation, peak_hz = self.score_counts(x, info["bin_ms"])
-        return score.mean(axis=1), {"rhythm": rhythm.mean(axis=1), "alternation": alternation.mean(axis=1),
+        score, locking, coverage, peak_hz = self.score_counts(x, info["bin_ms"])
+        return score.mean(axis=1), {"antiphase_locking": locking.mean(axis=1), "coverage": coverage.mean(axis=1),
                                     "peak_hz": peak_hz.mean(axis=1)}
 
     def score_counts(self, x: np.ndarray, bin_ms: float) -> tuple[np.ndarray, ...]:
-        """Score binned spike counts of the two ports.
+        """Score binned spike counts of the two ports (see the module docstring).
 
         Parameters
         ----------
@@ -119,30 +109,31 @@ class Oscillator(Task):
 
         Returns
         -------
-        score, rhythm, alternation, peak_hz : ndarrays of shape ``x.shape[:-2]``
-            The trial score and, at the best frequency of the grid, its rhythm and
-            alternation factors and that frequency.
+        score, locking, coverage, peak_hz : ndarrays of shape ``x.shape[:-2]``
+            The trial score; the anti-phase locking ``L(f)`` at its peak over the grid and
+            that frequency; the smaller coverage of the two ports.
         """
         p = self.p
-        n = x.shape[-1]
-        x = x - x.mean(axis=-1, keepdims=True)
-        var = (x ** 2).sum(axis=-1)  # (..., 2)
-        freqs = np.linspace(p.target_hz - p.tol_hz, p.target_hz + p.tol_hz, max(1, int(p.tol_hz / 0.5)) * 2 + 1)
-        t_s = (np.arange(n) + 0.5) * bin_ms * 1e-3
-        c = x @ np.exp(-2j * np.pi * t_s[:, None] * freqs[None, :])  # (..., 2, n_freqs)
+        x = np.asarray(x, float)
+        n_t = x.shape[-1]
+        freqs = np.linspace(p.target_hz - p.tol_hz, p.target_hz + p.tol_hz, 2 * max(1, int(p.tol_hz / 0.5)) + 1)
+        t_s = (np.arange(n_t) + 0.5) * bin_ms * 1e-3
+        s = x @ np.exp(2j * np.pi * t_s[:, None] * freqs[None, :])  # (..., 2, n_freqs): sum of spike phasors
+        n = x.sum(axis=-1)  # (..., 2)
+        nn = n[..., 0] * n[..., 1]
         with np.errstate(divide="ignore", invalid="ignore"):
-            r = np.where(var[..., None] > 0, 2.0 * np.abs(c) ** 2 / (n * var[..., None]), 0.0)
-        r = np.clip(r, 0.0, 1.0)
-        floor = self._floor(n)
-        g = np.sqrt(r[..., 0, :] * r[..., 1, :])
-        rhythm = np.clip((g - floor) / (p.full_power - floor), 0.0, 1.0)
-        cross = c[..., 0, :] * np.conj(c[..., 1, :])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            cos = np.where(np.abs(cross) > 0, cross.real / np.abs(cross), 1.0)
-        alternation = (1.0 - cos) / 2.0
-        s = rhythm * alternation
-        # The peak is located on the unclipped product, so a saturated band still reports
-        # the frequency that carries the most alternating power.
-        best = (g * alternation).argmax(axis=-1)[..., None]
-        pick = (lambda a: np.take_along_axis(a, best, axis=-1)[..., 0])
-        return s.max(axis=-1), pick(rhythm), pick(alternation), freqs[best[..., 0]]
+            # Mean cosine of the phase difference over all cross-port spike pairs.
+            cross = np.where(nn[..., None] > 0, (s[..., 0, :] * np.conj(s[..., 1, :])).real / nn[..., None], 0.0)
+            floor = np.where(nn > 0, 2.0 / np.sqrt(nn), 1.0)
+        locking = -cross  # 1: perfectly anti-phase, ~0: unrelated, < 0: in phase
+        best = locking.argmax(axis=-1)
+        locking = np.take_along_axis(locking, best[..., None], axis=-1)[..., 0]
+        credit = np.clip((locking - floor) / p.full_locking, 0.0, 1.0)
+        # Coverage: fraction of windows of the longest accepted period in which the port fires at all.
+        slow = p.target_hz - p.tol_hz
+        edges = np.floor(np.arange(int(n_t * bin_ms * slow / 1000.0) + 1) * 1000.0 / (slow * bin_ms))
+        edges = edges.astype(np.int64)
+        csum = np.concatenate([np.zeros(x.shape[:-1] + (1,)), np.cumsum(x, axis=-1)], axis=-1)
+        per_cycle = np.diff(csum[..., edges], axis=-1)
+        coverage = (per_cycle > 0).mean(axis=-1).min(axis=-1) if len(edges) > 1 else np.zeros(x.shape[:-2])
+        return coverage * credit, locking, coverage, freqs[best]
