@@ -56,39 +56,57 @@ class _Classes:
         return self.k * (self.k - 1)
 
 
+def _pairs(k: int) -> list[tuple[int, int]]:
+    """Ordered node pairs in growth order: ``(0,1), (1,0), (0,2), (2,0), (1,2), (2,1), ...``.
+
+    Bit order of the adjacency part of a code (first pair most significant); pairs that
+    involve node m come after all pairs among nodes < m, so the ESU kernel extends a
+    code by appending bits.
+    """
+    return [pq for m in range(1, k) for i in range(m) for pq in ((i, m), (m, i))]
+
+
 @lru_cache(maxsize=None)
 def _classes(k: int) -> _Classes:
-    """Exact canonical classes of coloured k-node digraphs (vectorised over all codes)."""
+    """Exact canonical classes of coloured k-node digraphs.
+
+    A permutation acts on the colour digits and on the adjacency bits separately, so
+    both are tabulated per permutation (3**k and 2**(k(k-1)) entries) and combined by
+    broadcasting; the canonical code is the minimum over the k! permutations.
+    """
     if k not in SUPPORTED_SIZES:
         raise ValueError(f"sizes: subgraph size must be one of {SUPPORTED_SIZES}, got {k}")
-    pairs = [(i, j) for i in range(k) for j in range(k) if i != j]
+    pairs = _pairs(k)
     npairs = len(pairs)
-    codes = np.arange(3 ** k * 2 ** npairs, dtype=np.int64)
-    colour_code, bits = codes >> npairs, codes & ((1 << npairs) - 1)
-    col = np.stack([(colour_code // 3 ** (k - 1 - i)) % 3 for i in range(k)], axis=1)
-    a = np.stack([(bits >> (npairs - 1 - p)) & 1 for p in range(npairs)], axis=1)
     pair_index = {pq: p for p, pq in enumerate(pairs)}
-    best = np.full(codes.shape, np.iinfo(np.int64).max)
+    colour_codes = np.arange(3 ** k, dtype=np.int64)
+    bits = np.arange(2 ** npairs, dtype=np.int64)
+    col = np.stack([(colour_codes // 3 ** (k - 1 - i)) % 3 for i in range(k)], axis=1)   # (3**k, k)
+    a = np.stack([(bits >> (npairs - 1 - p)) & 1 for p in range(npairs)], axis=1)        # (2**np, np)
+    best = np.full((colour_codes.size, bits.size), np.iinfo(np.int64).max)
     for perm in itertools.permutations(range(k)):
-        cc = np.zeros_like(codes)
+        cc = np.zeros_like(colour_codes)
         for i in range(k):
             cc = cc * 3 + col[:, perm[i]]
-        nb = np.zeros_like(codes)
+        nb = np.zeros_like(bits)
         for i, j in pairs:
             nb = nb * 2 + a[:, pair_index[(perm[i], perm[j])]]
-        np.minimum(best, (cc << npairs) | nb, out=best)
-    # weakly connected, and no edge into an input channel (cannot occur in a circuit)
-    adj = np.zeros((codes.size, k, k), bool)
+        np.minimum(best, (cc[:, None] << npairs) | nb[None, :], out=best)
+    # valid: weakly connected, and no edge into an input channel (cannot occur)
+    adj = np.zeros((bits.size, k, k), bool)
     for p, (i, j) in enumerate(pairs):
         adj[:, i, j] = a[:, p].astype(bool)
     und = adj | adj.transpose(0, 2, 1)
-    reach = np.zeros((codes.size, k), bool)
+    reach = np.zeros((bits.size, k), bool)
     reach[:, 0] = True
     for _ in range(k - 1):
         reach |= (reach[:, :, None] & und).any(axis=1)
-    valid = reach.all(axis=1) & ~((col == 0) & adj.any(axis=1)).any(axis=1)
+    has_in = adj.any(axis=1)                                                              # (2**np, k)
+    input_target = ((col == 0)[:, None, :] & has_in[None, :, :]).any(axis=2)              # (3**k, 2**np)
+    valid = (reach.all(axis=1)[None, :] & ~input_target).ravel()
+    best = best.ravel()
     class_codes, inverse = np.unique(best[valid], return_inverse=True)
-    table = np.full(codes.size, -1, np.int64)
+    table = np.full(best.size, -1, np.int64)
     table[valid] = inverse
     return _Classes(k, table, class_codes)
 
@@ -98,7 +116,7 @@ def _decode(k: int, code: int) -> tuple[list[int], list[tuple[int, int]]]:
     npairs = k * (k - 1)
     colour_code, bits = code >> npairs, code & ((1 << npairs) - 1)
     colours = [(colour_code // 3 ** (k - 1 - i)) % 3 for i in range(k)]
-    pairs = [(i, j) for i in range(k) for j in range(k) if i != j]
+    pairs = _pairs(k)
     edges = [pq for p, pq in enumerate(pairs) if (bits >> (npairs - 1 - p)) & 1]
     return colours, edges
 
@@ -134,17 +152,26 @@ def describe_class(key: str) -> str:
     """Human-readable edges of a class, e.g. ``"in→E, in→I, I⊣E"``.
 
     Repeated colours are numbered (``E1``, ``E2``); ``→`` is an excitatory synapse
-    (from an input or an E neuron), ``⊣`` an inhibitory one.
+    (from an input or an E neuron), ``⊣`` an inhibitory one. Same-coloured nodes are
+    numbered so that the sorted edge list is smallest, which reads naturally
+    (``"in→E1, E1→E2"`` rather than ``"in→E2, E2→E1"``).
     """
     k, code = _parse_key(key)
     colours, edges = _decode(k, code)
+    groups = [[i for i in range(k) if colours[i] == c] for c in range(3)]
+    best: list[tuple[int, int]] | None = None
+    for perms in itertools.product(*(itertools.permutations(g) for g in groups)):
+        new = {old: pos for g, p in zip(groups, perms) for old, pos in zip(g, p)}
+        relabelled = sorted((new[i], new[j]) for i, j in edges)
+        if best is None or relabelled < best:
+            best = relabelled
     names = []
     for i, c in enumerate(colours):
         base = COLOUR_NAMES[c]
         if colours.count(c) > 1:
             base += str(colours[:i + 1].count(c))
         names.append(base)
-    return ", ".join(f"{names[i]}{'⊣' if colours[i] == 2 else '→'}{names[j]}" for i, j in edges)
+    return ", ".join(f"{names[i]}{'⊣' if colours[i] == 2 else '→'}{names[j]}" for i, j in best or [])
 
 
 # ---------------------------------------------------------------------------- graphs
@@ -256,7 +283,7 @@ class CensusResult:
     seed: int
     swaps_per_edge: float
     colour_pairs: bool = False
-    _index: dict = field(default_factory=dict, repr=False)
+    _index: dict = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._index = {r["key"]: r for r in self.rows}
@@ -338,7 +365,7 @@ def census(circuits: Circuit | Iterable[Circuit], sizes: Sequence[int] = (3, 4),
             z = (x - m) / sd
         else:
             z = 0.0 if x == m or np.isnan(m) else float(np.sign(x - m)) * np.inf
-        ratio = x / m if m > 0 else (np.inf if x > 0 else np.nan)
+        ratio = x / m if m > 0 else (np.inf if x > 0 and m == 0 else np.nan)
         motif = bool(z > Z_MIN and p[col] < P_MAX and ratio > RATIO_MIN and x >= COUNT_MIN)
         rows.append({"size": classes[s].k, "key": key, "description": describe_class(key), "count": x,
                      "mean": m, "std": sd, "z": float(z), "p": float(p[col]), "ratio": float(ratio),
