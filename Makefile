@@ -17,7 +17,7 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test,dask]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test,dask,nir]'
 	@touch $@
 
 brian2: $(BRIAN2)

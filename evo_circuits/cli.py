@@ -135,10 +135,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     # Each subsystem adds its own commands (keeps this file small and conflict-free).
     from .evolve.commands import register as register_evolve
+    from .motifs.commands import register as register_motifs
     from .tasks.commands import register as register_tasks
 
     register_tasks(sub)
     register_evolve(sub)
+    register_motifs(sub)
     return p
 
 

@@ -30,7 +30,7 @@ _WORKER_SPEC = None
 
 def evaluate_chunk(spec_path: str, circuits: Sequence[dict | Circuit], ids: Sequence[int], seed: int,
                    threads: int | None = None) -> dict:
-    """Evaluate circuits (or circuit-JSON dicts, as sent to workers) with a fitness spec.
+    """Evaluate circuits (or circuit-JSON dicts) with a fitness spec.
 
     The unit of work of every backend.
     """
@@ -91,7 +91,9 @@ class Evaluator:
         ids = [int(i) for i in ids]
         if self.backend in ("local", "serial"):
             return evaluate_chunk(self.spec_path, circuits, ids, seed, threads=1 if self.backend == "serial" else 1024)
-        dicts = [c.to_dict() for c in circuits]  # plain JSON data crosses process boundaries
+        # Circuits travel to workers through the executor's own IPC (in memory, between our
+        # processes); nothing is written to or read from a file, so no JSON round trip.
+        dicts = list(circuits)
         chunks = [(a, b) for a, b in _split(len(dicts), self.workers)]
         if self.backend == "processes":
             parts = self._run_pool(chunks, dicts, ids, seed)

@@ -1,0 +1,176 @@
+"""CLI commands of the motif library: ``evo-circuits motifs list|show|draw|gallery|export|import``.
+
+Every command takes ``--library PATH`` (else ``$EVO_CIRCUITS_LIBRARY``, else
+``motifs/library.db``). Bad input raises :class:`~evo_circuits.errors.EvoCircuitsError`
+subclasses, which the CLI prints as one line with exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ..errors import FormatError
+
+
+def _open(args: argparse.Namespace):
+    from .library import MotifLibrary
+
+    return MotifLibrary(args.library)
+
+
+def _fmt_score(v: float | None) -> str:
+    return "-" if v is None else f"{v:.3f}"
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    with _open(args) as lib:
+        rows = lib.list(task=args.task, min_score=args.min_score, contains=args.contains,
+                        max_neurons=args.max_neurons, sort=args.sort)
+    if args.json:
+        json.dump(rows, sys.stdout, indent=1, allow_nan=False)
+        print()
+        return 0
+    table = [("id", "name", "size", "in/out", "syn", "tasks", "best", "occ")]
+    for r in rows:
+        table.append((str(r["id"]), r["name"] or "-", f"{r['n_exc']}E+{r['n_inh']}I",
+                      f"{r['n_inputs']}/{r['n_outputs']}", str(r["n_synapses"]),
+                      ",".join(r["tasks"]) or "-", _fmt_score(r["best_score"]), str(r["occurrences"])))
+    widths = [max(len(row[k]) for row in table) for k in range(len(table[0]))]
+    right = {0, 3, 4, 6, 7}
+    for row in table:
+        print("  ".join(cell.rjust(w) if k in right else cell.ljust(w)
+                        for k, (cell, w) in enumerate(zip(row, widths))).rstrip())
+    print(f"{len(rows)} motif(s)")
+    return 0
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    with _open(args) as lib:
+        e = lib.entry(args.motif)
+    if args.json:
+        json.dump(e, sys.stdout, indent=1, allow_nan=False)
+        print()
+        return 0
+    print(f"motif {e['id']}" + (f" ({e['name']})" if e["name"] else ""))
+    print(f"  label        {e['label']}")
+    if e["circuit_name"]:
+        print(f"  circuit name {e['circuit_name']}")
+    print(f"  size         {e['n_exc']}E + {e['n_inh']}I, {e['n_inputs']} input(s), {e['n_outputs']} output(s), "
+          f"{e['n_synapses']} synapses")
+    print(f"  occurrences  {e['occurrences']} ({e['runs']} run(s), {e['seeds']} run seed(s))")
+    print(f"  added        {e['created']}")
+    if e["tasks"]:
+        print("  tasks        " + ", ".join(f"{t} (best {_fmt_score(s)})" for t, s in e["tasks"].items()))
+    if e["census"]:
+        print(f"  census       {json.dumps(e['census'], allow_nan=False)}")
+    if e["provenance"]:
+        print("  provenance:")
+        for p in e["provenance"]:
+            parts = [p["source"]] + [f"{k}={p[k]}" for k in ("run_id", "generation", "seed", "config_hash",
+                                                            "package_version", "file") if p.get(k) is not None]
+            print(f"    {p['created']}  " + " ".join(parts))
+    return 0
+
+
+def _cmd_draw(args: argparse.Namespace) -> int:
+    from .draw import draw_motif
+
+    out = Path(args.out)
+    if out.suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise FormatError(f"{out}: drawing format must be .png, .svg or .pdf")
+    with _open(args) as lib:
+        mid = lib.resolve(args.motif)
+        name = lib.entry(mid)["name"]
+        c = lib.get(mid)
+    print(f"wrote {draw_motif(c, out, title=name or c.name or f'motif {mid}', show_weights=args.weights)}")
+    return 0
+
+
+def _cmd_gallery(args: argparse.Namespace) -> int:
+    from .gallery import write_gallery
+
+    with _open(args) as lib:
+        index = write_gallery(lib, args.out, rasters=not args.no_rasters, fitness_dir=args.fitness_dir,
+                              seed=args.seed)
+        n = len(lib)
+    print(f"wrote {index} ({n} motif page(s))")
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from .export import export_circuit, format_from_suffix
+
+    fmt = args.format or format_from_suffix(args.out)
+    with _open(args) as lib:
+        c = lib.get(args.motif)
+    print(f"wrote {export_circuit(c, args.out, fmt)} ({fmt})")
+    return 0
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    from .export import import_circuit
+
+    # Validate every file before touching the library: one bad file adds nothing.
+    circuits = [(path, import_circuit(path, args.format)) for path in args.files]
+    with _open(args) as lib:
+        for path, circuit in circuits:
+            mid, is_new = lib.add(circuit, task=args.task, score=args.score,
+                                  provenance={"source": "import", "file": str(path)})
+            e = lib.entry(mid)
+            what = "added as" if is_new else "already present as"
+            print(f"{path}: {what} motif {mid}" + (f" ({e['name']})" if e["name"] else "")
+                  + f", {e['occurrences']} occurrence(s)")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``evo-circuits motifs ...`` to the CLI parser."""
+    from .library import SORT_KEYS
+
+    p = sub.add_parser("motifs", help="browse, draw, export and import the motif library")
+    msub = p.add_subparsers(dest="motifs_command", required=True, metavar="ACTION")
+
+    def cmd(name: str, help: str, func) -> argparse.ArgumentParser:
+        s = msub.add_parser(name, help=help, description=help)
+        s.add_argument("--library", metavar="PATH", default=None,
+                       help="library database (default: $EVO_CIRCUITS_LIBRARY or motifs/library.db)")
+        s.set_defaults(func=func)
+        return s
+
+    s = cmd("list", "list motifs as a table (id, name, size, tasks, best score, occurrences)", _cmd_list)
+    s.add_argument("--task", help="only motifs scored on this task")
+    s.add_argument("--min-score", type=float, help="best score (on --task if given) at least this")
+    s.add_argument("--contains", metavar="NAME", help="only motifs containing this named motif as a subgraph")
+    s.add_argument("--max-neurons", type=int, help="at most this many neurons")
+    s.add_argument("--sort", choices=SORT_KEYS, default="occurrences")
+    s.add_argument("--json", action="store_true", help="print JSON (for scripts)")
+
+    s = cmd("show", "details and provenance of one motif", _cmd_show)
+    s.add_argument("motif", metavar="ID|NAME")
+    s.add_argument("--json", action="store_true", help="print the full entry as JSON")
+
+    s = cmd("draw", "draw one motif (png/svg/pdf)", _cmd_draw)
+    s.add_argument("motif", metavar="ID|NAME")
+    s.add_argument("-o", "--out", required=True, help="output image (.png, .svg or .pdf)")
+    s.add_argument("--weights", action="store_true", help="label synapses with their weights")
+
+    s = cmd("gallery", "write a static HTML gallery of the library", _cmd_gallery)
+    s.add_argument("-o", "--out", required=True, help="output folder")
+    s.add_argument("--no-rasters", action="store_true", help="skip simulating the motifs (faster)")
+    s.add_argument("--fitness-dir", default="fitness", help="where <task>.toml specs are (default: fitness)")
+    s.add_argument("--seed", type=int, default=0)
+
+    s = cmd("export", "write one motif as json, graphml, nir or npz", _cmd_export)
+    s.add_argument("motif", metavar="ID|NAME")
+    s.add_argument("--format", choices=("json", "graphml", "nir", "npz"),
+                   help="default: from the output file's suffix")
+    s.add_argument("-o", "--out", required=True)
+
+    s = cmd("import", "add motif files (circuit JSON, GraphML or NIR) to the library", _cmd_import)
+    s.add_argument("files", nargs="+", metavar="FILE")
+    s.add_argument("--format", choices=("json", "graphml", "nir"), help="default: detected from the content")
+    s.add_argument("--task", help="record the motif under this task")
+    s.add_argument("--score", type=float, help="with --task: its score")

@@ -1,0 +1,795 @@
+"""Export and import circuits (motifs): circuit JSON, GraphML, NPZ arrays and NIR.
+
+=========  ======  ======  =====================================================
+format     export  import  notes
+=========  ======  ======  =====================================================
+json       yes     yes     the lossless native format (``docs/formats.md``)
+graphml    yes     yes     networkx view; circuit ``metadata`` is not carried
+npz        yes     no      the arrays of :func:`to_arrays`; ``allow_pickle=False``
+nir        yes     yes     NIR graph (HDF5, ``pip install nir``); see ``docs/motifs.md``
+=========  ======  ======  =====================================================
+
+Importing never runs code from a file: JSON is parsed by :mod:`json`, GraphML by
+networkx's XML reader (documents with a DTD are refused, so no entity expansion), NIR
+by walking the HDF5 tree with h5py (only plain numeric and string datasets, no external
+or soft links, no virtual datasets). Pickle is never loaded. Every importer refuses
+bad input with a one-line :class:`~evo_circuits.errors.FormatError`, and sizes are
+checked before arrays are allocated, so a small hostile file cannot claim gigabytes.
+
+NIR mapping (exact for ``synapse_model = "current"``; full table in ``docs/motifs.md``)::
+
+    input (Input, n_in) --Linear W>=0--[Delay]--> syn_e (LI, tau=tau_e, r=tau_e, v_leak=0)
+    neurons --Linear +w (E pre)--[Delay]--------> syn_e
+    neurons --Linear -w (I pre)--[Delay]--------> syn_i (LI, tau=tau_i, r=tau_i, v_leak=0)
+    syn_e, syn_i --> neurons (LIF, tau=tau_m, r=1, v_leak=i_bias,
+                              v_threshold=v_th-v_rest, v_reset=v_reset-v_rest) --> output
+
+Times are in seconds, voltages and weights in mV, voltages relative to each neuron's
+``v_rest`` (kept in the LIF node's metadata). With the spike train read as a sum of
+Dirac deltas, the LI equation ``tau dx/dt = -x + r W S`` makes ``x`` jump by
+``r W / tau = W`` per spike, i.e. exactly our ``I_e += w`` (and ``syn_i`` holds ``-I_i``).
+"""
+
+from __future__ import annotations
+
+import io as _io
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..atomic import atomic_open, save_npz
+from ..circuit import Circuit
+from ..errors import CircuitError, EvoCircuitsError, FormatError
+from ..io import circuit_from_dict, dumps
+from ..model import NEURON_PARAMS, PARAM_INDEX, TYPE_DEFAULTS
+
+EXPORT_FORMATS = ("json", "graphml", "npz", "nir")
+IMPORT_FORMATS = ("json", "graphml", "nir")
+
+#: Import caps. Circuits are dense ``(n_inputs + n) x n`` matrices, so these bound the
+#: memory an imported file can claim (about 16 MB per matrix at the caps).
+MAX_NEURONS = 1000
+MAX_INPUTS = 1000
+MAX_FILE_BYTES = 32 * 2**20
+#: Most numeric values read from one NIR file (all datasets together).
+MAX_NIR_VALUES = 8_000_000
+
+NIR_FORMAT = "evo-circuits/nir"
+NIR_FORMAT_VERSION = 1
+ARRAYS_FORMAT = "evo-circuits/arrays"
+ARRAYS_VERSION = 1
+
+_HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+
+
+# ============================================================================ sizes
+def check_size(n_neurons: int, n_inputs: int, where: str = "circuit", *,
+               max_neurons: int = MAX_NEURONS, max_inputs: int = MAX_INPUTS) -> None:
+    """Refuse a circuit larger than the import caps before anything is allocated.
+
+    Raises
+    ------
+    FormatError
+    """
+    if n_neurons > max_neurons:
+        raise FormatError(f"{where}: {n_neurons:,} neurons is more than the import cap of {max_neurons:,} "
+                          "(motifs are small circuits)")
+    if n_inputs > max_inputs:
+        raise FormatError(f"{where}: {n_inputs:,} input channels is more than the import cap of {max_inputs:,}")
+
+
+# ============================================================================ arrays
+def to_arrays(circuit: Circuit) -> dict[str, np.ndarray]:
+    """The circuit as plain NumPy arrays (what ``--format npz`` writes).
+
+    Parameters
+    ----------
+    circuit : Circuit
+
+    Returns
+    -------
+    dict of ndarray
+        ``weights`` (signed by Dale's law, shape ``(n_inputs + n, n)``, rows = sources:
+        inputs first, then neurons; columns = postsynaptic neurons; mV), ``delays``
+        (int steps), ``delays_ms``, ``p_release``, ``std_u``, ``std_tau_rec`` (same
+        shape), ``types`` (+1 E / -1 I), ``outputs`` (neuron indices, port order),
+        ``params`` (n x 10) with their ``param_names``, and scalars ``n_inputs``,
+        ``dt_ms``, ``synapse_model``, ``format``, ``version``. No object arrays, so
+        ``np.load(..., allow_pickle=False)`` reads it.
+    """
+    return {
+        "format": np.array(ARRAYS_FORMAT),
+        "version": np.array(ARRAYS_VERSION, np.int64),
+        "weights": circuit.signed_weights.astype(np.float64),
+        "delays": circuit.delays.astype(np.int64),
+        "delays_ms": circuit.delays * circuit.dt_ms,
+        "p_release": circuit.p_release.copy(),
+        "std_u": circuit.std_u.copy(),
+        "std_tau_rec": circuit.std_tau_rec.copy(),
+        "types": circuit.types.astype(np.int8),
+        "outputs": np.asarray(circuit.outputs, np.int64),
+        "n_inputs": np.array(circuit.n_inputs, np.int64),
+        "dt_ms": np.array(circuit.dt_ms),
+        "synapse_model": np.array(circuit.synapse_model),
+        "params": circuit.params.copy(),
+        "param_names": np.array(NEURON_PARAMS),
+    }
+
+
+# ============================================================================ NIR export
+def _nir():
+    try:
+        import nir
+    except ImportError:
+        raise EvoCircuitsError("NIR support needs the 'nir' package: pip install 'evo-circuits[nir]'") from None
+    return nir
+
+
+def to_nir(circuit: Circuit):
+    """Convert a circuit to a ``nir.NIRGraph`` (exact mapping, see module docstring).
+
+    Parameters
+    ----------
+    circuit : Circuit
+        A current-based circuit with at least one neuron.
+
+    Returns
+    -------
+    nir.NIRGraph
+        Nodes ``input``, ``neurons`` (LIF), ``syn_e``/``syn_i`` (LI synaptic filters),
+        one ``Linear`` per (source, sign, delay) group named ``in_e_d<steps>``,
+        ``rec_e_d<steps>``, ``rec_i_d<steps>``, a ``Delay`` after each group with a
+        delay > 0 (``..._delay``), and ``output`` (all neurons' spikes; the output
+        ports are listed in the ``neurons`` metadata). The graph metadata holds units,
+        ``dt`` and the circuit JSON, so :func:`from_nir` gives the identical circuit.
+
+    Raises
+    ------
+    FormatError
+        For conductance-based circuits (NIR has no conductance-based neuron) and empty
+        circuits.
+    """
+    nir = _nir()
+    from .. import __version__
+
+    if circuit.synapse_model != "current":
+        raise FormatError("NIR export: NIR has no conductance-based neuron; only synapse_model='current' "
+                          "circuits map exactly (export JSON instead)")
+    n, n_in = circuit.n_neurons, circuit.n_inputs
+    if n == 0:
+        raise FormatError("NIR export: the circuit has no neurons")
+    sec = 1e-3  # ms -> s
+    col = circuit.param
+    v_rest = col("v_rest")
+    tau_e, tau_i = col("tau_e") * sec, col("tau_i") * sec
+    nodes: dict[str, Any] = {
+        "input": nir.Input(input_type={"input": np.array([n_in])}),
+        "neurons": nir.LIF(
+            tau=col("tau_m") * sec, r=np.ones(n), v_leak=col("i_bias").copy(),
+            v_threshold=col("v_th") - v_rest, v_reset=col("v_reset") - v_rest,
+            metadata={"role": "neurons", "types": circuit.types.astype(np.int8),
+                      "outputs": np.asarray(circuit.outputs, np.int64), "v_rest": v_rest.copy(),
+                      "t_ref": col("t_ref") * sec}),
+        # r = tau: with Dirac spikes a spike through weight W makes the state jump by W.
+        "syn_e": nir.LI(tau=tau_e, r=tau_e.copy(), v_leak=np.zeros(n), metadata={"role": "synapse_e"}),
+        "syn_i": nir.LI(tau=tau_i, r=tau_i.copy(), v_leak=np.zeros(n), metadata={"role": "synapse_i"}),
+        "output": nir.Output(output_type={"output": np.array([n])}),
+    }
+    edges = [("syn_e", "neurons"), ("syn_i", "neurons"), ("neurons", "output")]
+    signed = circuit.signed_weights
+    for source, rows, prefix in (("input", slice(0, n_in), "in"), ("neurons", slice(n_in, None), "rec")):
+        block, delays = signed[rows], circuit.delays[rows]
+        for sign, syn, tag in ((1.0, "syn_e", "e"), (-1.0, "syn_i", "i")):
+            present = np.sign(block) == sign
+            for d in sorted({int(x) for x in delays[present]}):
+                m = np.where(present & (delays == d), block, 0.0)
+                name = f"{prefix}_{tag}_d{d}"
+                meta = {"role": "projection", "source": source, "synapse": tag.upper(), "delay_steps": d}
+                nodes[name] = nir.Linear(weight=np.ascontiguousarray(m.T), metadata=meta)
+                edges.append((source, name))
+                if d > 0:
+                    nodes[f"{name}_delay"] = nir.Delay(delay=np.full(n, d * circuit.dt_ms * sec),
+                                                       metadata={"role": "delay", "delay_steps": d})
+                    edges += [(name, f"{name}_delay"), (f"{name}_delay", syn)]
+                else:
+                    edges.append((name, syn))
+    metadata = {
+        "format": NIR_FORMAT, "format_version": NIR_FORMAT_VERSION, "producer": f"evo-circuits {__version__}",
+        "name": circuit.name, "time_unit": "s", "voltage_unit": "mV, relative to each neuron's v_rest",
+        "weight_unit": "mV (jump of the synaptic current per spike)", "dt": circuit.dt_ms * sec,
+        "spike_convention": "spikes are Dirac deltas: an LI synapse with r = tau jumps by W per spike",
+        "circuit_json": dumps(circuit),
+    }
+    # NIR's type inference starts from an Input with outgoing edges; without input
+    # channels there is none (our own reader checks every shape anyway).
+    return nir.NIRGraph(nodes=nodes, edges=edges, metadata=metadata, type_check=n_in > 0)
+
+
+def save_nir(circuit: Circuit, path: str | os.PathLike) -> None:
+    """Write :func:`to_nir` of ``circuit`` to an HDF5 ``.nir`` file, atomically."""
+    nir = _nir()
+    buf = _io.BytesIO()
+    nir.write(buf, to_nir(circuit))
+    with atomic_open(path, "wb") as fh:
+        fh.write(buf.getvalue())
+
+
+# ============================================================================ NIR import
+def _scalar(value: Any) -> Any:
+    """Plain Python value of an HDF5/NumPy scalar (bytes decoded)."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value[()]
+    if isinstance(value, bytes):
+        return value.decode("utf-8")
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _read_hdf5_tree(path: str | os.PathLike) -> dict:
+    """Read a NIR HDF5 file into nested dicts, checking every object before reading it."""
+    try:
+        import h5py
+    except ImportError:
+        raise EvoCircuitsError("NIR support needs the 'nir' package: pip install 'evo-circuits[nir]'") from None
+    budget = [MAX_NIR_VALUES]
+
+    def walk(group, where: str, depth: int) -> dict:
+        if depth > 6:
+            raise FormatError(f"{where}: nested too deeply (NIR subgraphs are not supported)")
+        out: dict[str, Any] = {}
+        for key in group.keys():
+            here = f"{where}/{key}"
+            if not isinstance(group.get(key, getlink=True), h5py.HardLink):
+                raise FormatError(f"{here}: links to other objects or files are not allowed")
+            item = group[key]
+            if isinstance(item, h5py.Group):
+                out[key] = walk(item, here, depth + 1)
+                continue
+            if not isinstance(item, h5py.Dataset):
+                raise FormatError(f"{here}: unsupported HDF5 object {type(item).__name__}")
+            if item.is_virtual or item.external:
+                raise FormatError(f"{here}: virtual or external datasets are not allowed")
+            is_str = h5py.check_string_dtype(item.dtype) is not None
+            if not is_str and item.dtype.kind not in "fiub":
+                raise FormatError(f"{here}: unsupported data type {item.dtype}")
+            size = int(np.prod(item.shape)) if item.shape is not None else 0
+            budget[0] -= size
+            if budget[0] < 0 or (is_str and size > 100_000):
+                raise FormatError(f"{here}: the file holds more values than the import cap "
+                                  f"({MAX_NIR_VALUES:,}); motifs are small circuits")
+            value = item[()]
+            if is_str:
+                if np.ndim(value) == 0:
+                    value = _scalar(value)
+                else:
+                    arr = np.asarray(value, dtype=object)
+                    value = np.array([b.decode("utf-8") if isinstance(b, bytes) else str(b) for b in arr.ravel()],
+                                     dtype=object).reshape(arr.shape)
+            out[key] = value
+        return out
+
+    try:
+        with h5py.File(path, "r") as fh:
+            tree = walk(fh, "", 0)
+    except FormatError as exc:
+        raise FormatError(f"{path}: {exc}") from None
+    except (OSError, ValueError, TypeError, KeyError, UnicodeDecodeError) as exc:
+        raise FormatError(f"{path}: not a readable NIR/HDF5 file ({str(exc).splitlines()[0] if str(exc) else exc!r})") from None
+    return tree
+
+
+def _nir_graph_from_tree(tree: dict, path: str | os.PathLike):
+    nir = _nir()
+    node = tree.get("node")
+    if not isinstance(node, dict) or _scalar(node.get("type")) != "NIRGraph":
+        raise FormatError(f"{path}: not a NIR graph file (missing 'node' group of type NIRGraph)")
+    nodes = node.get("nodes")
+    edges = node.get("edges")
+    if not isinstance(nodes, dict) or edges is None:
+        raise FormatError(f"{path}: NIR graph without 'nodes' or 'edges'")
+    if len(nodes) > 10_000:
+        raise FormatError(f"{path}: {len(nodes):,} NIR nodes is more than the cap of 10,000")
+    edges = np.asarray(edges, dtype=object)
+    if edges.size and (edges.ndim != 2 or edges.shape[1] != 2):
+        raise FormatError(f"{path}: NIR 'edges' must be a list of (source, target) pairs")
+    built = {}
+    for name, nd in nodes.items():
+        if not isinstance(nd, dict) or "type" not in nd:
+            raise FormatError(f"{path}: NIR node {name!r} has no 'type'")
+        kind = _scalar(nd["type"])
+        cls = getattr(nir, kind, None) if isinstance(kind, str) else None
+        if not (isinstance(cls, type) and issubclass(cls, nir.NIRNode)):
+            raise FormatError(f"{path}: NIR node {name!r}: unknown node type {kind!r}")
+        if kind == "NIRGraph":
+            raise FormatError(f"{path}: NIR node {name!r}: nested subgraphs are not supported")
+        data = {k: (_scalar(v) if k == "type" else v) for k, v in nd.items()}
+        if "metadata" in data and not isinstance(data["metadata"], dict):
+            raise FormatError(f"{path}: NIR node {name!r}: 'metadata' must be a group")
+        try:
+            built[name] = nir.dict2NIRNode(data)
+        except (AssertionError, TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
+            raise FormatError(f"{path}: NIR node {name!r} ({kind}): invalid ({exc or type(exc).__name__})") from None
+    meta = node.get("metadata", {})
+    if not isinstance(meta, dict):
+        raise FormatError(f"{path}: NIR graph 'metadata' must be a group")
+    edge_list = [(str(a), str(b)) for a, b in edges.reshape(-1, 2)] if edges.size else []
+    try:
+        # from_nir checks every shape it uses; NIR's own type inference needs an Input
+        # with outgoing edges, which circuits without input channels lack.
+        return nir.NIRGraph(nodes=built, edges=edge_list, metadata=dict(meta), type_check=False)
+    except (AssertionError, TypeError, ValueError, KeyError, NotImplementedError) as exc:
+        raise FormatError(f"{path}: invalid NIR graph ({exc or type(exc).__name__})") from None
+
+
+def load_nir(path: str | os.PathLike, *, max_neurons: int = MAX_NEURONS) -> Circuit:
+    """Read a ``.nir`` file (HDF5) and convert it with :func:`from_nir`.
+
+    Raises
+    ------
+    FormatError
+        If the file is not a NIR graph that maps onto a circuit, or is too large.
+    """
+    _check_file(path)
+    graph = _nir_graph_from_tree(_read_hdf5_tree(path), path)
+    try:
+        return from_nir(graph, max_neurons=max_neurons)
+    except FormatError as exc:
+        raise FormatError(f"{path}: {exc}") from None
+
+
+def _meta(node) -> dict:
+    m = getattr(node, "metadata", None)
+    return m if isinstance(m, dict) else {}
+
+
+def _vector(value: Any, n: int, what: str) -> np.ndarray:
+    arr = np.asarray(value, dtype=np.float64)
+    if arr.ndim == 0:
+        arr = np.full(n, float(arr))
+    arr = arr.reshape(-1)
+    if arr.shape != (n,):
+        raise FormatError(f"{what}: expected {n} values, got shape {np.shape(value)}")
+    if not np.all(np.isfinite(arr)):
+        raise FormatError(f"{what}: values must be finite")
+    return arr
+
+
+def from_nir(graph, *, max_neurons: int = MAX_NEURONS) -> Circuit:
+    """Convert a ``nir.NIRGraph`` to a circuit.
+
+    Accepts the layout written by :func:`to_nir` and, more generally, one spiking
+    population (``LIF`` fed by ``LI`` synaptic filters, or ``CubaLIF``) with ``Linear``
+    (or zero-bias ``Affine``) projections from one ``Input`` and from the population
+    itself, optionally through ``Delay`` nodes. Synapse signs give the presynaptic
+    types (Dale's law). If the graph carries evo-circuits metadata (the circuit JSON),
+    the values NIR cannot hold (refractory period, release probability, depression,
+    name) come from it, and where the graph agrees with it the JSON circuit is returned
+    exactly.
+
+    Raises
+    ------
+    FormatError
+        If the graph does not map onto a circuit (the message says why).
+    """
+    nir = _nir()
+    gmeta = {k: _scalar(v) for k, v in _meta(graph).items()}
+    fmt = gmeta.get("format")
+    if isinstance(fmt, str) and fmt.startswith("evo-circuits") and fmt != NIR_FORMAT:
+        raise FormatError(f"NIR metadata 'format': expected {NIR_FORMAT!r}, got {fmt!r}")
+    if fmt == NIR_FORMAT and gmeta.get("format_version") != NIR_FORMAT_VERSION:
+        raise FormatError(f"NIR metadata 'format_version': unsupported version {gmeta.get('format_version')!r} "
+                          f"(this reader knows {NIR_FORMAT_VERSION})")
+    time_unit = gmeta.get("time_unit", "s")
+    to_ms = {"s": 1e3, "ms": 1.0}.get(time_unit)
+    if to_ms is None:
+        raise FormatError(f"NIR metadata 'time_unit': expected 's' or 'ms', got {time_unit!r}")
+    nodes = graph.nodes
+    pops = [k for k, v in nodes.items() if isinstance(v, (nir.LIF, nir.CubaLIF))]
+    if len(pops) != 1:
+        raise FormatError(f"expected exactly one LIF or CubaLIF population, found {len(pops)}"
+                          + (f" ({', '.join(pops)})" if pops else ""))
+    pop_name = pops[0]
+    pop = nodes[pop_name]
+    n = int(np.asarray(pop.v_threshold).size)
+    inputs = [k for k, v in nodes.items() if isinstance(v, nir.Input)]
+    if len(inputs) > 1:
+        raise FormatError(f"expected at most one Input node, found {len(inputs)}")
+    n_in = int(np.prod(nodes[inputs[0]].input_type["input"])) if inputs else 0
+    check_size(n, n_in, "NIR graph", max_neurons=max_neurons)
+    if n == 0:
+        raise FormatError("the neuron population is empty")
+    preds: dict[str, list[str]] = {k: [] for k in nodes}
+    for a, b in graph.edges:
+        if a not in nodes or b not in nodes:
+            raise FormatError(f"edge ({a!r}, {b!r}) refers to a node that does not exist")
+        if a in preds[b]:
+            raise FormatError(f"duplicate edge ({a!r}, {b!r})")
+        preds[b].append(a)
+    row_of = {pop_name: n_in}
+    if inputs:
+        row_of[inputs[0]] = 0
+    dt_ms = float(gmeta["dt"]) * to_ms if "dt" in gmeta else 0.1
+    if not (math.isfinite(dt_ms) and dt_ms > 0):
+        raise FormatError(f"NIR metadata 'dt': expected a positive number, got {gmeta.get('dt')!r}")
+
+    shape = (n_in + n, n)
+    signed = np.zeros(shape)
+    delays = np.zeros(shape, np.int64)
+    tau = {+1: np.full(n, np.nan), -1: np.full(n, np.nan)}
+
+    def trace(name: str) -> tuple[int, np.ndarray, np.ndarray]:
+        """Walk back from a filter input: [Delay] -> Linear/Affine -> [Delay] -> source."""
+        node, delay_post, delay_pre = nodes[name], np.zeros(n), None
+        if isinstance(node, nir.Delay):
+            delay_post = _vector(node.delay, n, f"Delay {name!r}") * to_ms
+            name = _single_pred(preds, name)
+            node = nodes[name]
+        if isinstance(node, nir.Affine) and np.any(np.asarray(node.bias) != 0):
+            raise FormatError(f"Affine {name!r}: a bias has no circuit equivalent (use Linear)")
+        if not isinstance(node, (nir.Linear, nir.Affine)):
+            raise FormatError(f"node {name!r} ({type(node).__name__}): expected a Linear projection "
+                              "(optionally followed by a Delay) in front of a synapse")
+        weight = np.asarray(node.weight, dtype=np.float64)
+        src = _single_pred(preds, name)
+        if isinstance(nodes[src], nir.Delay):
+            delay_pre = _vector(nodes[src].delay, weight.shape[-1] if weight.ndim == 2 else 0,
+                                f"Delay {src!r}") * to_ms
+            src = _single_pred(preds, src)
+        if src not in row_of:
+            raise FormatError(f"Linear {name!r}: its source {src!r} must be the Input or the neuron population")
+        n_src = n_in if src != pop_name else n
+        if weight.shape != (n, n_src):
+            raise FormatError(f"Linear {name!r}: expected weight shape {(n, n_src)}, got {weight.shape}")
+        if not np.all(np.isfinite(weight)):
+            raise FormatError(f"Linear {name!r}: weights must be finite")
+        total = delay_post[:, None] + (0.0 if delay_pre is None else delay_pre[None, :])
+        return row_of[src], weight, total
+
+    def add(row0: int, weight: np.ndarray, delay_ms: np.ndarray, scale: np.ndarray, tau_syn: np.ndarray,
+            where: str, signs_allowed: tuple[int, ...] = (1, -1)) -> None:
+        w = (weight * scale[:, None]).T  # (n_src, n)
+        rows = slice(row0, row0 + w.shape[0])
+        here = w != 0
+        if np.any(here & (signed[rows] != 0)):
+            raise FormatError(f"{where}: two projections onto the same synapse (one synapse per pre/post pair)")
+        steps = np.rint(delay_ms.T / dt_ms)
+        if np.any(here & ((np.abs(delay_ms.T / dt_ms - steps) > 1e-6) | (steps < 0))):
+            raise FormatError(f"{where}: delays must be whole non-negative multiples of dt = {dt_ms:g} ms")
+        signed[rows] = np.where(here, w, signed[rows])
+        delays[rows] = np.where(here, steps, delays[rows]).astype(np.int64)
+        for sign in signs_allowed:
+            posts = np.any(np.sign(w) == sign, axis=0)
+            old = tau[sign][posts]
+            new = tau_syn[posts]
+            if np.any(~np.isnan(old) & ~np.isclose(old, new, rtol=1e-12, atol=0)):
+                raise FormatError(f"{where}: one neuron gets {'E' if sign > 0 else 'I'} synapses with two "
+                                  "different time constants")
+            tau[sign][posts] = new
+
+    if isinstance(pop, nir.CubaLIF):
+        tau_m = _vector(pop.tau_mem, n, "CubaLIF tau_mem") * to_ms
+        r_pop = _vector(pop.r, n, "CubaLIF r")
+        tau_syn = _vector(pop.tau_syn, n, "CubaLIF tau_syn") * to_ms
+        w_in = _vector(pop.w_in, n, "CubaLIF w_in")
+        for p in preds[pop_name]:
+            row0, weight, dly = trace(p)
+            # tau_syn dI/dt = -I + w_in W S: a Dirac spike adds w_in W / tau_syn to I,
+            # and v sees R I; times in the same unit as tau.
+            add(row0, weight, dly, r_pop * w_in / (tau_syn / to_ms), tau_syn, f"projection {p!r}")
+        leak_tau = tau_m
+    else:
+        tau_m = _vector(pop.tau, n, "LIF tau") * to_ms
+        r_pop = _vector(pop.r, n, "LIF r")
+        for f in preds[pop_name]:
+            filt = nodes[f]
+            if not isinstance(filt, nir.LI):
+                raise FormatError(f"node {f!r} ({type(filt).__name__}) feeds the LIF population directly; "
+                                  "circuits need exponential synapses (an LI filter or a CubaLIF population)")
+            if np.any(_vector(filt.v_leak, n, f"LI {f!r} v_leak") != 0):
+                raise FormatError(f"LI {f!r}: a synaptic filter must have v_leak = 0")
+            t_f = _vector(filt.tau, n, f"LI {f!r} tau") * to_ms
+            r_f = _vector(filt.r, n, f"LI {f!r} r")
+            for p in preds[f]:
+                row0, weight, dly = trace(p)
+                add(row0, weight, dly, r_pop * r_f / (t_f / to_ms), t_f, f"projection {p!r}")
+        leak_tau = tau_m
+    if np.any(leak_tau <= 0) or any(np.any(t[~np.isnan(t)] <= 0) for t in tau.values()):
+        raise FormatError("time constants must be > 0")
+
+    # Types from the signs of each neuron's outgoing synapses (Dale's law).
+    pmeta = {k: v for k, v in _meta(pop).items()}
+    out_w = signed[n_in:]
+    pos, neg = np.any(out_w > 0, axis=1), np.any(out_w < 0, axis=1)
+    if np.any(pos & neg):
+        i = int(np.flatnonzero(pos & neg)[0])
+        raise FormatError(f"neuron {i} has excitatory and inhibitory outgoing synapses (Dale's law)")
+    if np.any(signed[:n_in] < 0):
+        raise FormatError("input channels are excitatory: input weights must be >= 0")
+    if "types" in pmeta:
+        types = np.asarray(pmeta["types"]).reshape(-1)
+        if types.shape != (n,) or not np.all(np.isin(types, (1, -1))):
+            raise FormatError(f"population metadata 'types': expected {n} values of +1/-1")
+        types = types.astype(np.int8)
+        if np.any((types > 0) & neg) or np.any((types < 0) & pos):
+            raise FormatError("population metadata 'types' contradicts the synapse signs")
+    else:
+        types = np.where(neg, -1, 1).astype(np.int8)
+
+    defaults = np.array([TYPE_DEFAULTS["E" if t > 0 else "I"].as_tuple() for t in types]).reshape(n, -1)
+    params = defaults.copy()
+    v_leak = _vector(pop.v_leak, n, "v_leak")
+    v_th = _vector(pop.v_threshold, n, "v_threshold")
+    v_reset = _vector(pop.v_reset, n, "v_reset")
+    params[:, PARAM_INDEX["tau_m"]] = leak_tau
+    for sign, key in ((1, "tau_e"), (-1, "tau_i")):
+        t = tau[sign]
+        params[:, PARAM_INDEX[key]] = np.where(np.isnan(t), params[:, PARAM_INDEX[key]], t)
+    if "v_rest" in pmeta:  # our layout: voltages relative to rest, v_leak = i_bias
+        v_rest = _vector(pmeta["v_rest"], n, "population metadata 'v_rest'")
+        i_bias = v_leak
+    else:  # foreign graph: absolute voltages
+        v_rest, i_bias = v_leak, np.zeros(n)
+    params[:, PARAM_INDEX["v_rest"]] = v_rest
+    params[:, PARAM_INDEX["i_bias"]] = i_bias
+    params[:, PARAM_INDEX["v_th"]] = v_th + (v_rest if "v_rest" in pmeta else 0.0)
+    params[:, PARAM_INDEX["v_reset"]] = v_reset + (v_rest if "v_rest" in pmeta else 0.0)
+    # The LIF's R scales the synaptic current; v_leak is unaffected, so fold R != 1 into
+    # the weights (done above) — a CubaLIF/LIF with R = 0 would silence every synapse.
+    params[:, PARAM_INDEX["t_ref"]] = (_vector(pmeta["t_ref"], n, "population metadata 't_ref'") * to_ms
+                                       if "t_ref" in pmeta else 0.0)
+    if "outputs" in pmeta:
+        outputs = [int(o) for o in np.asarray(pmeta["outputs"]).reshape(-1)]
+    else:
+        outputs = list(range(n))
+    try:
+        circuit = Circuit(types=types, n_inputs=n_in, weights=np.abs(signed), delays=delays, params=params,
+                          outputs=outputs, dt_ms=dt_ms, name=str(gmeta.get("name", "") or ""))
+    except CircuitError as exc:
+        raise FormatError(f"NIR graph: {exc}") from None
+    text = gmeta.get("circuit_json")
+    if isinstance(text, str):
+        return _merge_embedded(circuit, text)
+    return circuit
+
+
+def _single_pred(preds: dict, name: str) -> str:
+    p = preds.get(name, [])
+    if len(p) != 1:
+        raise FormatError(f"node {name!r}: expected exactly one incoming edge, found {len(p)}")
+    return p[0]
+
+
+def _merge_embedded(from_graph: Circuit, text: str) -> Circuit:
+    """Prefer the embedded circuit JSON where the graph agrees with it."""
+    if len(text) > MAX_FILE_BYTES:
+        raise FormatError("NIR metadata 'circuit_json' is larger than the import cap")
+    data = _parse_json_text(text, "NIR metadata 'circuit_json'")
+    emb = _circuit_from_data(data, "NIR metadata 'circuit_json'")
+    g = from_graph
+    same_shape = (emb.n_neurons == g.n_neurons and emb.n_inputs == g.n_inputs
+                  and np.array_equal(emb.types, g.types) and np.array_equal(emb.weights > 0, g.weights > 0))
+    if not same_shape:
+        # The graph was edited beyond recognition: the graph wins, only the name survives.
+        return g.replace(name=emb.name or g.name, metadata=dict(emb.metadata))
+    close = (np.allclose(emb.weights, g.weights, rtol=1e-9, atol=1e-12)
+             and np.array_equal(emb.delays, g.delays) and emb.dt_ms == g.dt_ms
+             and np.array_equal(np.asarray(emb.outputs), np.asarray(g.outputs)))
+    cols = [PARAM_INDEX[k] for k in ("tau_m", "tau_e", "tau_i", "v_rest", "v_th", "v_reset", "i_bias", "t_ref")]
+    used_tau = np.ones_like(emb.params, dtype=bool)
+    # tau_e / tau_i of a neuron without E / I input are not visible in the graph.
+    has_e = np.any(emb.signed_weights > 0, axis=0)
+    has_i = np.any(emb.signed_weights < 0, axis=0)
+    used_tau[:, PARAM_INDEX["tau_e"]] = has_e
+    used_tau[:, PARAM_INDEX["tau_i"]] = has_i
+    params_close = all(np.allclose(emb.params[used_tau[:, c], c], g.params[used_tau[:, c], c], rtol=1e-9, atol=1e-9)
+                       for c in cols)
+    if close and params_close:
+        return emb
+    # Edited numbers: graph values, plus what NIR cannot hold from the JSON.
+    params = g.params.copy()
+    for c in range(params.shape[1]):
+        if c not in cols:
+            params[:, c] = emb.params[:, c]
+    params[:, PARAM_INDEX["tau_e"]] = np.where(has_e, g.params[:, PARAM_INDEX["tau_e"]], emb.params[:, PARAM_INDEX["tau_e"]])
+    params[:, PARAM_INDEX["tau_i"]] = np.where(has_i, g.params[:, PARAM_INDEX["tau_i"]], emb.params[:, PARAM_INDEX["tau_i"]])
+    return g.replace(params=params, p_release=emb.p_release, std_u=emb.std_u, std_tau_rec=emb.std_tau_rec,
+                     name=emb.name, metadata=dict(emb.metadata), synapse_model=emb.synapse_model)
+
+
+# ============================================================================ JSON / GraphML import
+def _check_file(path: str | os.PathLike) -> int:
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+    except FileNotFoundError:
+        raise FormatError(f"{path}: no such file") from None
+    if not p.is_file():
+        raise FormatError(f"{path}: not a regular file")
+    if size > MAX_FILE_BYTES:
+        raise FormatError(f"{path}: {size:,} bytes is larger than the import cap of {MAX_FILE_BYTES:,} bytes")
+    return size
+
+
+def _reject_constant(name: str) -> None:
+    raise FormatError(f"{name} is not allowed (numbers must be finite)")
+
+
+def _parse_json_text(text: str, where: str) -> Any:
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise FormatError(f"{where}: not valid JSON ({exc})") from None
+    except RecursionError:
+        raise FormatError(f"{where}: JSON nested too deeply") from None
+
+
+def _circuit_from_data(data: Any, where: str, *, max_neurons: int = MAX_NEURONS) -> Circuit:
+    """Strict circuit-JSON reader with the size caps checked before allocation."""
+    if isinstance(data, dict):
+        neurons, n_in = data.get("neurons"), data.get("n_inputs", 0)
+        n = len(neurons) if isinstance(neurons, list) else 0
+        check_size(n, n_in if isinstance(n_in, int) and not isinstance(n_in, bool) else 0, where,
+                   max_neurons=max_neurons)
+    try:
+        return circuit_from_dict(data)
+    except FormatError as exc:
+        raise FormatError(f"{where}: {exc}") from None
+    except CircuitError as exc:
+        raise FormatError(f"{where}: {exc}") from None
+
+
+def load_json(path: str | os.PathLike, *, max_neurons: int = MAX_NEURONS) -> Circuit:
+    """Read circuit JSON with the import caps (see :func:`check_size`)."""
+    _check_file(path)
+    raw = Path(path).read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise FormatError(f"{path}: not UTF-8 text (expected circuit JSON)") from None
+    return _circuit_from_data(_parse_json_text(text, str(path)), str(path), max_neurons=max_neurons)
+
+
+def load_graphml(path: str | os.PathLike, *, max_neurons: int = MAX_NEURONS) -> Circuit:
+    """Read GraphML written by :func:`evo_circuits.graph.save_graphml`, with the caps.
+
+    Documents with a DTD (``<!DOCTYPE``/``<!ENTITY``) are refused before parsing.
+    """
+    import networkx as nx
+
+    from ..graph import from_networkx
+
+    _check_file(path)
+    raw = Path(path).read_bytes()
+    head = raw[:4096].lower()
+    if b"<!doctype" in raw.lower() or b"<!entity" in head:
+        raise FormatError(f"{path}: GraphML with a DTD/entities is not accepted")
+    try:
+        g = nx.read_graphml(_io.BytesIO(raw))
+    except Exception as exc:  # networkx/XML raise many parser exception types
+        raise FormatError(f"{path}: not valid GraphML ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+    if not isinstance(g, nx.DiGraph) or g.is_multigraph():
+        raise FormatError(f"{path}: expected a directed, simple GraphML graph")
+    kinds = [d.get("kind") for _, d in g.nodes(data=True)]
+    n, n_in_nodes = kinds.count("neuron"), kinds.count("input")
+    n_in_attr = g.graph.get("n_inputs", n_in_nodes)
+    if isinstance(n_in_attr, bool) or not isinstance(n_in_attr, (int, np.integer)):
+        raise FormatError(f"{path}: graph attribute 'n_inputs' must be an integer, got {n_in_attr!r}")
+    check_size(n, max(int(n_in_attr), n_in_nodes), str(path), max_neurons=max_neurons)
+    idx = sorted(d.get("index") for _, d in g.nodes(data=True) if d.get("kind") == "input")
+    if idx != list(range(int(n_in_attr))):
+        raise FormatError(f"{path}: input nodes must have 'index' 0..{int(n_in_attr) - 1} "
+                          f"(graph attribute n_inputs = {int(n_in_attr)})")
+    try:
+        return from_networkx(g)
+    except FormatError as exc:
+        raise FormatError(f"{path}: {exc}") from None
+    except CircuitError as exc:
+        raise FormatError(f"{path}: {exc}") from None
+    except (KeyError, ValueError, TypeError, IndexError) as exc:
+        raise FormatError(f"{path}: GraphML does not describe a circuit ({type(exc).__name__}: {exc})") from None
+
+
+# ============================================================================ dispatch
+def detect_format(path: str | os.PathLike) -> str:
+    """Guess a file's format from its first bytes (the suffix is not trusted).
+
+    Returns
+    -------
+    {"json", "graphml", "nir"}
+
+    Raises
+    ------
+    FormatError
+        For anything else (pickle files are named as such and never loaded).
+    """
+    _check_file(path)
+    with open(path, "rb") as fh:
+        head = fh.read(512)
+    if head.startswith(_HDF5_MAGIC):
+        return "nir"
+    if head[:1] == b"\x80" or head[:2] in (b"(d", b"(l", b"]q", b"}q", b"(c", b"cc"):
+        raise FormatError(f"{path}: looks like a Python pickle; pickle files are never loaded "
+                          "(use circuit JSON, GraphML or NIR)")
+    if head.startswith(b"PK\x03\x04"):
+        raise FormatError(f"{path}: looks like a ZIP/NPZ archive; NPZ is export-only "
+                          "(import circuit JSON, GraphML or NIR)")
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if text.startswith(b"{"):
+        return "json"
+    if text.startswith(b"<"):
+        return "graphml"
+    raise FormatError(f"{path}: unrecognised file (expected circuit JSON, GraphML or NIR/HDF5)")
+
+
+def import_circuit(path: str | os.PathLike, fmt: str | None = None, *, max_neurons: int = MAX_NEURONS) -> Circuit:
+    """Load a circuit from JSON, GraphML or NIR, refusing hostile or oversized files.
+
+    Parameters
+    ----------
+    path : str or PathLike
+    fmt : {"json", "graphml", "nir"}, optional
+        Default: detected from the file's content.
+    max_neurons : int
+        Size cap (default :data:`MAX_NEURONS`).
+
+    Raises
+    ------
+    FormatError
+        With a one-line message naming the problem.
+    """
+    detected = detect_format(path)
+    fmt = fmt or detected
+    if fmt not in IMPORT_FORMATS:
+        raise FormatError(f"import format: expected one of {', '.join(IMPORT_FORMATS)}, got {fmt!r}")
+    if fmt != detected:
+        raise FormatError(f"{path}: the content looks like {detected}, not {fmt}")
+    if fmt == "json":
+        return load_json(path, max_neurons=max_neurons)
+    if fmt == "graphml":
+        return load_graphml(path, max_neurons=max_neurons)
+    return load_nir(path, max_neurons=max_neurons)
+
+
+def format_from_suffix(path: str | os.PathLike) -> str:
+    """``json``/``graphml``/``npz``/``nir`` from a file name's suffix."""
+    suffix = Path(path).suffix.lower().lstrip(".")
+    if suffix in EXPORT_FORMATS:
+        return suffix
+    raise FormatError(f"{path}: cannot tell the format from the suffix; use one of "
+                      f"{', '.join('.' + f for f in EXPORT_FORMATS)} or give the format")
+
+
+def export_circuit(circuit: Circuit, path: str | os.PathLike, fmt: str | None = None) -> Path:
+    """Write ``circuit`` as json | graphml | npz | nir (atomically).
+
+    Parameters
+    ----------
+    circuit : Circuit
+    path : str or PathLike
+    fmt : str, optional
+        Default: from the suffix of ``path``.
+
+    Returns
+    -------
+    Path
+    """
+    from ..graph import save_graphml
+    from ..io import save_circuit
+
+    fmt = fmt or format_from_suffix(path)
+    if fmt == "json":
+        save_circuit(circuit, path)
+    elif fmt == "graphml":
+        save_graphml(circuit, path)
+    elif fmt == "npz":
+        save_npz(path, **to_arrays(circuit))
+    elif fmt == "nir":
+        save_nir(circuit, path)
+    else:
+        raise FormatError(f"export format: expected one of {', '.join(EXPORT_FORMATS)}, got {fmt!r}")
+    return Path(path)
