@@ -40,6 +40,12 @@ Example (``runs/coincidence.toml``)::
     bins_inh = [0, 1, 2, 4, 8]
     bins_density = [0.0, 0.15, 0.3, 0.5, 1.01]
 
+    [motifs]                # at the end of a finished run: prune the champion, store its core
+    add_to_library = true
+    library = ""            # default: $EVO_CIRCUITS_LIBRARY or motifs/library.db
+    prune_epsilon = 0.02
+    min_score = 0.9
+
 Every key is validated; errors name the key and what is allowed.
 """
 
@@ -95,6 +101,10 @@ class RunConfig:
     bins_exc: tuple = (1, 2, 3, 5, 8, 13)
     bins_inh: tuple = (0, 1, 2, 3, 5, 9)
     bins_density: tuple = (0.0, 0.1, 0.2, 0.35, 0.5, 1.01)
+    add_to_library: bool = True
+    library: str = ""
+    prune_epsilon: float = 0.02
+    library_min_score: float = 0.9
     source: str = ""
 
     def __post_init__(self) -> None:
@@ -127,7 +137,8 @@ class RunConfig:
     def hash(self) -> str:
         """Short hash of the settings that affect results (not backend or paths)."""
         d = self.to_dict()
-        for k in ("source", "backend", "workers", "dask", "generations", "checkpoint_every", "fitness"):
+        for k in ("source", "backend", "workers", "dask", "generations", "checkpoint_every", "fitness",
+                  "add_to_library", "library", "prune_epsilon", "library_min_score"):
             d.pop(k, None)
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
 
@@ -143,6 +154,7 @@ _SECTIONS = {
     "variation": {"cxpb": float, "tournament": int, "elite": int, "offspring": int},
     "mutation": {k: float for k in MUTATIONS},
     "map_elites": {"bins_exc": list, "bins_inh": list, "bins_density": list},
+    "motifs": {"add_to_library": bool, "library": str, "prune_epsilon": float, "min_score": float},
 }
 
 
@@ -191,6 +203,10 @@ def config_from_dict(data: dict, source: str = "") -> RunConfig:
         kw["mutation"] = {**{k: 0.0 for k in MUTATIONS}, **v["mutation"]}
     for k, val in v["map_elites"].items():
         kw[k] = tuple(_float_list(val, f"map_elites.{k}"))
+    mot = dict(v["motifs"])
+    if "min_score" in mot:
+        mot["library_min_score"] = mot.pop("min_score")
+    kw.update(mot)
     cfg = RunConfig(source=source, **kw)
     _check_values(cfg)
     return cfg

@@ -296,6 +296,8 @@ def _from_resolved(d: dict, source: str) -> RunConfig:
         "variation": {k: d[k] for k in ("cxpb", "tournament", "elite", "offspring")},
         "mutation": d["mutation"],
         "map_elites": {k: list(d[k]) for k in ("bins_exc", "bins_inh", "bins_density")},
+        "motifs": {"add_to_library": d["add_to_library"], "library": d["library"],
+                   "prune_epsilon": d["prune_epsilon"], "min_score": d["library_min_score"]},
     }
     return config_from_dict(table, source=source)
 
@@ -314,4 +316,23 @@ def _drive(run: Run, state: EvoState, generations: int, progress: bool, plots: b
         from .plots import run_plots
 
         run_plots(run.dir)
+    if cfg.add_to_library:
+        _store_champion(run, progress)
     return run.dir
+
+
+def _store_champion(run: Run, verbose: bool) -> None:
+    """Prune the champion and add its core to the motif library (``[motifs]`` settings)."""
+    from ..motifs.discover import harvest_run
+    from ..motifs.library import MotifLibrary
+
+    with MotifLibrary(run.cfg.library or None) as lib:
+        got = harvest_run(run.dir, lib, epsilon=run.cfg.prune_epsilon, min_score=run.cfg.library_min_score)
+        where = lib.path
+    if verbose:
+        for h in got:
+            what = "new motif" if h.is_new else "one more occurrence of motif"
+            print(f"motif library {where}: champion pruned to {h.pruning.circuit.n_exc}E+{h.pruning.circuit.n_inh}I "
+                  f"(score {h.pruning.score_after:.3f}); {what} {h.motif_id}{f' ({h.name})' if h.name else ''}")
+        if not got:
+            print(f"motif library {where}: champion not stored (score < {run.cfg.library_min_score} after pruning)")

@@ -126,6 +126,44 @@ def _cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _resolve_runs(ids: list[str], root: str) -> list:
+    from ..evolve.runs import find_run
+
+    return [find_run(r, root) for r in ids]
+
+
+def _cmd_add(args: argparse.Namespace) -> int:
+    from .discover import harvest_run
+
+    runs = _resolve_runs(args.runs, args.root)
+    with _open(args) as lib:
+        for run in runs:
+            got = harvest_run(run, lib, epsilon=args.epsilon, min_score=args.min_score,
+                              hall_of_fame=args.hall_of_fame)
+            if not got:
+                print(f"{run}: nothing stored (no circuit scores >= {args.min_score} after pruning)")
+            for h in got:
+                e = lib.entry(h.motif_id)
+                print(f"{h.source}: pruned {len(h.pruning.removed)} part(s), score {h.pruning.score_before:.3f} -> "
+                      f"{h.pruning.score_after:.3f}; {'new motif' if h.is_new else 'one more occurrence of motif'} "
+                      f"{h.motif_id}{f' ({h.name})' if h.name else ''}, {e['occurrences']} occurrence(s)")
+                for item in h.pruning.removed:
+                    print(f"    removed {item}")
+    return 0
+
+
+def _cmd_census(args: argparse.Namespace) -> int:
+    from .discover import census_of_runs
+
+    res = census_of_runs(_resolve_runs(args.runs, args.root), hall_of_fame=args.hall_of_fame,
+                         n_random=args.n_random, seed=args.seed)
+    print(res.to_table(only_motifs=not args.all, max_rows=args.max_rows))
+    if not args.all:
+        print(f"({len(res.motifs())} class(es) meet z > 2, p < 0.01, ratio > 1.1, >= 4 occurrences; "
+              f"--all lists every class)")
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``evo-circuits motifs ...`` to the CLI parser."""
     from .library import SORT_KEYS
@@ -168,6 +206,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--format", choices=("json", "graphml", "nir", "npz"),
                    help="default: from the output file's suffix")
     s.add_argument("-o", "--out", required=True)
+
+    s = cmd("add", "prune the champions of finished runs and store their cores", _cmd_add)
+    s.add_argument("runs", nargs="+", metavar="RUN_ID")
+    s.add_argument("--root", default="runs", help="folder holding runs (default runs/)")
+    s.add_argument("--epsilon", type=float, default=0.02, help="largest score drop pruning may cause")
+    s.add_argument("--min-score", type=float, default=0.9, help="store only cores scoring at least this")
+    s.add_argument("--hall-of-fame", action="store_true", help="also the runs' hall of fame")
+
+    s = cmd("census", "3/4-node E/I subgraph census of runs' champions against a null model", _cmd_census)
+    s.add_argument("runs", nargs="+", metavar="RUN_ID")
+    s.add_argument("--root", default="runs")
+    s.add_argument("--hall-of-fame", action="store_true", help="include each run's hall of fame")
+    s.add_argument("--n-random", type=int, default=100, help="randomised circuits per circuit")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--all", action="store_true", help="list every class, not only significant ones")
+    s.add_argument("--max-rows", type=int)
 
     s = cmd("import", "add motif files (circuit JSON, GraphML or NIR) to the library", _cmd_import)
     s.add_argument("files", nargs="+", metavar="FILE")
