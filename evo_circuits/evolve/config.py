@@ -19,6 +19,8 @@ Example (``runs/coincidence.toml``)::
     [init]                  # random initial circuits
     n_exc = [2, 5]
     n_inh = [1, 2]
+    tau_m = [1.0, 30.0]     # optional: time constants drawn log-uniform (ms); default: type defaults
+    tau_e = [0.2, 10.0]
 
     [limits]                # see evo_circuits.evolve.operators.Limits
     max_neurons = 12
@@ -92,6 +94,7 @@ class RunConfig:
     dask: str = ""
     init_exc: tuple[int, int] = (2, 5)
     init_inh: tuple[int, int] = (1, 2)
+    init_params: dict = field(default_factory=dict)  # name -> (low, high), drawn log-uniform
     limits: Limits = field(default_factory=Limits)
     cxpb: float = 0.2
     tournament: int = 3
@@ -113,6 +116,7 @@ class RunConfig:
             setattr(self, k, tuple(float(x) for x in getattr(self, k)))
         self.init_exc = tuple(int(x) for x in self.init_exc)
         self.init_inh = tuple(int(x) for x in self.init_inh)
+        self.init_params = {k: (float(lo), float(hi)) for k, (lo, hi) in sorted(self.init_params.items())}
         self.mutation = {k: float(v) for k, v in sorted(self.mutation.items())}
 
     @property
@@ -147,7 +151,7 @@ _SECTIONS = {
     "run": {"name": str, "fitness": str, "algorithm": str, "seed": int, "generations": int, "population": int,
             "checkpoint_every": int},
     "evaluation": {"backend": str, "workers": int, "dask": str},
-    "init": {"n_exc": list, "n_inh": list},
+    "init": {"n_exc": list, "n_inh": list, "tau_m": list, "tau_e": list, "tau_i": list},
     "limits": {"max_neurons": int, "min_neurons": int, "max_synapses": int, "max_delay_steps": int,
                "w_exc": list, "w_inh": list, "w_input": list, "w_max": float, "weight_sigma": float,
                "delay_sigma": float, "p_inhibitory": float, "self_loops": bool},
@@ -190,6 +194,8 @@ def config_from_dict(data: dict, source: str = "") -> RunConfig:
         kw["init_exc"] = _int_range(v["init"]["n_exc"], "init.n_exc")
     if "n_inh" in v["init"]:
         kw["init_inh"] = _int_range(v["init"]["n_inh"], "init.n_inh", low=0)
+    kw["init_params"] = {k: _float_range(v["init"][k], f"init.{k}") for k in ("tau_m", "tau_e", "tau_i")
+                         if k in v["init"]}
     lim = dict(v["limits"])
     for k in ("w_exc", "w_inh", "w_input"):
         if k in lim:

@@ -15,6 +15,7 @@ import numpy as np
 from deap import base, creator
 
 from ..circuit import Circuit
+from ..model import PARAM_INDEX
 from ..random_circuit import random_circuit
 from .config import RunConfig
 from .operators import MUTATIONS, crossover, mutate
@@ -65,7 +66,10 @@ def random_individual_circuit(cfg: RunConfig, n_inputs: int, n_outputs: int, rng
     lows = np.array([lim.w_input[0], lim.w_exc[0], lim.w_inh[0]])[bounds]
     highs = np.array([lim.w_input[1], lim.w_exc[1], lim.w_inh[1]])[bounds]
     w[present] = np.exp(rng.uniform(np.log(lows[present]), np.log(highs[present])))
-    return c.replace(weights=w)
+    params = c.params.copy()
+    for name, (lo, hi) in cfg.init_params.items():  # diverse time scales from the start
+        params[:, PARAM_INDEX[name]] = np.exp(rng.uniform(np.log(lo), np.log(hi), c.n_neurons))
+    return c.replace(weights=w, params=params)
 
 
 def make_toolbox(cfg: RunConfig, rng: np.random.Generator, n_inputs: int, n_outputs: int) -> base.Toolbox:
