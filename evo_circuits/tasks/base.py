@@ -162,7 +162,8 @@ class Task:
     """Base class of task families (see module docstring).
 
     Class attributes to set in subclasses: ``name``, ``description``, ``params``
-    (dict of :class:`Param`), and optionally ``needs_spike_times``.
+    (dict of :class:`Param`), ``n_inputs``, ``n_outputs``, ``chance``, and optionally
+    ``needs_spike_times``.
     """
 
     name: ClassVar[str] = ""
@@ -190,19 +191,16 @@ class Task:
     def validate(self) -> None:
         """Check relations between parameters; raise :class:`TaskError`."""
 
-    @property
-    def n_inputs(self) -> int:
-        """Input channels the task drives."""
-        raise NotImplementedError
-
-    @property
-    def n_outputs(self) -> int:
-        """Output ports the task reads."""
-        raise NotImplementedError
+    #: Input channels the task drives and output ports it reads (override with a
+    #: property when they depend on parameters).
+    n_inputs: ClassVar[int] = 0
+    n_outputs: ClassVar[int] = 0
+    #: Score of a circuit that ignores its inputs (documented per task).
+    chance: ClassVar[float] = 0.0
 
     def chance_level(self) -> float:
-        """Expected score of a circuit that ignores its inputs (documented per task)."""
-        raise NotImplementedError
+        """Expected score of a circuit that ignores its inputs (override if it depends on parameters)."""
+        return self.chance
 
     def make_batch(self, n_trials: int, rng: np.random.Generator, dt_ms: float) -> TrialBatch:
         """Input spikes and labels of ``n_trials`` trials."""

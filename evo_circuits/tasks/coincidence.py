@@ -42,16 +42,9 @@ class Coincidence(Task):
             raise TaskError(f"task.duration_ms: must exceed onset_ms + max_gap_ms "
                             f"({p.onset_ms + p.max_gap_ms}), got {p.duration_ms}")
 
-    @property
-    def n_inputs(self) -> int:
-        return 2
-
-    @property
-    def n_outputs(self) -> int:
-        return 1
-
-    def chance_level(self) -> float:
-        return 0.5
+    n_inputs = 2
+    n_outputs = 1
+    chance = 0.5
 
     def make_batch(self, n_trials: int, rng: np.random.Generator, dt_ms: float) -> TrialBatch:
         p = self.p

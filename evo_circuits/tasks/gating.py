@@ -95,16 +95,9 @@ class Gating(Task):
             raise TaskError(f"task.duration_ms: must be at least signal_onset_ms + signal_ms "
                             f"({p.signal_onset_ms + p.signal_ms:g}), got {p.duration_ms}")
 
-    @property
-    def n_inputs(self) -> int:
-        return 2
-
-    @property
-    def n_outputs(self) -> int:
-        return 2
-
-    def chance_level(self) -> float:
-        return 0.5
+    n_inputs = 2
+    n_outputs = 2
+    chance = 0.5
 
     def make_batch(self, n_trials: int, rng: np.random.Generator, dt_ms: float) -> TrialBatch:
         p = self.p

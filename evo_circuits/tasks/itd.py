@@ -94,9 +94,7 @@ class ITD(Task):
             raise TaskError(f"task.duration_ms: too short for one cycle of the tone after onset_ms, "
                             f"got {p.duration_ms}")
 
-    @property
-    def n_inputs(self) -> int:
-        return 2
+    n_inputs = 2
 
     @property
     def n_outputs(self) -> int:

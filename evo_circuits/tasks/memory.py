@@ -69,16 +69,9 @@ class Memory(Task):
             raise TaskError(f"task.duration_ms: must be >= first_cue_max_ms + hold_max_ms + cue burst + grace_ms "
                             f"+ bin_ms ({end}), got {p.duration_ms}")
 
-    @property
-    def n_inputs(self) -> int:
-        return 2
-
-    @property
-    def n_outputs(self) -> int:
-        return 1
-
-    def chance_level(self) -> float:
-        return 0.5
+    n_inputs = 2
+    n_outputs = 1
+    chance = 0.5
 
     def _steps(self, ms: float, dt_ms: float) -> int:
         return round(ms / dt_ms)

@@ -67,16 +67,9 @@ class Oscillator(Task):
                             f"hold at least 2 periods of target_hz - tol_hz ({2000.0 / slow:g} ms), "
                             f"got {p.duration_ms}")
 
-    @property
-    def n_inputs(self) -> int:
-        return 1
-
-    @property
-    def n_outputs(self) -> int:
-        return 2
-
-    def chance_level(self) -> float:
-        return 0.0
+    n_inputs = 1
+    n_outputs = 2
+    chance = 0.0
 
     def make_batch(self, n_trials: int, rng: np.random.Generator, dt_ms: float) -> TrialBatch:
         p = self.p

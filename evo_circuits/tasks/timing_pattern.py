@@ -72,12 +72,8 @@ class TimingPattern(Task):
     def n_inputs(self) -> int:
         return self.p.n_channels
 
-    @property
-    def n_outputs(self) -> int:
-        return 2
-
-    def chance_level(self) -> float:
-        return 0.5
+    n_outputs = 2
+    chance = 0.5
 
     def make_batch(self, n_trials: int, rng: np.random.Generator, dt_ms: float) -> TrialBatch:
         p = self.p
