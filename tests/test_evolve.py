@@ -211,3 +211,39 @@ def test_cli_runs_list_show_plot(tmp_path, capsys):
     bad.write_text("[run]\nfitness = 3\n")
     assert main(["evolve", str(bad)]) == 2
     assert "run.fitness" in capsys.readouterr().err
+
+
+def test_a_pool_worker_that_dies_mid_generation_does_not_lose_the_run(tmp_path):
+    """A plugin task kills the worker process that first sees a marker file."""
+    marker = tmp_path / "kill-me"
+    plugin = tmp_path / "dying.py"
+    plugin.write_text(f'''
+import os
+from pathlib import Path
+from evo_circuits.tasks import register_task
+from evo_circuits.tasks.coincidence import Coincidence
+
+@register_task
+class Dying(Coincidence):
+    name = "dying_coincidence"
+    def make_batch(self, n_trials, rng, dt_ms):
+        marker = Path({str(marker)!r})
+        if os.environ.get("EVO_TEST_WORKER") and marker.exists():
+            marker.unlink()
+            os._exit(1)  # the worker vanishes mid-generation
+        return super().make_batch(n_trials, rng, dt_ms)
+''')
+    spec = tmp_path / "dying.toml"
+    spec.write_text('[task]\nplugin = "dying.py"\nfamily = "dying_coincidence"\n')
+    cfg = tmp_path / "cfg.toml"
+    cfg.write_text(f'[run]\nfitness = "{spec}"\nseed = 1\ngenerations = 3\npopulation = 16\n'
+                   '[motifs]\nadd_to_library = false\n')
+    ref = evolve(cfg, out=tmp_path / "ref", progress=False, plots=False)
+    marker.write_text("")
+    os.environ["EVO_TEST_WORKER"] = "1"  # inherited by the spawned pool workers only when set now
+    try:
+        d = evolve(cfg, out=tmp_path / "pool", progress=False, plots=False, workers=2)
+    finally:
+        del os.environ["EVO_TEST_WORKER"]
+    assert not marker.exists(), "a worker should have died"
+    assert final_state(d) == final_state(ref)
