@@ -290,6 +290,16 @@ class Circuit:
         from .graph import to_networkx
         return to_networkx(self)
 
+    def to_arrays(self) -> dict:
+        """Plain NumPy arrays (signed weights, delays, types, outputs...); see :func:`evo_circuits.motifs.to_arrays`."""
+        from .motifs.export import to_arrays
+        return to_arrays(self)
+
+    def to_nir(self):
+        """A ``nir.NIRGraph`` of this circuit (needs the ``nir`` extra); see :func:`evo_circuits.motifs.to_nir`."""
+        from .motifs.export import to_nir
+        return to_nir(self)
+
     @classmethod
     def from_networkx(cls, graph) -> "Circuit":
         """Inverse of :meth:`to_networkx`."""
