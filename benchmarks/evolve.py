@@ -4,7 +4,8 @@
 per task, the generation and wall time at which the best score first reached 0.9
 (median over seeds). ``--pool`` times the evaluation of one population of 256 random
 circuits on the serial backend (one process, one numba thread) and on a local process
-pool of 2 workers (median of repeats) and prints the speed-up.
+pool of 2 workers (median of interleaved repeats) for a few tasks, checks both give the
+same scores, and prints the speed-ups.
 
 Run::
 
@@ -62,32 +63,36 @@ def solve(tasks: list[str], seeds: list[int], threshold: float = 0.9) -> int:
     return 0
 
 
-def pool(repeats: int, population: int = 256) -> int:
+def pool(repeats: int, population: int = 256, tasks: tuple[str, ...] = ("xor", "gating", "memory")) -> int:
     import numba
 
     import evo_circuits as ec
     from evo_circuits.evolve.backends import Evaluator
+    from evo_circuits.tasks import load_fitness
 
-    spec = ROOT / "fitness" / "xor.toml"
-    pop = [ec.random_task_circuit(2, 1, seed=k) for k in range(population)]
-    ids = list(range(population))
-    serial = Evaluator(spec, "serial")
-    procs = Evaluator(spec, "processes", workers=2)
-    serial.evaluate(pop, ids, 0)  # warm up: compile/load caches, start the workers
-    procs.evaluate(pop, ids, 0)
-    times = {"serial": [], "processes": []}
-    for _ in range(repeats):  # interleaved, so machine noise hits both alike
-        for name, ev in (("serial", serial), ("processes", procs)):
-            t0 = time.perf_counter()
-            ev.evaluate(pop, ids, 0)
-            times[name].append(time.perf_counter() - t0)
-    procs.close()
-    med = {k: statistics.median(v) for k, v in times.items()}
     print(f"machine: {os.cpu_count()} cores, numba {numba.__version__}, load average {os.getloadavg()[0]:.1f}")
-    print(f"population {population} on xor ({repeats} interleaved repeats, medians):")
-    for k, v in med.items():
-        print(f"  {k:<10} {v:.3f} s  ({population / v:.0f} evaluations/s)")
-    print(f"process pool (2 workers) speed-up over serial: {med['serial'] / med['processes']:.2f}x")
+    print(f"population {population}, {repeats} interleaved repeats (medians); serial = 1 process, 1 numba thread; "
+          f"processes = pool of 2 single-threaded workers")
+    for task in tasks:
+        spec = ROOT / "fitness" / f"{task}.toml"
+        t = load_fitness(spec).task
+        pop = [ec.random_task_circuit(t.n_inputs, t.n_outputs, seed=k) for k in range(population)]
+        ids = list(range(population))
+        serial = Evaluator(spec, "serial")
+        procs = Evaluator(spec, "processes", workers=2)
+        a, b = serial.evaluate(pop, ids, 0), procs.evaluate(pop, ids, 0)  # warm up: caches, worker start
+        assert all((a[k] == b[k]).all() for k in a), "backends disagree"
+        times: dict[str, list[float]] = {"serial": [], "processes": []}
+        for _ in range(repeats):  # interleaved, so machine noise hits both alike
+            for name, ev in (("serial", serial), ("processes", procs)):
+                t0 = time.perf_counter()
+                ev.evaluate(pop, ids, 0)
+                times[name].append(time.perf_counter() - t0)
+        procs.close()
+        med = {k: statistics.median(v) for k, v in times.items()}
+        print(f"  {task:<8} serial {med['serial']:.3f} s ({population / med['serial']:.0f} eval/s), processes "
+              f"{med['processes']:.3f} s ({population / med['processes']:.0f} eval/s): "
+              f"speed-up {med['serial'] / med['processes']:.2f}x")
     return 0
 
 

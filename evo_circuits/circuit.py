@@ -290,6 +290,14 @@ class Circuit:
         from .graph import to_networkx
         return to_networkx(self)
 
+    @classmethod
+    def _trusted(cls, **fields: Any) -> "Circuit":
+        """Build without validation from arrays taken from valid circuits (internal fast path)."""
+        obj = cls.__new__(cls)
+        for f in dataclasses.fields(cls):
+            setattr(obj, f.name, fields.get(f.name, f.default if f.default is not dataclasses.MISSING else {}))
+        return obj
+
     def to_arrays(self) -> dict:
         """Plain NumPy arrays (signed weights, delays, types, outputs...); see :func:`evo_circuits.motifs.to_arrays`."""
         from .motifs.export import to_arrays

@@ -18,7 +18,7 @@ from ..circuit import Circuit
 from ..model import PARAM_INDEX
 from ..random_circuit import random_circuit
 from .config import RunConfig
-from .operators import MUTATIONS, crossover, mutate
+from .operators import MUTATIONS, crossover, mutate  # noqa: F401
 
 #: Objective names; the first is maximised, the others minimised.
 PRIMARY = "score"
