@@ -128,10 +128,13 @@ def test_algorithms_run_and_write_outputs(tmp_path, algorithm):
 
 
 def test_resume_extends_a_finished_run_identically(tmp_path):
-    a = evolve(small_config(tmp_path, run={"generations": 6}), out=tmp_path / "a", progress=False, plots=False)
-    b = evolve(small_config(tmp_path, run={"generations": 3}), out=tmp_path / "b", progress=False, plots=False)
-    resume(b, generations=6, progress=False, plots=False)
+    # restart_after = 2 also exercises random restarts across the resume boundary
+    var = {"variation": {"restart_after": 2}}
+    a = evolve(small_config(tmp_path, run={"generations": 8}, **var), out=tmp_path / "a", progress=False, plots=False)
+    b = evolve(small_config(tmp_path, run={"generations": 3}, **var), out=tmp_path / "b", progress=False, plots=False)
+    resume(b, generations=8, progress=False, plots=False)
     assert final_state(a) == final_state(b)
+    assert any(r["restart"] for r in final_state(a)["logbook"])
 
 
 @pytest.mark.slow

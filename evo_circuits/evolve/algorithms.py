@@ -57,9 +57,31 @@ def survivors(union: list[Individual], mu: int, elite: int, k: int, rng: np.rand
     return sorted(chosen, key=rank_key)
 
 
+def stagnating(logbook: list[dict], patience: int) -> bool:
+    """True if the best score has not improved, and no restart happened, for ``patience`` generations."""
+    if patience <= 0 or len(logbook) <= patience:
+        return False
+    recent = logbook[-patience - 1:]
+    if any(r.get("restart") for r in recent[1:]):
+        return False
+    return max(r["score_best"] for r in recent[1:]) <= recent[0]["score_best"]
+
+
 def mu_plus_lambda_generation(state, cfg: RunConfig, toolbox, evaluate: Evaluate) -> list[Individual]:
-    """One (μ+λ) generation; returns the offspring (evaluated)."""
+    """One (μ+λ) generation; returns the offspring (evaluated).
+
+    With ``restart_after`` > 0, a population whose best score has stalled that many
+    generations is replaced by new random circuits (a random restart): a deceptive score
+    plateau (e.g. "A and not B" on XOR) is left faster by a fresh, independent start than
+    by drifting on it, and keeping the stalled elites would let their lineage take over
+    again. The hall of fame (and so ``champion.json``) keeps the best across restarts.
+    """
     pop = state.population
+    if stagnating(state.logbook, cfg.restart_after):
+        fresh = [state.new_individual(toolbox.random_circuit()) for _ in range(cfg.population)]
+        evaluate(fresh)
+        pop = state.population = sorted(fresh, key=rank_key)
+        state.restarted = True
     offspring = breed(pop, cfg.n_offspring, cfg, toolbox, state.rng,
                       lambda: tournament(pop, cfg.tournament, state.rng), state.new_individual)
     evaluate(offspring)

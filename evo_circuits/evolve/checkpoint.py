@@ -38,6 +38,7 @@ class EvoState:
     hall_of_fame: list = field(default_factory=list)
     logbook: list = field(default_factory=list)
     evaluations: int = 0
+    restarted: bool = False  # set by a generation that restarted; recorded in the logbook
 
     def new_individual(self, circuit) -> Individual:
         """Wrap a circuit with a fresh id and an empty fitness."""

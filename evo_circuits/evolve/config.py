@@ -31,6 +31,7 @@ Example (``runs/coincidence.toml``)::
     tournament = 3
     elite = 4               # best individuals that always survive
     offspring = 64          # lambda of (mu + lambda)
+    restart_after = 30      # random restart after 30 generations without progress (0 = off)
 
     [mutation]              # probability of each operator per offspring
     perturb_weight = 0.7
@@ -99,6 +100,7 @@ class RunConfig:
     cxpb: float = 0.2
     tournament: int = 3
     elite: int = 4
+    restart_after: int = 0      # (μ+λ): random restart after this many stalled generations
     offspring: int = 0          # 0: same as population
     mutation: dict = field(default_factory=lambda: dict(DEFAULT_MUTATION))
     bins_exc: tuple = (1, 2, 3, 5, 8, 13)
@@ -155,7 +157,7 @@ _SECTIONS = {
     "limits": {"max_neurons": int, "min_neurons": int, "max_synapses": int, "max_delay_steps": int,
                "w_exc": list, "w_inh": list, "w_input": list, "w_max": float, "weight_sigma": float,
                "delay_sigma": float, "p_inhibitory": float, "self_loops": bool},
-    "variation": {"cxpb": float, "tournament": int, "elite": int, "offspring": int},
+    "variation": {"cxpb": float, "tournament": int, "elite": int, "offspring": int, "restart_after": int},
     "mutation": {k: float for k in MUTATIONS},
     "map_elites": {"bins_exc": list, "bins_inh": list, "bins_density": list},
     "motifs": {"add_to_library": bool, "library": str, "prune_epsilon": float, "min_score": float},
@@ -245,6 +247,7 @@ def _check_values(cfg: RunConfig) -> None:
         (cfg.tournament >= 1, "variation.tournament", ">= 1", cfg.tournament),
         (cfg.offspring >= 0, "variation.offspring", ">= 0", cfg.offspring),
         (0 <= cfg.elite <= cfg.population, "variation.elite", "in [0, population]", cfg.elite),
+        (cfg.restart_after >= 0, "variation.restart_after", ">= 0 (0 = never restart)", cfg.restart_after),
         (cfg.backend != "dask" or cfg.dask, "evaluation.dask", "a scheduler address with backend 'dask'", cfg.dask),
     ]
     for ok, key, expected, got in checks:

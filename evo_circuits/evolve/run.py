@@ -157,6 +157,9 @@ class Run:
             row.update({f"{name}_best": float(best), f"{name}_mean": float(col.mean()), f"{name}_std": float(col.std())})
         if self.cfg.algorithm == "map_elites":
             row["archive_coverage"] = len(state.archive) / n_cells(self.cfg)
+        if self.cfg.restart_after > 0:
+            row["restart"] = int(state.restarted)
+            state.restarted = False
         row["wall_s"] = wall
         row["evals_per_s"] = n_evals / wall if wall > 0 else 0.0
         state.logbook.append(row)
@@ -294,7 +297,7 @@ def _from_resolved(d: dict, source: str) -> RunConfig:
         "init": {"n_exc": list(d["init_exc"]), "n_inh": list(d["init_inh"]),
                  **{k: list(v) for k, v in d["init_params"].items()}},
         "limits": {k: (list(v) if isinstance(v, (list, tuple)) else v) for k, v in lim.items()},
-        "variation": {k: d[k] for k in ("cxpb", "tournament", "elite", "offspring")},
+        "variation": {k: d[k] for k in ("cxpb", "tournament", "elite", "offspring", "restart_after")},
         "mutation": d["mutation"],
         "map_elites": {k: list(d[k]) for k in ("bins_exc", "bins_inh", "bins_density")},
         "motifs": {"add_to_library": d["add_to_library"], "library": d["library"],
