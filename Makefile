@@ -32,7 +32,7 @@ demo: $(STAMP)
 	@rm -rf $(DEMO) && mkdir -p runs
 	$(VENV)/bin/evo-circuits evolve runs/demo.toml --out $(DEMO)
 	$(VENV)/bin/evo-circuits runs show $(DEMO)
-	$(VENV)/bin/evo-circuits score $(DEMO)/champion.json --fitness fitness/coincidence.toml --seed 7 \
+	$(VENV)/bin/evo-circuits score $(DEMO)/champion.json --fitness fitness/itd.toml --seed 7 \
 		--plot $(DEMO)/plots/champion_fresh_trials.png
 	@echo "demo outputs in $(DEMO)/ (plots in $(DEMO)/plots/)"
 
