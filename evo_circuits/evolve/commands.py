@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 
 def _cmd_evolve(args: argparse.Namespace) -> int:
