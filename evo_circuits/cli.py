@@ -134,6 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_cmd_convert)
 
     # Each subsystem adds its own commands (keeps this file small and conflict-free).
+    from .assemble_commands import register as register_assemble
     from .evolve.commands import register as register_evolve
     from .motifs.commands import register as register_motifs
     from .tasks.commands import register as register_tasks
@@ -141,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_tasks(sub)
     register_evolve(sub)
     register_motifs(sub)
+    register_assemble(sub)
     return p
 
 
