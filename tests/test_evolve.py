@@ -138,26 +138,34 @@ def test_resume_extends_a_finished_run_identically(tmp_path):
 
 @pytest.mark.slow
 def test_sigkill_at_random_moments_then_resume_is_bit_identical(tmp_path):
-    cfg = small_config(tmp_path, run={"generations": 10, "population": 24})
+    cfg = small_config(tmp_path, run={"generations": 30, "population": 24})
     ref = evolve(cfg, out=tmp_path / "ref", progress=False, plots=False)
     killed = tmp_path / "killed"
-    cmd = [sys.executable, "-m", "evo_circuits.cli", "evolve", str(cfg), "--out", str(killed), "--quiet"]
+    start = [sys.executable, "-m", "evo_circuits.cli", "evolve", str(cfg), "--out", str(killed), "--quiet"]
+    again = [sys.executable, "-m", "evo_circuits.cli", "resume", str(killed), "--quiet"]
     rng = np.random.default_rng(0)
-    kills = 0
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    while True:
+
+    def generation() -> int:
         try:
-            proc.wait(timeout=float(rng.uniform(0.5, 3.0)))
-        except subprocess.TimeoutExpired:
+            return json.loads((killed / "status.json").read_text())["generation"]
+        except (FileNotFoundError, json.JSONDecodeError, KeyError):
+            return -1
+
+    kills = 0
+    for attempt, target in enumerate((3, 9, 16, 24)):
+        # Kill once the run has passed `target` generations, at a random moment after that
+        # (mid-generation, mid-checkpoint, mid-write: whatever the process is doing).
+        proc = subprocess.Popen(start if attempt == 0 else again, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        deadline = time.time() + 120
+        while generation() < target and proc.poll() is None and time.time() < deadline:
+            time.sleep(0.02)
+        time.sleep(float(rng.uniform(0.0, 0.25)))
+        if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
-            proc.wait()
             kills += 1
-        else:
-            status = json.loads((killed / "status.json").read_text()) if (killed / "status.json").exists() else {}
-            if status.get("status") == "finished":
-                break
-        resume_cmd = [sys.executable, "-m", "evo_circuits.cli", "resume", str(killed), "--quiet"]
-        proc = subprocess.Popen(resume_cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc.wait()
+    subprocess.run(again, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300)
     assert kills >= 2, "the run should have been killed several times"
     assert final_state(ref) == final_state(killed)
     assert (ref / "champion.json").read_text().replace("ref", "X") == \
