@@ -34,7 +34,8 @@ demo: $(STAMP)
 	$(VENV)/bin/evo-circuits runs show $(DEMO)
 	$(VENV)/bin/evo-circuits score $(DEMO)/champion.json --fitness fitness/itd.toml --seed 7 \
 		--plot $(DEMO)/plots/champion_fresh_trials.png
-	@echo "demo outputs in $(DEMO)/ (plots in $(DEMO)/plots/)"
+	$(VENV)/bin/evo-circuits motifs list --task itd
+	@echo "demo outputs in $(DEMO)/ (plots in $(DEMO)/plots/); motif library: motifs/library.db"
 
 bench: $(STAMP) $(BRIAN2)
 	$(PY) benchmarks/simulate.py
