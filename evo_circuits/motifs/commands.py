@@ -106,7 +106,11 @@ def _cmd_export(args: argparse.Namespace) -> int:
     fmt = args.format or format_from_suffix(args.out)
     with _open(args) as lib:
         c = lib.get(args.motif)
-    print(f"wrote {export_circuit(c, args.out, fmt)} ({fmt})")
+    flavour = args.nir_flavour or "exact"
+    if fmt != "nir" and (args.nir_flavour or args.allow_drop_delays):
+        raise FormatError("--nir-flavour and --allow-drop-delays apply to --format nir only")
+    out = export_circuit(c, args.out, fmt, flavour=flavour, allow_drop_delays=args.allow_drop_delays)
+    print(f"wrote {out} ({fmt}" + (f", {flavour} flavour)" if fmt == "nir" else ")"))
     return 0
 
 
@@ -205,6 +209,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("motif", metavar="ID|NAME")
     s.add_argument("--format", choices=("json", "graphml", "nir", "npz"),
                    help="default: from the output file's suffix")
+    s.add_argument("--nir-flavour", choices=("exact", "cuba"),
+                   help="NIR layout: exact (LIF + two LI synapses + Delay nodes; default) or cuba "
+                        "(one CubaLIF population, for snnTorch; tau_i approximated by tau_e, no delays)")
+    s.add_argument("--allow-drop-delays", action="store_true",
+                   help="with --nir-flavour cuba: export circuits with delays by dropping them (recorded in the metadata)")
     s.add_argument("-o", "--out", required=True)
 
     s = cmd("add", "prune the champions of finished runs and store their cores", _cmd_add)

@@ -28,6 +28,17 @@ Times are in seconds, voltages and weights in mV, voltages relative to each neur
 ``v_rest`` (kept in the LIF node's metadata). With the spike train read as a sum of
 Dirac deltas, the LI equation ``tau dx/dt = -x + r W S`` makes ``x`` jump by
 ``r W / tau = W`` per spike, i.e. exactly our ``I_e += w`` (and ``syn_i`` holds ``-I_i``).
+
+``to_nir(circuit, flavour="cuba")`` writes instead, for importers that know only
+``CubaLIF`` (snnTorch)::
+
+    input --in (Linear, +w)----> syn_scale (Linear, diag dt/tau_m) --> neurons (CubaLIF,
+    neurons --rec (Linear, +-w)-/    tau_syn=tau_e, tau_mem=tau_m, r=tau_m/dt, w_in=tau_e/dt) --> output
+
+with a spike read as a unit pulse lasting one step (snnTorch's convention). It is exact
+only where ``tau_i == tau_e`` (else inhibition decays with ``tau_e``; a
+:class:`NIRApproximationWarning` says so) and has no delays (refused unless
+``allow_drop_delays=True``); the circuit JSON in its metadata still round-trips exactly.
 """
 
 from __future__ import annotations
@@ -36,6 +47,7 @@ import io as _io
 import json
 import math
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -59,11 +71,20 @@ MAX_FILE_BYTES = 32 * 2**20
 MAX_NIR_VALUES = 8_000_000
 
 NIR_FORMAT = "evo-circuits/nir"
+#: The "cuba" flavour has its own format id, so readers that predate it refuse it
+#: instead of misreading its weights (they follow another spike convention).
+NIR_CUBA_FORMAT = "evo-circuits/nir-cuba"
 NIR_FORMAT_VERSION = 1
+NIR_FLAVOURS = ("exact", "cuba")
 ARRAYS_FORMAT = "evo-circuits/arrays"
 ARRAYS_VERSION = 1
 
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+_SEC = 1e-3  # ms -> s
+
+
+class NIRApproximationWarning(UserWarning):
+    """A NIR export that does not reproduce the circuit's dynamics exactly (cuba flavour)."""
 
 
 # ============================================================================ sizes
@@ -129,51 +150,99 @@ def _nir():
     return nir
 
 
-def to_nir(circuit: Circuit):
-    """Convert a circuit to a ``nir.NIRGraph`` (exact mapping, see module docstring).
+def _nir_checked(circuit: Circuit):
+    """The ``nir`` module, after refusing circuits NIR cannot describe."""
+    nir = _nir()
+    if circuit.synapse_model != "current":
+        raise FormatError("NIR export: NIR has no conductance-based neuron; only synapse_model='current' "
+                          "circuits map exactly (export JSON instead)")
+    if circuit.n_neurons == 0:
+        raise FormatError("NIR export: the circuit has no neurons")
+    return nir
+
+
+def _nir_population(circuit: Circuit) -> dict[str, Any]:
+    """Fields shared by both flavours' neuron population (seconds; mV relative to rest).
+
+    ``v_leak``, ``v_threshold``, ``v_reset`` and the ``metadata`` (types, output ports,
+    absolute ``v_rest``, ``t_ref``) that :func:`from_nir` reads back.
+    """
+    col = circuit.param
+    v_rest = col("v_rest")
+    return {
+        "v_leak": col("i_bias").copy(), "v_threshold": col("v_th") - v_rest, "v_reset": col("v_reset") - v_rest,
+        "metadata": {"role": "neurons", "types": circuit.types.astype(np.int8),
+                     "outputs": np.asarray(circuit.outputs, np.int64), "v_rest": v_rest.copy(),
+                     "t_ref": col("t_ref") * _SEC},
+    }
+
+
+def _nir_graph_metadata(circuit: Circuit, fmt: str, weight_unit: str, spike_convention: str) -> dict[str, Any]:
+    from .. import __version__
+
+    return {
+        "format": fmt, "format_version": NIR_FORMAT_VERSION, "producer": f"evo-circuits {__version__}",
+        "name": circuit.name, "time_unit": "s", "voltage_unit": "mV, relative to each neuron's v_rest",
+        "weight_unit": weight_unit, "dt": circuit.dt_ms * _SEC,
+        "spike_convention": spike_convention,
+        "circuit_json": dumps(circuit),
+    }
+
+
+def to_nir(circuit: Circuit, flavour: str = "exact", *, allow_drop_delays: bool = False):
+    """Convert a circuit to a ``nir.NIRGraph``.
 
     Parameters
     ----------
     circuit : Circuit
         A current-based circuit with at least one neuron.
+    flavour : {"exact", "cuba"}
+        ``"exact"`` (default): LIF + two LI synapse groups + Delay nodes, an exact
+        mapping of the model (module docstring). ``"cuba"``: one ``CubaLIF`` population
+        fed by an input and a recurrent ``Linear`` (through a diagonal scale), for
+        importers that know only CubaLIF (snnTorch); see :func:`_to_nir_cuba` for the
+        mapping and what it approximates.
+    allow_drop_delays : bool
+        ``"cuba"`` only: export circuits with delays > 0 by dropping the delays
+        (recorded in the metadata) instead of refusing them.
 
     Returns
     -------
     nir.NIRGraph
-        Nodes ``input``, ``neurons`` (LIF), ``syn_e``/``syn_i`` (LI synaptic filters),
-        one ``Linear`` per (source, sign, delay) group named ``in_e_d<steps>``,
-        ``rec_e_d<steps>``, ``rec_i_d<steps>``, a ``Delay`` after each group with a
-        delay > 0 (``..._delay``), and ``output`` (all neurons' spikes; the output
-        ports are listed in the ``neurons`` metadata). The graph metadata holds units,
-        ``dt`` and the circuit JSON, so :func:`from_nir` gives the identical circuit.
+        Either flavour carries the circuit JSON in its metadata, so :func:`from_nir`
+        gives the identical circuit back.
 
     Raises
     ------
     FormatError
-        For conductance-based circuits (NIR has no conductance-based neuron) and empty
-        circuits.
+        For conductance-based circuits (NIR has no conductance-based neuron), empty
+        circuits, an unknown flavour, and (``"cuba"``) delays > 0 without
+        ``allow_drop_delays``.
     """
-    nir = _nir()
-    from .. import __version__
+    if flavour == "exact":
+        return _to_nir_exact(circuit)
+    if flavour == "cuba":
+        return _to_nir_cuba(circuit, allow_drop_delays=allow_drop_delays)
+    raise FormatError(f"NIR flavour: expected one of {', '.join(NIR_FLAVOURS)}, got {flavour!r}")
 
-    if circuit.synapse_model != "current":
-        raise FormatError("NIR export: NIR has no conductance-based neuron; only synapse_model='current' "
-                          "circuits map exactly (export JSON instead)")
+
+def _to_nir_exact(circuit: Circuit):
+    """The exact flavour: nodes ``input``, ``neurons`` (LIF), ``syn_e``/``syn_i`` (LI).
+
+    One ``Linear`` per (source, sign, delay) group named ``in_e_d<steps>``,
+    ``rec_e_d<steps>``, ``rec_i_d<steps>``, a ``Delay`` after each group with a delay
+    > 0 (``..._delay``), and ``output`` (all neurons' spikes; the output ports are
+    listed in the ``neurons`` metadata). The graph metadata holds units, ``dt`` and the
+    circuit JSON.
+    """
+    nir = _nir_checked(circuit)
     n, n_in = circuit.n_neurons, circuit.n_inputs
-    if n == 0:
-        raise FormatError("NIR export: the circuit has no neurons")
-    sec = 1e-3  # ms -> s
     col = circuit.param
-    v_rest = col("v_rest")
-    tau_e, tau_i = col("tau_e") * sec, col("tau_i") * sec
+    tau_e, tau_i = col("tau_e") * _SEC, col("tau_i") * _SEC
+    pop = _nir_population(circuit)
     nodes: dict[str, Any] = {
         "input": nir.Input(input_type={"input": np.array([n_in])}),
-        "neurons": nir.LIF(
-            tau=col("tau_m") * sec, r=np.ones(n), v_leak=col("i_bias").copy(),
-            v_threshold=col("v_th") - v_rest, v_reset=col("v_reset") - v_rest,
-            metadata={"role": "neurons", "types": circuit.types.astype(np.int8),
-                      "outputs": np.asarray(circuit.outputs, np.int64), "v_rest": v_rest.copy(),
-                      "t_ref": col("t_ref") * sec}),
+        "neurons": nir.LIF(tau=col("tau_m") * _SEC, r=np.ones(n), **pop),
         # r = tau: with Dirac spikes a spike through weight W makes the state jump by W.
         "syn_e": nir.LI(tau=tau_e, r=tau_e.copy(), v_leak=np.zeros(n), metadata={"role": "synapse_e"}),
         "syn_i": nir.LI(tau=tau_i, r=tau_i.copy(), v_leak=np.zeros(n), metadata={"role": "synapse_i"}),
@@ -192,28 +261,112 @@ def to_nir(circuit: Circuit):
                 nodes[name] = nir.Linear(weight=np.ascontiguousarray(m.T), metadata=meta)
                 edges.append((source, name))
                 if d > 0:
-                    nodes[f"{name}_delay"] = nir.Delay(delay=np.full(n, d * circuit.dt_ms * sec),
+                    nodes[f"{name}_delay"] = nir.Delay(delay=np.full(n, d * circuit.dt_ms * _SEC),
                                                        metadata={"role": "delay", "delay_steps": d})
                     edges += [(name, f"{name}_delay"), (f"{name}_delay", syn)]
                 else:
                     edges.append((name, syn))
-    metadata = {
-        "format": NIR_FORMAT, "format_version": NIR_FORMAT_VERSION, "producer": f"evo-circuits {__version__}",
-        "name": circuit.name, "time_unit": "s", "voltage_unit": "mV, relative to each neuron's v_rest",
-        "weight_unit": "mV (jump of the synaptic current per spike)", "dt": circuit.dt_ms * sec,
-        "spike_convention": "spikes are Dirac deltas: an LI synapse with r = tau jumps by W per spike",
-        "circuit_json": dumps(circuit),
-    }
+    metadata = _nir_graph_metadata(
+        circuit, NIR_FORMAT, "mV (jump of the synaptic current per spike)",
+        "spikes are Dirac deltas: an LI synapse with r = tau jumps by W per spike")
     # NIR's type inference starts from an Input with outgoing edges; without input
     # channels there is none (our own reader checks every shape anyway).
     return nir.NIRGraph(nodes=nodes, edges=edges, metadata=metadata, type_check=n_in > 0)
 
 
-def save_nir(circuit: Circuit, path: str | os.PathLike) -> None:
+def _to_nir_cuba(circuit: Circuit, *, allow_drop_delays: bool = False):
+    """The cuba flavour, for importers that know only ``CubaLIF`` (snnTorch)::
+
+        input -> in (Linear, mV) ----------> syn_scale (Linear, diag dt/tau_m) -> neurons (CubaLIF) -> output
+        neurons -> rec (Linear, signed mV) -/
+
+    ``in`` and ``rec`` hold the signed weights of the exact flavour (``+w`` from inputs
+    and E neurons, ``−w`` from I neurons, mV), all delays in one node each; ``syn_scale``
+    multiplies each neuron's input by ``dt / tau_m``. ``neurons``: ``tau_mem = tau_m``,
+    ``tau_syn = tau_e``, ``r = tau_m / dt``, ``w_in = tau_e / dt``; ``v_leak``,
+    ``v_threshold``, ``v_reset`` and metadata as in the exact flavour (mV relative to
+    rest). A spike is read as a pulse of height 1 lasting one step (area ``dt``), as
+    snnTorch's importer discretises it (it requires ``r = tau_mem / dt``, and
+    ``w_in · dt / tau_syn = 1`` makes its ``syn += input`` exact): a spike through ``w``
+    makes ``I`` jump by ``w · dt / tau_m`` and ``v`` sees ``r I = w``, as our ``I_e += w``.
+    The scale sits in its own node, not in ``w_in``, because snnTorch folds a ``w_in``
+    scale into the threshold and then needs it equal for all neurons; and it makes the
+    recurrent loop ``neurons -> rec -> syn_scale -> neurons`` three nodes long, which keeps
+    snnTorch 1.0 away from its LIF<->Linear "RNN subgraph" rewrite (with nirtorch 2.x
+    that rewrite feeds the external input through the recurrent weights).
+
+    Approximations, recorded in the metadata (``approximations``) and undone by
+    :func:`from_nir` from the embedded circuit JSON:
+
+    - one synaptic time constant: the inhibitory current decays with ``tau_e``. Exact
+      only where ``tau_i == tau_e`` (or the neuron gets no inhibitory synapse); a
+      :class:`NIRApproximationWarning` names the neurons where it is not;
+    - no delays: refused unless ``allow_drop_delays`` (then every synapse acts at
+      delay 0; ``in``/``rec`` keep the dropped ones in ``dropped_delay_steps``).
+
+    The refractory period, as in the exact flavour, is only in the metadata.
+    """
+    nir = _nir_checked(circuit)
+    n, n_in = circuit.n_neurons, circuit.n_inputs
+    col = circuit.param
+    dt = circuit.dt_ms * _SEC
+    tau_m, tau_e, tau_i = col("tau_m") * _SEC, col("tau_e") * _SEC, col("tau_i") * _SEC
+    signed = circuit.signed_weights
+    present = signed != 0
+    delayed = present & (circuit.delays > 0)
+    notes = []
+    if delayed.any():
+        if not allow_drop_delays:
+            raise FormatError(f"NIR export (cuba flavour): {int(delayed.sum())} synapse(s) have delays > 0 "
+                              f"(up to {int(circuit.delays[delayed].max())} steps) and CubaLIF graphs have no "
+                              "Delay nodes; pass allow_drop_delays=True (--allow-drop-delays) to export them "
+                              "with delay 0, or use the exact flavour")
+        notes.append(f"{int(delayed.sum())} synaptic delay(s) > 0 dropped (every synapse acts at delay 0; "
+                     "see dropped_delay_steps of the Linear nodes)")
+    # tau_i is visible only for neurons that receive inhibitory synapses.
+    approx = np.any(signed[n_in:] < 0, axis=0) & ~np.isclose(tau_i, tau_e, rtol=1e-12, atol=0)
+    if approx.any():
+        which = ", ".join(str(int(i)) for i in np.flatnonzero(approx))
+        msg = (f"inhibitory currents decay with tau_syn = tau_e instead of tau_i in neuron(s) {which} "
+               "(CubaLIF has one synaptic time constant)")
+        warnings.warn(f"NIR export (cuba flavour): {msg}", NIRApproximationWarning, stacklevel=3)
+        notes.append(msg)
+    pop = _nir_population(circuit)
+    pop["metadata"].update({
+        "tau_syn_is": "tau_e", "tau_i": tau_i.copy(), "tau_i_approximated": approx.astype(np.int8),
+        "note": "one synaptic current: tau_syn = tau_e; exact where tau_e == tau_i or the neuron gets no "
+                "inhibitory synapse; r = tau_mem/dt and w_in = tau_syn/dt (spike = one-step unit pulse)",
+    })
+    nodes: dict[str, Any] = {
+        "input": nir.Input(input_type={"input": np.array([n_in])}),
+        "neurons": nir.CubaLIF(tau_syn=tau_e, tau_mem=tau_m, r=tau_m / dt, w_in=tau_e / dt, **pop),
+        "syn_scale": nir.Linear(weight=np.diag(dt / tau_m), metadata={
+            "role": "scale", "note": "dt / tau_m per neuron: mV weights -> jump of the CubaLIF current I"}),
+        "output": nir.Output(output_type={"output": np.array([n])}),
+    }
+    edges = [("syn_scale", "neurons"), ("neurons", "output")]
+    for source, rows, name in (("input", slice(0, n_in), "in"), ("neurons", slice(n_in, None), "rec")):
+        if source == "input" and n_in == 0:
+            continue
+        dropped = np.where(present[rows], circuit.delays[rows], 0).astype(np.int64)
+        meta = {"role": "projection", "source": source, "synapse": "E and I (signed)",
+                "dropped_delay_steps": np.ascontiguousarray(dropped.T)}
+        nodes[name] = nir.Linear(weight=np.ascontiguousarray(signed[rows].T), metadata=meta)
+        edges += [(source, name), (name, "syn_scale")]
+    metadata = _nir_graph_metadata(
+        circuit, NIR_CUBA_FORMAT, "mV (in, rec); syn_scale turns them into jumps of I (r I = w)",
+        "a spike is a unit pulse lasting one step dt (area dt), as snnTorch's importer reads it; "
+        "with r = tau_mem/dt and w_in = tau_syn/dt a spike through w (mV) makes r I jump by w")
+    metadata["approximations"] = "; ".join(notes) if notes else "none"
+    return nir.NIRGraph(nodes=nodes, edges=edges, metadata=metadata, type_check=n_in > 0)
+
+
+def save_nir(circuit: Circuit, path: str | os.PathLike, flavour: str = "exact", *,
+             allow_drop_delays: bool = False) -> None:
     """Write :func:`to_nir` of ``circuit`` to an HDF5 ``.nir`` file, atomically."""
     nir = _nir()
     buf = _io.BytesIO()
-    nir.write(buf, to_nir(circuit))
+    nir.write(buf, to_nir(circuit, flavour, allow_drop_delays=allow_drop_delays))
     with atomic_open(path, "wb") as fh:
         fh.write(buf.getvalue())
 
@@ -362,14 +515,16 @@ def _vector(value: Any, n: int, what: str) -> np.ndarray:
 def from_nir(graph, *, max_neurons: int = MAX_NEURONS) -> Circuit:
     """Convert a ``nir.NIRGraph`` to a circuit.
 
-    Accepts the layout written by :func:`to_nir` and, more generally, one spiking
+    Accepts both layouts written by :func:`to_nir` and, more generally, one spiking
     population (``LIF`` fed by ``LI`` synaptic filters, or ``CubaLIF``) with ``Linear``
     (or zero-bias ``Affine``) projections from one ``Input`` and from the population
     itself, optionally through ``Delay`` nodes. Synapse signs give the presynaptic
     types (Dale's law). If the graph carries evo-circuits metadata (the circuit JSON),
     the values NIR cannot hold (refractory period, release probability, depression,
     name) come from it, and where the graph agrees with it the JSON circuit is returned
-    exactly.
+    exactly. Spikes are read as Dirac deltas, except in our cuba flavour (format
+    ``evo-circuits/nir-cuba``), where a spike is a unit pulse lasting one step ``dt``
+    (snnTorch's reading); its delays and ``tau_i`` come from the JSON.
 
     Raises
     ------
@@ -379,9 +534,9 @@ def from_nir(graph, *, max_neurons: int = MAX_NEURONS) -> Circuit:
     nir = _nir()
     gmeta = {k: _scalar(v) for k, v in _meta(graph).items()}
     fmt = gmeta.get("format")
-    if isinstance(fmt, str) and fmt.startswith("evo-circuits") and fmt != NIR_FORMAT:
-        raise FormatError(f"NIR metadata 'format': expected {NIR_FORMAT!r}, got {fmt!r}")
-    if fmt == NIR_FORMAT and gmeta.get("format_version") != NIR_FORMAT_VERSION:
+    if isinstance(fmt, str) and fmt.startswith("evo-circuits") and fmt not in (NIR_FORMAT, NIR_CUBA_FORMAT):
+        raise FormatError(f"NIR metadata 'format': expected {NIR_FORMAT!r} or {NIR_CUBA_FORMAT!r}, got {fmt!r}")
+    if fmt in (NIR_FORMAT, NIR_CUBA_FORMAT) and gmeta.get("format_version") != NIR_FORMAT_VERSION:
         raise FormatError(f"NIR metadata 'format_version': unsupported version {gmeta.get('format_version')!r} "
                           f"(this reader knows {NIR_FORMAT_VERSION})")
     time_unit = gmeta.get("time_unit", "s")
@@ -417,6 +572,10 @@ def from_nir(graph, *, max_neurons: int = MAX_NEURONS) -> Circuit:
     if not (math.isfinite(dt_ms) and dt_ms > 0):
         raise FormatError(f"NIR metadata 'dt': expected a positive number, got {gmeta.get('dt')!r}")
 
+    # Area of one spike, in the graph's time unit: Dirac deltas (1), except in our cuba
+    # flavour, where a spike is a unit pulse lasting one step (area dt), as in snnTorch.
+    spike_area = dt_ms / to_ms if fmt == NIR_CUBA_FORMAT else 1.0
+
     shape = (n_in + n, n)
     signed = np.zeros(shape)
     delays = np.zeros(shape, np.int64)
@@ -450,6 +609,21 @@ def from_nir(graph, *, max_neurons: int = MAX_NEURONS) -> Circuit:
         total = delay_post[:, None] + (0.0 if delay_pre is None else delay_pre[None, :])
         return row_of[src], weight, total
 
+    def projections(name: str) -> list[tuple[int, np.ndarray, np.ndarray]]:
+        """Like :func:`trace`, but a Linear fed only by Linear projections (our cuba
+        flavour's ``syn_scale``) multiplies each of them and is expanded."""
+        node, ps = nodes[name], preds.get(name, [])
+        if not (isinstance(node, (nir.Linear, nir.Affine)) and ps
+                and all(isinstance(nodes[q], (nir.Linear, nir.Affine)) for q in ps)):
+            return [trace(name)]
+        m = np.asarray(node.weight, dtype=np.float64)
+        if m.shape != (n, n) or not np.all(np.isfinite(m)) or np.any(m != np.diag(np.diag(m))):
+            raise FormatError(f"Linear {name!r} between projections and the population: expected a finite "
+                              f"diagonal {(n, n)} weight (a per-neuron scale)")
+        if isinstance(node, nir.Affine) and np.any(np.asarray(node.bias) != 0):
+            raise FormatError(f"Affine {name!r}: a bias has no circuit equivalent (use Linear)")
+        return [(row0, np.diag(m)[:, None] * weight, dly) for row0, weight, dly in map(trace, ps)]
+
     def add(row0: int, weight: np.ndarray, delay_ms: np.ndarray, scale: np.ndarray, tau_syn: np.ndarray,
             where: str, signs_allowed: tuple[int, ...] = (1, -1)) -> None:
         w = (weight * scale[:, None]).T  # (n_src, n)
@@ -477,10 +651,11 @@ def from_nir(graph, *, max_neurons: int = MAX_NEURONS) -> Circuit:
         tau_syn = _vector(pop.tau_syn, n, "CubaLIF tau_syn") * to_ms
         w_in = _vector(pop.w_in, n, "CubaLIF w_in")
         for p in preds[pop_name]:
-            row0, weight, dly = trace(p)
-            # tau_syn dI/dt = -I + w_in W S: a Dirac spike adds w_in W / tau_syn to I,
-            # and v sees R I; times in the same unit as tau.
-            add(row0, weight, dly, r_pop * w_in / (tau_syn / to_ms), tau_syn, f"projection {p!r}")
+            for row0, weight, dly in projections(p):
+                # tau_syn dI/dt = -I + w_in W S: a Dirac spike (area spike_area) adds
+                # w_in W area / tau_syn to I, and v sees R I; times in the unit of tau.
+                add(row0, weight, dly, r_pop * w_in * spike_area / (tau_syn / to_ms), tau_syn,
+                    f"projection {p!r}")
         leak_tau = tau_m
     else:
         tau_m = _vector(pop.tau, n, "LIF tau") * to_ms
@@ -496,7 +671,7 @@ def from_nir(graph, *, max_neurons: int = MAX_NEURONS) -> Circuit:
             r_f = _vector(filt.r, n, f"LI {f!r} r")
             for p in preds[f]:
                 row0, weight, dly = trace(p)
-                add(row0, weight, dly, r_pop * r_f / (t_f / to_ms), t_f, f"projection {p!r}")
+                add(row0, weight, dly, r_pop * r_f * spike_area / (t_f / to_ms), t_f, f"projection {p!r}")
         leak_tau = tau_m
     if np.any(leak_tau <= 0) or any(np.any(t[~np.isnan(t)] <= 0) for t in tau.values()):
         raise FormatError("time constants must be > 0")
@@ -553,7 +728,7 @@ def from_nir(graph, *, max_neurons: int = MAX_NEURONS) -> Circuit:
         raise FormatError(f"NIR graph: {exc}") from None
     text = gmeta.get("circuit_json")
     if isinstance(text, str):
-        return _merge_embedded(circuit, text)
+        return _merge_embedded(circuit, text, cuba=fmt == NIR_CUBA_FORMAT)
     return circuit
 
 
@@ -564,8 +739,13 @@ def _single_pred(preds: dict, name: str) -> str:
     return p[0]
 
 
-def _merge_embedded(from_graph: Circuit, text: str) -> Circuit:
-    """Prefer the embedded circuit JSON where the graph agrees with it."""
+def _merge_embedded(from_graph: Circuit, text: str, *, cuba: bool = False) -> Circuit:
+    """Prefer the embedded circuit JSON where the graph agrees with it.
+
+    ``cuba``: the graph is our cuba flavour, which cannot hold delays or ``tau_i``
+    (it may have dropped the former and approximated the latter); both come from the
+    JSON and are not compared.
+    """
     if len(text) > MAX_FILE_BYTES:
         raise FormatError("NIR metadata 'circuit_json' is larger than the import cap")
     data = _parse_json_text(text, "NIR metadata 'circuit_json'")
@@ -576,6 +756,10 @@ def _merge_embedded(from_graph: Circuit, text: str) -> Circuit:
     if not same_shape:
         # The graph was edited beyond recognition: the graph wins, only the name survives.
         return g.replace(name=emb.name or g.name, metadata=dict(emb.metadata))
+    if cuba:
+        params = g.params.copy()
+        params[:, PARAM_INDEX["tau_i"]] = emb.params[:, PARAM_INDEX["tau_i"]]
+        g = g.replace(delays=emb.delays, params=params)
     close = (np.allclose(emb.weights, g.weights, rtol=1e-9, atol=1e-12)
              and np.array_equal(emb.delays, g.delays) and emb.dt_ms == g.dt_ms
              and np.array_equal(np.asarray(emb.outputs), np.asarray(g.outputs)))
@@ -764,7 +948,8 @@ def format_from_suffix(path: str | os.PathLike) -> str:
                       f"{', '.join('.' + f for f in EXPORT_FORMATS)} or give the format")
 
 
-def export_circuit(circuit: Circuit, path: str | os.PathLike, fmt: str | None = None) -> Path:
+def export_circuit(circuit: Circuit, path: str | os.PathLike, fmt: str | None = None, *,
+                   flavour: str = "exact", allow_drop_delays: bool = False) -> Path:
     """Write ``circuit`` as json | graphml | npz | nir (atomically).
 
     Parameters
@@ -773,6 +958,10 @@ def export_circuit(circuit: Circuit, path: str | os.PathLike, fmt: str | None = 
     path : str or PathLike
     fmt : str, optional
         Default: from the suffix of ``path``.
+    flavour : {"exact", "cuba"}
+        NIR only: the graph layout (see :func:`to_nir`).
+    allow_drop_delays : bool
+        NIR ``"cuba"`` flavour only: drop delays instead of refusing the circuit.
 
     Returns
     -------
@@ -782,6 +971,8 @@ def export_circuit(circuit: Circuit, path: str | os.PathLike, fmt: str | None = 
     from ..io import save_circuit
 
     fmt = fmt or format_from_suffix(path)
+    if fmt != "nir" and (flavour != "exact" or allow_drop_delays):
+        raise FormatError(f"export: a NIR flavour and allow_drop_delays apply to the nir format only, not {fmt!r}")
     if fmt == "json":
         save_circuit(circuit, path)
     elif fmt == "graphml":
@@ -789,7 +980,7 @@ def export_circuit(circuit: Circuit, path: str | os.PathLike, fmt: str | None = 
     elif fmt == "npz":
         save_npz(path, **to_arrays(circuit))
     elif fmt == "nir":
-        save_nir(circuit, path)
+        save_nir(circuit, path, flavour, allow_drop_delays=allow_drop_delays)
     else:
         raise FormatError(f"export format: expected one of {', '.join(EXPORT_FORMATS)}, got {fmt!r}")
     return Path(path)
