@@ -187,9 +187,9 @@ def _ours(c: Circuit, x: np.ndarray) -> np.ndarray:
 
 def _snntorch(graph, x: np.ndarray, patch: Circuit | None = None) -> np.ndarray:
     """Run the imported graph; ``patch``: replace snnTorch's Euler factors by our exact ones."""
+    import_from_nir = _import_from_nir()  # skips the test when torch/snnTorch are missing
     import torch
 
-    import_from_nir = _import_from_nir()
     with contextlib.redirect_stdout(io.StringIO()):  # the importer prints progress
         net = import_from_nir(graph)
     if patch is not None:
