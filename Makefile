@@ -10,14 +10,18 @@ STAMP  := $(VENV)/.installed
 BRIAN2 := .venv-brian2/.installed
 DEMO   := runs/demo
 
-.PHONY: demo test bench venv brian2 clean
+.PHONY: demo test bench bench-train venv brian2 clean
 
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test,dask,nir]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test,dask,nir,train]'
+	@# Optional peers (PyTorch autograd check, snnTorch NIR import and training peer): torch 2.13.0 is
+	@# a local CPU build on these machines; --no-deps keeps snntorch/nirtorch from pulling another torch.
+	-$(PY) -m pip install --quiet --disable-pip-version-check torch==2.13.0 && \
+		$(PY) -m pip install --quiet --disable-pip-version-check --no-deps snntorch==1.0.0 nirtorch==2.6
 	@touch $@
 
 brian2: $(BRIAN2)
@@ -39,6 +43,9 @@ demo: $(STAMP)
 
 bench: $(STAMP) $(BRIAN2)
 	$(PY) benchmarks/simulate.py
+
+bench-train: $(STAMP)
+	$(PY) benchmarks/train.py
 
 clean:
 	rm -rf $(VENV) .venv-brian2 .pytest_cache

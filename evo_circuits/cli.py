@@ -138,11 +138,13 @@ def build_parser() -> argparse.ArgumentParser:
     from .evolve.commands import register as register_evolve
     from .motifs.commands import register as register_motifs
     from .tasks.commands import register as register_tasks
+    from .train.commands import register as register_train
 
     register_tasks(sub)
     register_evolve(sub)
     register_motifs(sub)
     register_assemble(sub)
+    register_train(sub)
     return p
 
 

@@ -130,3 +130,45 @@ def fitness_curves(rows: list[dict], path: str | os.PathLike, title: str = "") -
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return _save(fig, path)
+
+
+def learning_curves(curves: dict, path: str | os.PathLike, title: str = "", ylabel: str = "test accuracy",
+                    chance: float | None = None) -> Path:
+    """Learning curves per epoch (epoch 0 = before training), one line per entry.
+
+    Parameters
+    ----------
+    curves : dict of str -> array_like
+        1-d (one run) or 2-d (runs x epochs): then the mean is drawn with its 95 %
+        confidence band (Student t over runs).
+    path : str or PathLike
+    title, ylabel : str
+    chance : float, optional
+        Draw the chance level as a dotted line.
+    """
+    from .train.compare import mean_ci
+
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5.6, 3.6))
+    colours = ["#c0392b", "#2e6fbf", "#27ae60", "#8e44ad", "#555555"]
+    for k, (label, values) in enumerate(curves.items()):
+        arr = np.atleast_2d(np.asarray(values, float))
+        epochs = np.arange(arr.shape[1])
+        colour = colours[k % len(colours)]
+        stats = [mean_ci(arr[:, e]) for e in range(arr.shape[1])]
+        mean = np.array([m for m, _ in stats])
+        half = np.array([h for _, h in stats])
+        runs = f" (n={arr.shape[0]})" if arr.shape[0] > 1 else ""
+        ax.plot(epochs, mean, color=colour, lw=1.6, label=f"{label}{runs}")
+        if arr.shape[0] > 1:
+            ax.fill_between(epochs, mean - half, mean + half, color=colour, alpha=0.2, lw=0)
+    if chance is not None:
+        ax.axhline(chance, color="#888", lw=1, ls=":", label="chance")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return _save(fig, path)

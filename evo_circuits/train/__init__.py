@@ -1,0 +1,34 @@
+"""Surrogate-gradient training of E/I circuits (BPTT in numba), data sets, and comparisons.
+
+The training forward pass follows the simulator's schedule exactly (``docs/model.md``),
+so the trained network is an ordinary :class:`~evo_circuits.Circuit` that
+:func:`evo_circuits.simulate` runs with the same spikes. Dale's law holds throughout:
+weights are magnitudes >= 0 whose sign is the presynaptic type.
+
+Main entry points
+-----------------
+- :func:`train`, :class:`TrainConfig`, :class:`TrainResult` — the training loop.
+- :func:`load_digits`, :func:`task_dataset`, :class:`Encoder` — data.
+- :class:`TrainableNetwork`, :class:`BPTT`, :class:`Readout` — the layers below
+  (masks, loss and gradients of one batch).
+- :func:`feedforward_circuit`, :func:`random_like`, :func:`balance_inhibition` — networks.
+- :func:`compare` — an assembled network against random twins over seeds.
+"""
+
+from .bptt import BPTT, Gradients
+from .builders import balance_inhibition, feedforward_circuit, random_like
+from .compare import CompareResult, compare, epochs_to_fraction, mean_ci
+from .data import (TASK_CLASSES, EncodedDataset, Encoder, SpikeDataset, SpikeTrainDataset, load_digits,
+                   task_dataset)
+from .network import TrainableNetwork, TrainError
+from .optim import Adam, clip_grad_norm
+from .readout import Readout, cross_entropy
+from .surrogate import DEFAULT_SLOPE
+from .trainer import TrainConfig, TrainResult, evaluate, train
+
+__all__ = [
+    "Adam", "BPTT", "CompareResult", "DEFAULT_SLOPE", "EncodedDataset", "Encoder", "Gradients", "Readout",
+    "SpikeDataset", "SpikeTrainDataset", "TASK_CLASSES", "TrainConfig", "TrainError", "TrainResult",
+    "TrainableNetwork", "balance_inhibition", "clip_grad_norm", "compare", "cross_entropy", "epochs_to_fraction",
+    "evaluate", "feedforward_circuit", "load_digits", "mean_ci", "random_like", "task_dataset", "train",
+]

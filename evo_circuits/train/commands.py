@@ -1,0 +1,195 @@
+"""CLI commands of training: ``evo-circuits train`` and ``evo-circuits compare``.
+
+::
+
+    evo-circuits train NET.json --data digits --epochs 30 [--mask NET_mask.npz] [--out DIR]
+    evo-circuits train NET.json --data task:xor --epochs 50 --trials 512
+    evo-circuits compare SPEC.toml --data digits --seeds 5 [--epochs 30] [--out DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+from ..errors import EvoCircuitsError
+
+
+def _data(args: argparse.Namespace, dt_ms: float):
+    """(train, test) data sets named by ``--data``."""
+    from .data import load_digits, task_dataset
+
+    spec = args.data
+    if spec == "digits":
+        return load_digits(encoding=args.encoding, n_steps=args.steps, seed=args.seed)
+    if spec.startswith("task:"):
+        from ..tasks import get_task
+
+        name = spec[5:]
+        task = get_task(name)()
+        n_test = max(1, args.trials // 4)
+        # Independent trial streams for train and test.
+        return (task_dataset(task, args.trials, seed=2 * args.seed, dt_ms=dt_ms),
+                task_dataset(task, n_test, seed=2 * args.seed + 1, dt_ms=dt_ms))
+    raise EvoCircuitsError(f"--data: expected 'digits' or 'task:NAME', got {spec!r}")
+
+
+def _config(args: argparse.Namespace):
+    from .trainer import TrainConfig
+
+    return TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, clip=args.clip or None,
+                       slope=args.slope, reset_grad=args.reset_grad, readout=args.readout, gain=args.gain,
+                       train_inputs=not args.freeze_inputs, train_bias=args.train_bias, grow=args.grow,
+                       dtype=args.dtype, seed=args.seed)
+
+
+def _write_history(path: Path, rows: list[dict]) -> None:
+    from ..atomic import atomic_open
+
+    with atomic_open(path, "w") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from ..io import load_circuit
+    from ..plots import learning_curves
+    from .progress import TrainProgress
+    from .trainer import train
+
+    circuit = load_circuit(args.circuit)
+    mask = trainable = None
+    if args.mask:
+        from ..assemble import load_structure
+
+        st = load_structure(args.mask, circuit)
+        mask, trainable = st["mask"], st["trainable"]
+    cfg = _config(args)
+    train_data, test_data = _data(args, circuit.dt_ms)
+    src = Path(args.circuit)
+    out = Path(args.out) if args.out else src.parent / (src.stem + "-trained")
+    out.mkdir(parents=True, exist_ok=True)
+    print(f"circuit: {circuit!r}")
+    print(f"data: {train_data.name} ({len(train_data)} samples) / {test_data.name} ({len(test_data)} samples), "
+          f"{train_data.n_steps} steps x {circuit.dt_ms:g} ms, {train_data.n_classes} classes")
+    res = train(circuit, train_data, test_data, cfg, mask=mask, trainable=trainable,
+                progress=None if args.quiet else TrainProgress(cfg.epochs))
+    res.circuit.save(out / "trained.json")
+    _write_history(out / "history.csv", res.history)
+    curves = {"test": res.curve("test_acc"), "train": res.curve("train_acc")}
+    plot = learning_curves(curves, out / "learning_curve.png", ylabel="accuracy", chance=1.0 / train_data.n_classes,
+                           title=f"{circuit.name or 'circuit'} on {train_data.name.split('/')[0]}")
+    print(f"training: {res.samples_per_s:,.0f} samples/s ({res.train_samples} samples in {res.train_seconds:.1f} s)")
+    print(f"wrote {out / 'trained.json'}, {out / 'history.csv'}, {plot}")
+    print(f"test accuracy: {res.test_accuracy:.4f}")
+    return 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from ..assemble import assemble, load_spec
+    from ..atomic import atomic_open
+    from ..plots import learning_curves
+    from .compare import compare
+    from .progress import TrainProgress
+
+    spec = load_spec(args.spec)
+    from ..motifs.library import MotifLibrary, default_library_path
+
+    if args.library is not None and not Path(args.library).is_file():
+        raise EvoCircuitsError(f"--library: {args.library}: no such motif library")
+    lib_path = Path(args.library) if args.library else default_library_path()
+    library = MotifLibrary(lib_path) if lib_path.is_file() else None
+    try:
+        first = assemble(args.spec, library=library)
+        # One assembly per seed (connection sampling and weights drawn anew), like the twins.
+        assemblies = {0: first}
+        for k in range(1, args.seeds):
+            assemblies[k] = assemble(args.spec, library=library, seed=first.seed + k)
+    finally:
+        if library is not None:
+            library.close()
+
+    def network(seed: int):
+        asm = assemblies[seed]
+        return asm.circuit, asm.mask, asm.trainable
+
+    cfg = _config(args)
+    train_data, test_data = _data(args, first.circuit.dt_ms)
+    out = Path(args.out) if args.out else Path(f"compare-{spec.get('name', Path(args.spec).stem)}")
+    out.mkdir(parents=True, exist_ok=True)
+    c = first.circuit
+    print(f"assembled: {c!r}")
+    print(f"data: {train_data.name} / {test_data.name}; {args.seeds} seeds x {cfg.epochs} epochs, same optimiser "
+          f"(Adam lr {cfg.lr:g}, batch {cfg.batch_size}) for both networks")
+    bars: dict = {}
+
+    def progress(label, k, n_seeds, epoch, batch, n_batches, info):
+        if args.quiet:
+            return
+        key = (label, k)
+        if key not in bars:
+            bars[key] = TrainProgress(cfg.epochs, label=f"{label:<9} seed {k + 1}/{n_seeds}")
+        bars[key](epoch, batch, n_batches, info)
+
+    res = compare(network, train_data, test_data, cfg, seeds=args.seeds, progress=progress)
+    print(res.report())
+    plot = learning_curves(res.curves, out / "compare.png", chance=1.0 / train_data.n_classes,
+                           title=f"{c.name}: assembled vs random Dale twins ({len(res.seeds)} seeds)")
+    summary = dict(spec=str(args.spec), data=args.data, seeds=res.seeds, config=asdict(cfg), sizes=res.extras,
+                   summary=res.summary(), curves={k: v.tolist() for k, v in res.curves.items()})
+    with atomic_open(out / "compare.json", "w") as fh:
+        json.dump(summary, fh, indent=1, default=lambda o: list(o) if isinstance(o, tuple) else str(o))
+    print(f"wrote {plot}, {out / 'compare.json'}")
+    return 0
+
+
+def _train_options(s: argparse.ArgumentParser, epochs: int) -> None:
+    s.add_argument("--data", required=True, help="'digits' (scikit-learn 8x8 digits) or 'task:NAME' (task suite)")
+    s.add_argument("--epochs", type=int, default=epochs)
+    s.add_argument("--out", help="output folder (default: next to the input)")
+    s.add_argument("--batch-size", type=int, default=128)
+    s.add_argument("--lr", type=float, default=2e-3, help="Adam learning rate (default 2e-3)")
+    s.add_argument("--clip", type=float, default=100.0, help="max gradient norm, 0 = no clipping (default 100)")
+    s.add_argument("--slope", type=float, default=None, help="fast-sigmoid surrogate slope, 1/mV")
+    s.add_argument("--reset-grad", action="store_true", help="let gradients flow through the reset (default: detached)")
+    s.add_argument("--readout", choices=("count", "membrane"), default="count")
+    s.add_argument("--gain", type=float, default=1.0, help="logit per output spike (count) or per mV (membrane)")
+    s.add_argument("--train-bias", action="store_true", help="also train each neuron's i_bias")
+    s.add_argument("--freeze-inputs", action="store_true", help="do not train input synapses")
+    s.add_argument("--grow", action="store_true", help="let absent synapses grow (default: structure fixed)")
+    s.add_argument("--dtype", choices=("float64", "float32"), default="float64")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--steps", type=int, default=32, help="digits: time steps per sample (default 32)")
+    s.add_argument("--encoding", choices=("rate", "latency"), default="rate", help="digits: spike encoding")
+    s.add_argument("--trials", type=int, default=512, help="tasks: training trials (test: a quarter as many)")
+    s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
+def _with_slope(func):
+    def run(args: argparse.Namespace) -> int:
+        if args.slope is None:
+            from .surrogate import DEFAULT_SLOPE
+
+            args.slope = DEFAULT_SLOPE
+        return func(args)
+    return run
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the training commands to the ``evo-circuits`` parser."""
+    s = sub.add_parser("train", help="train a circuit with surrogate gradients (digits or a task)")
+    s.add_argument("circuit", help="circuit JSON")
+    s.add_argument("--mask", help="structure NPZ from 'evo-circuits assemble --mask' (which synapses exist/train)")
+    _train_options(s, epochs=30)
+    s.set_defaults(func=_with_slope(_cmd_train))
+
+    s = sub.add_parser("compare", help="assembled network vs random Dale-constrained twins, trained alike")
+    s.add_argument("spec", help="assembly spec (TOML)")
+    s.add_argument("--seeds", type=int, default=5)
+    s.add_argument("--library", help="motif library for 'motif = <id or name>' (default: named motifs only)")
+    _train_options(s, epochs=30)
+    s.set_defaults(func=_with_slope(_cmd_compare))

@@ -1,0 +1,416 @@
+"""numba kernels of backpropagation through time: a forward and a backward pass, batched.
+
+Model and schedule: exactly the simulator's (:mod:`evo_circuits.simulate.kernel`,
+``docs/model.md``) for current-based circuits, synaptic delays included (integer steps
+``d >= 0``). State of neuron ``i`` at the start of step ``t``: ``v``, ``E`` (= I_e),
+``Q`` (= I_i). One step::
+
+    u      = v_inf + (v - v_inf) em + ke E - ki Q        exact propagator
+    p      = m u + (1 - m) v                             m = 1 unless refractory (clamped)
+    E, Q  <- de E, di Q                                  decay
+    s      = m H(p - v_th)                               threshold
+    E     += sum_src s_src(t - d) W[src]   (E sources, inputs)    delivery
+    Q     += sum_src s_src(t - d) W[src]   (I sources)
+    v     <- p (1 - s) + v_reset s                       reset
+
+``m`` (the refractory clamp) depends on earlier spikes only; it is recorded in the forward
+pass and treated as a constant in the backward pass. The forward pass stores ``p`` and
+``m`` per (sample, step, neuron); spikes are recomputed from them in the backward pass.
+
+Backward pass, walking ``t`` down, with ``gv, gE, gQ`` the adjoints of the state at the
+start of step ``t + 1`` and ``σ'`` the surrogate (:mod:`.surrogate`). A spike of step
+``t`` through a synapse of delay ``d`` lands in the state of step ``t + d + 1``, whose
+adjoints ``gE^(t+d+1)`` are kept in a ring of the last ``max delay + 2`` steps::
+
+    dW[src, j] += s_src gE^(t+d+1)_j  (gQ for I sources)     deliveries of step t
+    gs_src      = sum_j W[src, j] gE^(t+d+1)_j  (+ readout)  (+ gv_src (v_reset - p_src))
+    gp          = gv (1 - s) + gs m σ'(p - v_th)  (+ readout)
+    gu          = m gp;  gv <- (1 - m) gp + em gu
+    gE         <- de gE + ke gu;   gQ <- di gQ - ki gu;   d bias += (1 - em) gu
+
+The term in brackets is the reset's gradient, used only with ``reset_grad``. Otherwise
+the reset is *detached* — the spike's effect through the reset is ignored — the common
+choice (Zenke & Vogels 2021): it keeps the gradient from pushing a neuron not to spike
+merely because a spike resets it.
+
+Three kernels, all parallel (``prange``): :func:`forward` over samples; :func:`backward`
+over fixed chunks of samples (so results do not depend on the number of threads), which
+records the adjoints ``gE``, ``gQ`` fed by every step's deliveries; :func:`weight_grad`,
+which turns those records and the spikes into dL/dW of synapses without delays (synapses
+with delays get theirs inside :func:`backward`, from the ring of adjoints). The forward
+kernel is compiled without fast-math and adds deliveries in the simulator's order
+(delay-0 deliveries of input channels ascending, then of neurons ascending, then the
+delayed ones due now), so in float64 it computes bit-identical membrane potentials; the
+backward kernels may reassociate sums (``fastmath``).
+
+Speed notes (measured on the digits workload): loops run over 0-based slices, and every
+array a neuron loop writes is allocated inside the kernel — with a variable loop start, or
+with arguments as write targets, LLVM keeps per-index wraparound checks or gives up
+vectorising for fear of aliasing, and those loops ran 5-6x slower.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from .surrogate import smooth_spike, smooth_spike_grad, surrogate_grad
+
+#: "Long ago": the step of the last spike before the first step.
+_NEVER = -(1 << 40)
+
+_BACKWARD_MATH = {"reassoc", "contract", "nsz", "arcp"}
+
+
+@njit(cache=True, parallel=True)
+def forward(spk_in, w, delay, inh_row, row_delayed, col_lo, col_hi, n_ring, em, de, di, ke, ki, v_inf, v_th,
+            v_reset, v_init, ref_steps, slope, smooth, p_out, m_out):
+    """Forward pass of a batch; fills ``p_out[b, t, i]`` and ``m_out[b, t, i]``.
+
+    Parameters
+    ----------
+    spk_in : uint8 array (B, T, C)
+        Input spikes; channels ``>= n_inputs`` are ignored.
+    w : float array (n_inputs + n, n)
+        Weight magnitudes; row ``r`` is non-zero only in ``col_lo[r]:col_hi[r]``.
+    delay : int64 array (n_inputs + n, n)
+        Delays in steps, ``< n_ring``.
+    inh_row : bool array (n_inputs + n,)
+        Source is inhibitory (delivers into Q).
+    row_delayed : bool array (n_inputs + n,)
+        Some synapse of the row has a delay > 0.
+    n_ring : int
+        Longest delay + 1.
+    em, de, di, ke, ki, v_inf, v_th, v_reset, v_init : float arrays (n,)
+    ref_steps : int64 array (n,)
+    slope : float
+    smooth : bool
+        Test device: spikes are ``smooth_spike(p - v_th)`` (no refractoriness), see :mod:`.surrogate`.
+    p_out : float array (B, T, n)
+        Membrane potential after the update of each step (the value compared with v_th).
+    m_out : uint8 array (B, T, n)
+        1 where the neuron integrated (was not refractory) in that step.
+    """
+    for b in prange(spk_in.shape[0]):
+        _forward_one(b, spk_in, w, delay, inh_row, row_delayed, col_lo, col_hi, n_ring, em, de, di, ke, ki, v_inf,
+                     v_th, v_reset, v_init, ref_steps, slope, smooth, p_out, m_out)
+
+
+@njit(cache=True)
+def _deliver_delayed(r, t, amp, smooth, w, delay, inh_row, col_lo, col_hi, n_ring, xe, xi, ring_e, ring_i):
+    """Deliver one spike (amplitude ``amp``) of a source with delayed synapses: delay-0
+    synapses now, the others into the ring slot of their arrival step."""
+    lo, hi = col_lo[r], col_hi[r]
+    wr = w[r, lo:hi]
+    dr = delay[r, lo:hi]
+    x = xi[lo:hi] if inh_row[r] else xe[lo:hi]
+    ring = ring_i if inh_row[r] else ring_e
+    for k in range(wr.shape[0]):
+        val = amp * wr[k] if smooth else wr[k]
+        d = dr[k]
+        if d == 0:
+            x[k] += val
+        else:
+            ring[(t + d) % n_ring, lo + k] += val
+
+
+@njit(cache=True)
+def _forward_one(b, spk_in, w, delay, inh_row, row_delayed, col_lo, col_hi, n_ring, em, de, di, ke, ki, v_inf,
+                 v_th, v_reset, v_init, ref_steps, slope, smooth, p_out, m_out):
+    n = em.shape[0]
+    n_in = w.shape[0] - n
+    n_ch = min(spk_in.shape[2], n_in)
+    n_steps = spk_in.shape[1]
+    # Every array written in the neuron loops is allocated here: LLVM then knows they
+    # alias nothing and vectorises the loops (with arguments as targets it would need a
+    # runtime check per pair of arrays, gives up, and the loops run ~6x slower).
+    v = v_init.copy()
+    xe = np.zeros_like(v)
+    xi = np.zeros_like(v)
+    s = np.zeros_like(v)
+    pl = np.zeros_like(v)
+    ml = np.zeros(n, np.uint8)
+    ring_e = np.zeros((n_ring, n), v.dtype)
+    ring_i = np.zeros((n_ring, n), v.dtype)
+    last = np.full(n, _NEVER, np.int64)
+    one = np.ones(1, v.dtype)[0]
+    for t in range(n_steps):
+        # (1) update: same expression and evaluation order as the simulator (bit-identical).
+        for i in range(n):
+            vn = v_inf[i] + (v[i] - v_inf[i]) * em[i] + ke[i] * xe[i] - ki[i] * xi[i]
+            integ = t - last[i] >= ref_steps[i]
+            vn = vn if integ else v[i]
+            v[i] = vn
+            xe[i] *= de[i]
+            xi[i] *= di[i]
+            pl[i] = vn
+            ml[i] = integ
+        pt = p_out[b, t]
+        mt = m_out[b, t]
+        for i in range(n):
+            pt[i] = pl[i]
+            mt[i] = ml[i]
+        # (2) threshold
+        n_sp = 0
+        if smooth:
+            for i in range(n):
+                s[i] = smooth_spike(pl[i] - v_th[i], slope, one) if ml[i] else 0.0
+            n_sp = n
+        else:
+            for i in range(n):
+                sp = (pl[i] > v_th[i]) & (ml[i] != 0)
+                s[i] = 1.0 if sp else 0.0
+                n_sp += sp
+        # (3) deliver, in the simulator's order: input channels, then neurons, then the
+        # delayed deliveries due now. Loops run over 0-based slices: with a variable start
+        # numba keeps a wraparound check per index and LLVM does not vectorise (6x slower).
+        for c in range(n_ch):
+            if spk_in[b, t, c]:
+                if row_delayed[c]:
+                    _deliver_delayed(c, t, 1.0, False, w, delay, inh_row, col_lo, col_hi, n_ring, xe, xi,
+                                     ring_e, ring_i)
+                    continue
+                lo, hi = col_lo[c], col_hi[c]
+                wr = w[c, lo:hi]
+                x = xe[lo:hi]
+                for k in range(wr.shape[0]):
+                    x[k] += wr[k]
+        if n_sp > 0:
+            for j in range(n):
+                sj = s[j]
+                if sj == 0.0:
+                    continue
+                r = n_in + j
+                if row_delayed[r]:
+                    _deliver_delayed(r, t, sj, smooth, w, delay, inh_row, col_lo, col_hi, n_ring, xe, xi,
+                                     ring_e, ring_i)
+                    continue
+                lo, hi = col_lo[r], col_hi[r]
+                wr = w[r, lo:hi]
+                x = xi[lo:hi] if inh_row[r] else xe[lo:hi]
+                if smooth:
+                    for k in range(wr.shape[0]):
+                        x[k] += sj * wr[k]
+                else:
+                    for k in range(wr.shape[0]):
+                        x[k] += wr[k]
+        if n_ring > 1:
+            slot = t % n_ring
+            for i in range(n):
+                xe[i] += ring_e[slot, i]
+                xi[i] += ring_i[slot, i]
+                ring_e[slot, i] = 0.0
+                ring_i[slot, i] = 0.0
+        # (4) reset
+        if n_sp > 0:
+            for j in range(n):
+                if smooth:
+                    v[j] = v[j] * (one - s[j]) + v_reset[j] * s[j]
+                elif s[j] != 0.0:
+                    v[j] = v_reset[j]
+                    last[j] = t
+
+
+@njit(cache=True, parallel=True, fastmath=_BACKWARD_MATH)
+def backward(spk_in, w, delay, inh_row, row_delayed, col_lo, col_hi, n_ring, wt_e, wt_i, post_cols, tcol_lo, tcol_hi,
+             delayed_neurons, em, de, di, ke, ki, v_th, v_reset, slope, smooth, reset_grad, p, m, g_s, g_p, win_lo,
+             win_hi, n_chunks, grad_w, grad_b, ge_rec, gq_rec):
+    """Backward pass of a batch: adjoints, dL/d(i_bias) and dL/dW of delayed synapses.
+
+    Weight gradients of synapses without delays are left to :func:`weight_grad`, from the
+    adjoints this kernel records: a scattered row update per spike inside this loop was its
+    costliest part.
+
+    Parameters
+    ----------
+    spk_in, w, delay, inh_row, row_delayed, col_lo, col_hi, n_ring, em, de, di, ke, ki, v_th, v_reset, slope, smooth
+        As in :func:`forward`.
+    wt_e, wt_i : float arrays (n, n)
+        Transposed neuron-to-neuron weights of rows without delays, E sources and I sources
+        apart: ``wt_e[i, j] = w[n_inputs + j, i]`` for E neurons ``j`` (0 otherwise).
+    post_cols : int64 array
+        Neurons ``i`` with incoming synapses in ``wt_e``/``wt_i``; ``tcol_lo[i]:tcol_hi[i]``
+        bounds the presynaptic neurons ``j`` of those synapses.
+    delayed_neurons : int64 array
+        Neurons whose outgoing synapses include delayed ones (handled row by row).
+    reset_grad : bool
+        Let the gradient flow through the reset (otherwise it is detached).
+    p, m : arrays from :func:`forward`
+    g_s, g_p : float arrays (B, n)
+        Direct loss gradients w.r.t. each neuron's spike and membrane ``p`` at every step of
+        the readout window ``win_lo <= t < win_hi`` (zero for non-output neurons).
+    n_chunks : int
+        Samples are split into this many contiguous chunks, each with its own buffer.
+    grad_w : float array (n_chunks, n_inputs + n, n), zeroed
+        Receives dL/dW of source rows with delayed synapses only.
+    grad_b : float array (n_chunks, n), zeroed
+    ge_rec, gq_rec : float arrays (B, T, n)
+        Receive ``gE^(t+1)`` and ``gQ^(t+1)``, the adjoints the deliveries of step ``t`` feed.
+    """
+    n_b = spk_in.shape[0]
+    for k in prange(n_chunks):
+        lo = k * n_b // n_chunks
+        hi = (k + 1) * n_b // n_chunks
+        for b in range(lo, hi):
+            _backward_one(b, spk_in, w, delay, inh_row, row_delayed, col_lo, col_hi, n_ring, wt_e, wt_i, post_cols,
+                          tcol_lo, tcol_hi, delayed_neurons, em, de, di, ke, ki, v_th, v_reset, slope, smooth,
+                          reset_grad, p, m, g_s, g_p, win_lo, win_hi, grad_w[k], grad_b[k], ge_rec, gq_rec)
+
+
+@njit(cache=True, fastmath=_BACKWARD_MATH)
+def _delayed_source_grad(r, t, amp, w, delay, inh_row, col_lo, col_hi, hist_e, hist_i, gw):
+    """Weight gradient of the deliveries of step t of a source with delayed synapses (spike
+    amplitude ``amp``, may be 0) and dL/d(its spike) through them."""
+    lo, hi = col_lo[r], col_hi[r]
+    wr = w[r, lo:hi]
+    gwr = gw[r, lo:hi]
+    dr = delay[r, lo:hi]
+    hist = hist_i if inh_row[r] else hist_e
+    n_hist = hist.shape[0]
+    acc = 0.0
+    for k in range(wr.shape[0]):
+        gi = hist[(t + dr[k] + 1) % n_hist, lo + k]
+        gwr[k] += amp * gi
+        acc += wr[k] * gi
+    return acc
+
+
+@njit(cache=True, fastmath=_BACKWARD_MATH)
+def _backward_one(b, spk_in, w, delay, inh_row, row_delayed, col_lo, col_hi, n_ring, wt_e, wt_i, post_cols, tcol_lo,
+                  tcol_hi, delayed_neurons, em, de, di, ke, ki, v_th, v_reset, slope, smooth, reset_grad, p, m, g_s,
+                  g_p, win_lo, win_hi, gw, gb, ge_rec, gq_rec):
+    n = em.shape[0]
+    n_in = w.shape[0] - n
+    n_ch = min(spk_in.shape[2], n_in)
+    n_steps = spk_in.shape[1]
+    # Arrays written in the neuron loops are allocated here so that LLVM vectorises them
+    # (see _forward_one).
+    gv = np.zeros_like(em)   # adjoints of v, E, Q at the start of step t + 1
+    g_e = np.zeros_like(em)
+    g_q = np.zeros_like(em)
+    gbl = np.zeros_like(em)  # dL/d(i_bias) of this sample
+    s = np.zeros_like(em)
+    sd = np.zeros_like(em)   # ds/dp (surrogate, times m)
+    gs = np.zeros_like(em)
+    # Adjoints of E and Q at the start of steps t+1 ... t+n_ring (slot = step % (n_ring+1)),
+    # needed by delayed deliveries; steps after the last are 0.
+    n_hist = n_ring + 1 if n_ring > 1 else 1
+    hist_e = np.zeros((n_hist, n), em.dtype)
+    hist_i = np.zeros((n_hist, n), em.dtype)
+    gsb = g_s[b]
+    gpb = g_p[b]
+    one = np.ones(1, em.dtype)[0]  # 1 in the kernel's float type (no float64 promotion)
+    zero = one - one
+    for t in range(n_steps - 1, -1, -1):
+        pt = p[b, t]
+        mt = m[b, t]
+        if smooth:
+            for i in range(n):
+                x = pt[i] - v_th[i]
+                s[i] = smooth_spike(x, slope, one) * mt[i]
+                sd[i] = smooth_spike_grad(x, slope, one) * mt[i]
+        else:
+            for i in range(n):
+                x = pt[i] - v_th[i]
+                mf = one * mt[i]
+                s[i] = mf if x > zero else zero
+                sd[i] = mf * surrogate_grad(x, slope, one)
+        # The adjoints fed by the deliveries of step t (weight gradients: weight_grad).
+        ger = ge_rec[b, t]
+        gqr = gq_rec[b, t]
+        for i in range(n):
+            ger[i] = g_e[i]
+            gqr[i] = g_q[i]
+        for c in range(n_ch):
+            if row_delayed[c] and spk_in[b, t, c]:
+                _delayed_source_grad(c, t, one, w, delay, inh_row, col_lo, col_hi, hist_e, hist_i, gw)
+        # dL/ds of every neuron through its synapses without delay, column by column of the
+        # transposed weights (one vectorised axpy per postsynaptic neuron rather than a short
+        # dot product per presynaptic one); delayed rows one by one.
+        for j in range(n):
+            gs[j] = zero
+        for q in range(post_cols.shape[0]):
+            i = post_cols[q]
+            lo, hi = tcol_lo[i], tcol_hi[i]
+            a_e, a_i = g_e[i], g_q[i]
+            we, wi = wt_e[i, lo:hi], wt_i[i, lo:hi]
+            gsl = gs[lo:hi]
+            for k in range(gsl.shape[0]):
+                gsl[k] += a_e * we[k] + a_i * wi[k]
+        for q in range(delayed_neurons.shape[0]):
+            j = delayed_neurons[q]
+            gs[j] += _delayed_source_grad(n_in + j, t, s[j], w, delay, inh_row, col_lo, col_hi, hist_e, hist_i, gw)
+        if reset_grad:
+            for j in range(n):
+                gs[j] += gv[j] * (v_reset[j] - pt[j])
+        wf = one if win_lo <= t < win_hi else zero  # readout window
+        for i in range(n):
+            gp = gv[i] * (one - s[i]) + (gs[i] + wf * gsb[i]) * sd[i] + wf * gpb[i]
+            mf = one * mt[i]
+            gu = mf * gp
+            gv[i] = (one - mf) * gp + em[i] * gu
+            gbl[i] += (one - em[i]) * gu
+            g_e[i] = de[i] * g_e[i] + ke[i] * gu
+            g_q[i] = di[i] * g_q[i] - ki[i] * gu
+        if n_ring > 1:
+            slot = t % n_hist
+            for i in range(n):
+                hist_e[slot, i] = g_e[i]
+                hist_i[slot, i] = g_q[i]
+    for i in range(n):
+        gb[i] += gbl[i]
+
+
+@njit(cache=True, parallel=True, fastmath=_BACKWARD_MATH)
+def weight_grad(spk_in, p, m, v_th, slope, smooth, ge_rec, gq_rec, fast_row, inh_row, col_lo, col_hi, n_chunks, out):
+    """dL/dW of source rows without delays from the adjoints recorded by :func:`backward`.
+
+    ``out[k, r, j] = sum_{b,t} s_r(b, t) G(b, t, j)`` over the samples of chunk ``k``, with
+    ``s_r`` the spikes of source row ``r`` (input channel, or neuron ``r - n_inputs``
+    recomputed from ``p`` and ``m``) and ``G`` the recorded ``gE`` (``gQ`` for
+    inhibitory sources): a sparse matrix product, one vectorised row update per spike into
+    an accumulator local to the chunk (so LLVM knows it aliases nothing).
+
+    Parameters
+    ----------
+    fast_row : bool array (n_inputs + n,)
+        Rows to compute (synapses, none delayed).
+    out : float array (n_chunks, n_inputs + n, n)
+    """
+    n_b, n_steps, n = ge_rec.shape
+    n_src = out.shape[1]
+    n_in = n_src - n
+    n_ch = min(spk_in.shape[2], n_in)
+    for k in prange(n_chunks):
+        acc = np.zeros((n_src, n), ge_rec.dtype)
+        one = np.ones(1, ge_rec.dtype)[0]
+        for b in range(k * n_b // n_chunks, (k + 1) * n_b // n_chunks):
+            for t in range(n_steps):
+                ge = ge_rec[b, t]
+                gq = gq_rec[b, t]
+                xs = spk_in[b, t]
+                for c in range(n_ch):
+                    if xs[c] and fast_row[c]:
+                        lo, hi = col_lo[c], col_hi[c]
+                        a = acc[c, lo:hi]
+                        g = gq[lo:hi] if inh_row[c] else ge[lo:hi]
+                        for i in range(a.shape[0]):
+                            a[i] += g[i]
+                pt = p[b, t]
+                mt = m[b, t]
+                for j in range(n):
+                    r = n_in + j
+                    if smooth:
+                        amp = smooth_spike(pt[j] - v_th[j], slope, one) * mt[j]
+                    else:
+                        amp = one if (pt[j] > v_th[j]) & (mt[j] != 0) else one - one
+                    if amp != 0 and fast_row[r]:
+                        lo, hi = col_lo[r], col_hi[r]
+                        a = acc[r, lo:hi]
+                        g = gq[lo:hi] if inh_row[r] else ge[lo:hi]
+                        for i in range(a.shape[0]):
+                            a[i] += amp * g[i]
+        o = out[k]
+        for r in range(n_src):
+            for i in range(n):
+                o[r, i] = acc[r, i]

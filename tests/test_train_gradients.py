@@ -1,0 +1,194 @@
+"""Gradient correctness of the BPTT kernels.
+
+* Finite differences of a *smoothed* forward pass (spikes replaced by the fast sigmoid
+  whose derivative the backward pass uses, gradient through the reset on): the backward
+  kernel must then compute that model's exact gradient.
+* A PyTorch autograd implementation of the same hard-threshold forward pass (dense
+  matrix products, custom surrogate Function), written independently of the kernels, must
+  give the same gradients to 1e-6 relative — with and without the reset's gradient,
+  refractoriness, delays, both readouts, biases.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from evo_circuits import Circuit
+from evo_circuits.model import PARAM_INDEX
+from evo_circuits.train import BPTT, Readout, TrainableNetwork
+
+
+def small_circuit(seed: int = 0, n_in: int = 3, n: int = 7, n_out: int = 2, delays: bool = True, t_ref: float = 0.3,
+                  dt: float = 0.1, p: float = 0.5, w_scale: float = 1.0) -> Circuit:
+    """A random E/I circuit (recurrent, with delays and randomised neuron parameters)."""
+    rng = np.random.default_rng(seed)
+    types = np.where(rng.random(n) < 0.7, 1, -1).astype(np.int8)
+    types[0], types[1] = 1, -1
+    w = np.where(rng.random((n_in + n, n)) < p, rng.uniform(2.0, 8.0, (n_in + n, n)) * w_scale, 0.0)
+    w[:n_in] = np.where(rng.random((n_in, n)) < 0.7, rng.uniform(6.0, 14.0, (n_in, n)) * w_scale, 0.0)
+    d = rng.integers(0, 4, w.shape) if delays else np.zeros(w.shape, int)
+    c = Circuit(types=types, n_inputs=n_in, weights=w, delays=d, outputs=list(range(n - n_out, n)), dt_ms=dt)
+    params = c.params.copy()
+    params[:, PARAM_INDEX["tau_m"]] = rng.uniform(3.0, 10.0, n)
+    params[:, PARAM_INDEX["tau_e"]] = rng.uniform(0.5, 3.0, n)
+    params[:, PARAM_INDEX["tau_i"]] = rng.uniform(1.0, 5.0, n)
+    params[:, PARAM_INDEX["t_ref"]] = t_ref
+    params[:, PARAM_INDEX["v_reset"]] = rng.uniform(-70.0, -60.0, n)
+    params[:, PARAM_INDEX["i_bias"]] = rng.uniform(0.0, 8.0, n)
+    return c.replace(params=params)
+
+
+def input_spikes(seed: int, b: int = 4, t: int = 60, c: int = 3, rate: float = 0.15) -> np.ndarray:
+    return (np.random.default_rng(seed).random((b, t, c)) < rate).astype(np.uint8)
+
+
+# ----------------------------------------------------------------------------- finite differences
+@pytest.mark.parametrize("readout", ["count", "membrane"])
+def test_smooth_gradient_matches_finite_differences(readout):
+    c = small_circuit(1, t_ref=0.0)
+    net = TrainableNetwork.from_circuit(c, train_bias=True)
+    ro = Readout(readout, gain=0.7 if readout == "count" else 0.3, window=(10, 55))
+    bp = BPTT(net, ro, slope=0.8, reset_grad=True, smooth=True)
+    x = input_spikes(2)
+    y = np.array([0, 1, 1, 0])
+    g = bp.loss_and_grad(x, y)
+    assert np.isfinite(g.loss) and np.abs(g.weights).max() > 0
+
+    def loss_at(w, bias):
+        net.weights[...] = w
+        net.bias[...] = bias
+        return bp.loss_and_grad(x, y).loss
+
+    w0, b0 = net.weights.copy(), net.bias.copy()
+    rng = np.random.default_rng(3)
+    entries = np.argwhere(net.trainable)
+    picks = entries[rng.choice(len(entries), 12, replace=False)]
+    eps = 1e-5
+    for r, k in picks:
+        wp, wm = w0.copy(), w0.copy()
+        wp[r, k] += eps
+        wm[r, k] -= eps
+        fd = (loss_at(wp, b0) - loss_at(wm, b0)) / (2 * eps)
+        assert fd == pytest.approx(g.weights[r, k], rel=1e-5, abs=1e-8), (r, k)
+    for i in range(c.n_neurons):
+        bp_, bm = b0.copy(), b0.copy()
+        bp_[i] += eps
+        bm[i] -= eps
+        fd = (loss_at(w0, bp_) - loss_at(w0, bm)) / (2 * eps)
+        assert fd == pytest.approx(g.bias[i], rel=1e-5, abs=1e-8), i
+
+
+def test_absent_and_frozen_entries_get_no_gradient():
+    c = small_circuit(4)
+    trainable = c.weights > 0
+    trainable[:c.n_inputs] = False
+    net = TrainableNetwork.from_circuit(c, trainable=trainable)
+    g = BPTT(net).loss_and_grad(input_spikes(5), np.array([0, 1, 0, 1]))
+    assert (g.weights[~trainable] == 0).all()
+    assert (g.bias == 0).all()
+
+
+def test_gradient_does_not_depend_on_batch_split():
+    c = small_circuit(6)
+    net = TrainableNetwork.from_circuit(c)
+    bp = BPTT(net)
+    x, y = input_spikes(7, b=8), np.array([0, 1] * 4)
+    g = bp.loss_and_grad(x, y)
+    g1, g2 = bp.loss_and_grad(x[:4], y[:4]), bp.loss_and_grad(x[4:], y[4:])
+    np.testing.assert_allclose(g.weights, (g1.weights + g2.weights) / 2, rtol=1e-12, atol=1e-15)
+
+
+# ----------------------------------------------------------------------------- PyTorch reference
+def torch_loss_and_grad(circuit: Circuit, weights, bias, spikes, labels, readout: Readout, slope: float,
+                        reset_grad: bool):
+    """Independent PyTorch implementation of the forward pass; autograd gives the gradient."""
+    torch = pytest.importorskip("torch")
+    from evo_circuits.simulate.pack import pack
+
+    class Spike(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return (x > 0).to(x.dtype)
+
+        @staticmethod
+        def backward(ctx, grad):
+            (x,) = ctx.saved_tensors
+            return grad / (1.0 + slope * x.abs()) ** 2
+
+    dt = torch.float64
+    pk = pack([circuit])
+    t = lambda a: torch.as_tensor(np.asarray(a, float), dtype=dt)  # noqa: E731
+    em, de, di, ke, ki = t(pk.em), t(pk.de), t(pk.di), t(pk.ke), t(pk.ki)
+    v_th, v_reset, v_rest = t(pk.v_th), t(pk.v_reset), t(circuit.param("v_rest"))
+    ref = circuit.refractory_steps()
+    W = torch.tensor(weights, dtype=dt, requires_grad=True)
+    Bv = torch.tensor(bias, dtype=dt, requires_grad=True)
+    n_in, n = circuit.n_inputs, circuit.n_neurons
+    signs = circuit.source_signs
+    delays = circuit.delays
+    exc_rows = t((signs > 0)[:, None] * np.ones((1, n)))
+    # Weight matrix split by delay and by target variable.
+    parts = []
+    for d in np.unique(delays[weights > 0]):
+        sel = t(delays == d)
+        parts.append((int(d), W * sel * exc_rows, W * sel * (1 - exc_rows)))
+    x = torch.as_tensor(spikes, dtype=dt)
+    b_size, n_steps, _ = x.shape
+    v = v_rest.repeat(b_size, 1)
+    E = torch.zeros(b_size, n, dtype=dt)
+    Q = torch.zeros(b_size, n, dtype=dt)
+    last = np.full((b_size, n), -(1 << 40))
+    v_inf = v_rest + Bv
+    srcs, out_s, out_p = [], [], []
+    for step in range(n_steps):
+        m = t(step - last >= ref)
+        u = v_inf + (v - v_inf) * em + ke * E - ki * Q
+        p = m * u + (1 - m) * v
+        E, Q = E * de, Q * di
+        s = m * Spike.apply(p - v_th)
+        srcs.append(torch.cat([x[:, step, :n_in], s], dim=1))
+        for d, w_e, w_i in parts:
+            if step - d >= 0:
+                E = E + srcs[step - d] @ w_e
+                Q = Q + srcs[step - d] @ w_i
+        sr = s if reset_grad else s.detach()
+        v = p * (1 - sr) + v_reset * sr
+        last = np.where(s.detach().numpy() > 0, step, last)
+        out_s.append(s)
+        out_p.append(p)
+    outs = list(circuit.outputs)
+    lo, hi = readout.span(n_steps)
+    S = torch.stack(out_s, 1)[:, lo:hi][:, :, outs]
+    P = torch.stack(out_p, 1)[:, lo:hi][:, :, outs]
+    act = S.sum(1) if readout.kind == "count" else (P - v_rest[outs]).sum(1) / (hi - lo)
+    z = readout.gain * act
+    if readout.none_class:
+        z = torch.cat([z, torch.full((b_size, 1), readout.gain * readout.theta, dtype=dt)], 1)
+    loss = torch.nn.functional.cross_entropy(z, torch.as_tensor(labels))
+    loss.backward()
+    return float(loss.detach()), W.grad.numpy(), Bv.grad.numpy(), torch.stack(out_s, 1).detach().numpy()
+
+
+@pytest.mark.parametrize("reset_grad", [False, True])
+@pytest.mark.parametrize("readout", [Readout("count", gain=0.5), Readout("membrane", gain=0.2, window=(5, 70)),
+                                     Readout("count", gain=1.0, none_class=True)])
+def test_gradients_match_pytorch_autograd(reset_grad, readout):
+    pytest.importorskip("torch")
+    for seed in range(3):
+        c = small_circuit(10 + seed, n=9, t_ref=0.3)  # 3-step refractory clamp, delays 0-3 steps
+        net = TrainableNetwork.from_circuit(c, train_bias=True)
+        bp = BPTT(net, readout, slope=1.3, reset_grad=reset_grad)
+        x = input_spikes(20 + seed, b=5, t=80)
+        y = np.array([0, 1, 1, 0, 1]) if not readout.none_class else np.array([0, 2, 1, 2, 0])
+        g = bp.loss_and_grad(x, y)
+        p, m = bp.forward(x)
+        loss, gw, gb, spikes = torch_loss_and_grad(c, net.weights, net.bias, x, y, readout, 1.3, reset_grad)
+        assert spikes.sum() > 20  # the networks are active
+        np.testing.assert_array_equal(bp.spikes_of(p, m), spikes.astype(np.uint8))
+        assert g.loss == pytest.approx(loss, rel=1e-12)
+        gw = np.where(net.trainable, gw, 0.0)
+        scale = np.abs(gw).max()
+        np.testing.assert_allclose(g.weights, gw, rtol=1e-6, atol=1e-6 * scale)
+        np.testing.assert_allclose(g.bias, gb, rtol=1e-6, atol=1e-6 * np.abs(gb).max())
