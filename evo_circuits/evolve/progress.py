@@ -33,7 +33,7 @@ class Progress:
         eta = elapsed / done * (self.total - generation) if done > 0 else float("nan")
         extra = f" coverage {row['archive_coverage']:.2f}" if "archive_coverage" in row else ""
         line = (f"gen {generation:>4}/{self.total}  best {row['score_best']:.4f}  mean {row['score_mean']:.4f}"
-                f"{extra}  {row['evals_per_s']:.0f} eval/s  ETA {_fmt(eta)}")
+                f"{extra}  {row['evals_per_s']:.0f} eval/s  ETA {format_duration(eta)}")
         if self.tty:
             self.stream.write("\r" + line.ljust(100))
         else:
@@ -47,7 +47,8 @@ class Progress:
             self.stream.flush()
 
 
-def _fmt(seconds: float) -> str:
+def format_duration(seconds: float) -> str:
+    """``1m05s`` / ``42s`` / ``--`` (NaN): for ETAs in progress lines."""
     if seconds != seconds:
         return "--"
     m, s = divmod(int(round(seconds)), 60)

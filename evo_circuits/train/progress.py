@@ -6,6 +6,8 @@ import sys
 import time
 from typing import TextIO
 
+from ..evolve.progress import format_duration as _fmt
+
 
 class TrainProgress:
     """Callable for ``train(..., progress=...)``: bar, loss, accuracy, samples/s, ETA.
@@ -47,10 +49,3 @@ class TrainProgress:
         elif end_of_epoch:
             self.stream.write(line + "\n")
         self.stream.flush()
-
-
-def _fmt(seconds: float) -> str:
-    if seconds != seconds:
-        return "--"
-    m, s = divmod(int(round(seconds)), 60)
-    return f"{m}m{s:02d}s" if m else f"{s}s"
