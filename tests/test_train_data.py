@@ -94,4 +94,6 @@ def test_task_mapping_details():
 
 
 def every_task_covered() -> bool:
-    return set(available_tasks()) <= set(TASK_CLASSES) | {"oscillator"}
+    # Built-in families only: other tests register plugin tasks in the same process.
+    builtin = {name for name, cls in available_tasks().items() if cls.__module__.startswith("evo_circuits.tasks.")}
+    return builtin <= set(TASK_CLASSES) | {"oscillator"}
