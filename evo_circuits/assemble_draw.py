@@ -21,10 +21,8 @@ import numpy as np
 
 from .atomic import atomic_open
 from .circuit import Circuit
-from .errors import EvoCircuitsError
-from .plots import E_COLOUR, I_COLOUR, INPUT_COLOUR
+from .plots import E_COLOUR, I_COLOUR, INPUT_COLOUR, image_format
 
-_FORMATS = ("png", "svg", "pdf")
 _MIXED_COLOUR = "#7d3c98"
 _DOT = 0.24  # spacing of neuron dots (data units)
 _PAD = 0.12  # padding of a copy frame
@@ -114,9 +112,7 @@ def draw_assembly(circuit: Circuit, path: str | os.PathLike, *, title: str | Non
     from .assemble import module_membership
 
     path = Path(path)
-    fmt = path.suffix.lower().lstrip(".")
-    if fmt not in _FORMATS:
-        raise EvoCircuitsError(f"{path}: drawing format must be one of {', '.join('.' + f for f in _FORMATS)}")
+    fmt = image_format(path)
     n_in, n = circuit.n_inputs, circuit.n_neurons
     module, copy, names = module_membership(circuit)
     meta = circuit.metadata.get("assembly", {}) if isinstance(circuit.metadata, dict) else {}

@@ -20,6 +20,19 @@ I_COLOUR = "#2e6fbf"
 INPUT_COLOUR = "#555555"
 
 
+IMAGE_FORMATS = ("png", "svg", "pdf")
+
+
+def image_format(path: str | os.PathLike) -> str:
+    """The image format of ``path`` from its suffix; a one-line error if it is not one we write."""
+    from .errors import FormatError
+
+    fmt = Path(path).suffix.lower().lstrip(".")
+    if fmt not in IMAGE_FORMATS:
+        raise FormatError(f"{path}: drawing format must be one of {', '.join('.' + f for f in IMAGE_FORMATS)}")
+    return fmt
+
+
 def _pyplot():
     import matplotlib
 

@@ -18,10 +18,9 @@ import numpy as np
 
 from ..atomic import atomic_open
 from ..circuit import Circuit
-from ..plots import E_COLOUR, I_COLOUR
+from ..plots import E_COLOUR, I_COLOUR, image_format
 
 INPUT_COLOUR = "#8a8a8a"
-_FORMATS = ("png", "svg", "pdf")
 _PER_COLUMN = 6
 
 
@@ -118,9 +117,7 @@ def draw_motif(circuit: Circuit, path: str | os.PathLike, *, title: str | None =
     from matplotlib.patches import ArrowStyle, Circle, FancyArrowPatch, Rectangle
 
     path = Path(path)
-    fmt = path.suffix.lower().lstrip(".")
-    if fmt not in _FORMATS:
-        raise ValueError(f"{path}: drawing format must be one of {', '.join('.' + f for f in _FORMATS)}")
+    fmt = image_format(path)
     n_in, n = circuit.n_inputs, circuit.n_neurons
     pos = layout(circuit)
     xs = [p[0] for p in pos.values()] or [0.0]
