@@ -21,7 +21,7 @@ import numpy as np
 
 from .atomic import atomic_open
 from .circuit import Circuit
-from .plots import E_COLOUR, I_COLOUR, INPUT_COLOUR, image_format
+from .plots import E_COLOUR, I_COLOUR, INPUT_COLOUR, image_format, pyplot
 
 _MIXED_COLOUR = "#7d3c98"
 _DOT = 0.24  # spacing of neuron dots (data units)
@@ -101,10 +101,7 @@ def draw_assembly(circuit: Circuit, path: str | os.PathLike, *, title: str | Non
     -------
     Path
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     from matplotlib.collections import LineCollection
     from matplotlib.lines import Line2D
     from matplotlib.patches import FancyArrowPatch, FancyBboxPatch

@@ -33,7 +33,8 @@ def image_format(path: str | os.PathLike) -> str:
     return fmt
 
 
-def _pyplot():
+def pyplot():
+    """matplotlib.pyplot on the non-interactive Agg backend (files only, no display needed)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -47,7 +48,7 @@ def _save(fig, path: str | os.PathLike) -> Path:
     fmt = path.suffix.lstrip(".") or "png"
     with atomic_open(path, "wb") as fh:
         fig.savefig(fh, format=fmt, dpi=120, bbox_inches="tight")
-    _pyplot().close(fig)
+    pyplot().close(fig)
     return path
 
 
@@ -74,7 +75,7 @@ def raster(circuit: Circuit, inputs: InputSpikes, result: SimResult, path: str |
     """
     if result.spikes is None:
         raise ValueError("raster: simulate with record_spikes=True")
-    plt = _pyplot()
+    plt = pyplot()
     n_tr = min(trials, inputs.n_trials)
     with_v = v_neuron is not None and result.v is not None
     fig, axes = plt.subplots(2 if with_v else 1, n_tr, figsize=(4.2 * n_tr, 4.6 if with_v else 3.4),
@@ -117,7 +118,7 @@ def raster(circuit: Circuit, inputs: InputSpikes, result: SimResult, path: str |
 
 def fitness_curves(rows: list[dict], path: str | os.PathLike, title: str = "") -> Path:
     """Best and mean (± std) of each objective per generation, from logbook rows."""
-    plt = _pyplot()
+    plt = pyplot()
     objectives = [k[:-5] for k in rows[0] if k.endswith("_best")]
     gens = np.array([float(r["generation"]) for r in rows])
     extra = "archive_coverage" in rows[0]
@@ -161,7 +162,7 @@ def learning_curves(curves: dict, path: str | os.PathLike, title: str = "", ylab
     """
     from .train.compare import mean_ci
 
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.6, 3.6))
     colours = ["#c0392b", "#2e6fbf", "#27ae60", "#8e44ad", "#555555"]
     for k, (label, values) in enumerate(curves.items()):

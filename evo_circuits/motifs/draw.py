@@ -18,7 +18,7 @@ import numpy as np
 
 from ..atomic import atomic_open
 from ..circuit import Circuit
-from ..plots import E_COLOUR, I_COLOUR, image_format
+from ..plots import E_COLOUR, I_COLOUR, image_format, pyplot
 
 INPUT_COLOUR = "#8a8a8a"
 _PER_COLUMN = 6
@@ -109,10 +109,7 @@ def draw_motif(circuit: Circuit, path: str | os.PathLike, *, title: str | None =
     -------
     Path
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     from matplotlib.lines import Line2D
     from matplotlib.patches import ArrowStyle, Circle, FancyArrowPatch, Rectangle
 

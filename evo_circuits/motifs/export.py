@@ -821,9 +821,7 @@ def _circuit_from_data(data: Any, where: str, *, max_neurons: int = MAX_NEURONS)
                    max_neurons=max_neurons)
     try:
         return circuit_from_dict(data)
-    except FormatError as exc:
-        raise FormatError(f"{where}: {exc}") from None
-    except CircuitError as exc:
+    except (FormatError, CircuitError) as exc:
         raise FormatError(f"{where}: {exc}") from None
 
 
@@ -870,9 +868,7 @@ def load_graphml(path: str | os.PathLike, *, max_neurons: int = MAX_NEURONS) -> 
                           f"(graph attribute n_inputs = {int(n_in_attr)})")
     try:
         return from_networkx(g)
-    except FormatError as exc:
-        raise FormatError(f"{path}: {exc}") from None
-    except CircuitError as exc:
+    except (FormatError, CircuitError) as exc:
         raise FormatError(f"{path}: {exc}") from None
     except (KeyError, ValueError, TypeError, IndexError) as exc:
         raise FormatError(f"{path}: GraphML does not describe a circuit ({type(exc).__name__}: {exc})") from None
