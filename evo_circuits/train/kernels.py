@@ -33,15 +33,17 @@ the reset is *detached* — the spike's effect through the reset is ignored — 
 choice (Zenke & Vogels 2021): it keeps the gradient from pushing a neuron not to spike
 merely because a spike resets it.
 
-Three kernels, all parallel (``prange``): :func:`forward` over samples; :func:`backward`
-over fixed chunks of samples (so results do not depend on the number of threads), which
-records the adjoints ``gE``, ``gQ`` fed by every step's deliveries; :func:`weight_grad`,
-which turns those records and the spikes into dL/dW of synapses without delays (synapses
-with delays get theirs inside :func:`backward`, from the ring of adjoints). The forward
-kernel is compiled without fast-math and adds deliveries in the simulator's order
-(delay-0 deliveries of input channels ascending, then of neurons ascending, then the
-delayed ones due now), so in float64 it computes bit-identical membrane potentials; the
-backward kernels may reassociate sums (``fastmath``).
+Two kernels, both parallel (``prange``): :func:`forward` over samples, and :func:`backward`
+over fixed chunks of samples (so results do not depend on the number of threads). The
+backward kernel records the adjoints ``gE``, ``gQ`` fed by every step's deliveries;
+matrix products of those records with the spikes give dL/dW of the synapses without
+delays (:meth:`.bptt.BPTT._weight_grad`, BLAS); synapses with delays get theirs inside
+:func:`backward`, from the ring of adjoints. The forward kernel is compiled without
+fast-math and, in float64, adds deliveries in the simulator's order (delay-0 deliveries of
+input channels ascending, then of neurons ascending, then the delayed ones due now), so it
+computes bit-identical membrane potentials. In float32 (the fast path) the input currents
+of all steps come precomputed from one matrix product. The backward kernel may
+reassociate sums (``fastmath``).
 
 Speed notes (measured on the digits workload): loops run over 0-based slices, and every
 array a neuron loop writes is allocated inside the kernel — with a variable loop start, or
@@ -63,14 +65,19 @@ _BACKWARD_MATH = {"reassoc", "contract", "nsz", "arcp"}
 
 
 @njit(cache=True, parallel=True)
-def forward(spk_in, w, delay, inh_row, row_delayed, col_lo, col_hi, n_ring, em, de, di, ke, ki, v_inf, v_th,
-            v_reset, v_init, ref_steps, slope, smooth, p_out, m_out):
-    """Forward pass of a batch; fills ``p_out[b, t, i]`` and ``m_out[b, t, i]``.
+def forward(spk_in, i_in, w, delay, inh_row, row_delayed, col_lo, col_hi, n_ring, em, de, di, ke, ki, v_inf, v_th,
+            v_reset, v_init, ref_steps, slope, smooth, p_out, m_out, s_out):
+    """Forward pass of a batch; fills ``p_out[b, t, i]``, ``m_out[b, t, i]`` and ``s_out[b, t, i]``.
 
     Parameters
     ----------
     spk_in : uint8 array (B, T, C)
         Input spikes; channels ``>= n_inputs`` are ignored.
+    i_in : float array (B, T, n), or shape (0, 0, 0)
+        If given: the summed input current of the channels without delayed synapses at
+        every step (one matrix product, see :meth:`.bptt.BPTT`), added at once instead of
+        channel by channel. That is the fast path: the sum is then not in the simulator's
+        order, so potentials agree with the simulator to rounding, not bit for bit.
     w : float array (n_inputs + n, n)
         Weight magnitudes; row ``r`` is non-zero only in ``col_lo[r]:col_hi[r]``.
     delay : int64 array (n_inputs + n, n)
@@ -90,10 +97,12 @@ def forward(spk_in, w, delay, inh_row, row_delayed, col_lo, col_hi, n_ring, em, 
         Membrane potential after the update of each step (the value compared with v_th).
     m_out : uint8 array (B, T, n)
         1 where the neuron integrated (was not refractory) in that step.
+    s_out : float array (B, T, n)
+        Spikes (0/1; the smooth amplitude with ``smooth``), for the weight gradients.
     """
     for b in prange(spk_in.shape[0]):
-        _forward_one(b, spk_in, w, delay, inh_row, row_delayed, col_lo, col_hi, n_ring, em, de, di, ke, ki, v_inf,
-                     v_th, v_reset, v_init, ref_steps, slope, smooth, p_out, m_out)
+        _forward_one(b, spk_in, i_in, w, delay, inh_row, row_delayed, col_lo, col_hi, n_ring, em, de, di, ke, ki,
+                     v_inf, v_th, v_reset, v_init, ref_steps, slope, smooth, p_out, m_out, s_out)
 
 
 @njit(cache=True)
@@ -115,8 +124,8 @@ def _deliver_delayed(r, t, amp, smooth, w, delay, inh_row, col_lo, col_hi, n_rin
 
 
 @njit(cache=True)
-def _forward_one(b, spk_in, w, delay, inh_row, row_delayed, col_lo, col_hi, n_ring, em, de, di, ke, ki, v_inf,
-                 v_th, v_reset, v_init, ref_steps, slope, smooth, p_out, m_out):
+def _forward_one(b, spk_in, i_in, w, delay, inh_row, row_delayed, col_lo, col_hi, n_ring, em, de, di, ke, ki, v_inf,
+                 v_th, v_reset, v_init, ref_steps, slope, smooth, p_out, m_out, s_out):
     n = em.shape[0]
     n_in = w.shape[0] - n
     n_ch = min(spk_in.shape[2], n_in)
@@ -133,6 +142,7 @@ def _forward_one(b, spk_in, w, delay, inh_row, row_delayed, col_lo, col_hi, n_ri
     ring_e = np.zeros((n_ring, n), v.dtype)
     ring_i = np.zeros((n_ring, n), v.dtype)
     last = np.full(n, _NEVER, np.int64)
+    active = np.empty(max(n, n_ch), np.int64)  # sources that spiked this step, ascending
     one = np.ones(1, v.dtype)[0]
     for t in range(n_steps):
         # (1) update: same expression and evaluation order as the simulator (bit-identical).
@@ -151,49 +161,61 @@ def _forward_one(b, spk_in, w, delay, inh_row, row_delayed, col_lo, col_hi, n_ri
             pt[i] = pl[i]
             mt[i] = ml[i]
         # (2) threshold
-        n_sp = 0
         if smooth:
             for i in range(n):
                 s[i] = smooth_spike(pl[i] - v_th[i], slope, one) if ml[i] else 0.0
-            n_sp = n
         else:
             for i in range(n):
-                sp = (pl[i] > v_th[i]) & (ml[i] != 0)
-                s[i] = 1.0 if sp else 0.0
-                n_sp += sp
+                s[i] = 1.0 if (pl[i] > v_th[i]) & (ml[i] != 0) else 0.0
+        st = s_out[b, t]
+        for i in range(n):
+            st[i] = s[i]
         # (3) deliver, in the simulator's order: input channels, then neurons, then the
-        # delayed deliveries due now. Loops run over 0-based slices: with a variable start
-        # numba keeps a wraparound check per index and LLVM does not vectorise (6x slower).
+        # delayed deliveries due now. Active sources are first listed in ascending order by
+        # branch-free compaction: a test per source mispredicts at random and cost more
+        # than the short row updates themselves. Loops run over 0-based slices: with a
+        # variable start numba keeps a wraparound check per index and LLVM does not
+        # vectorise (6x slower).
+        summed = i_in.shape[0] > 0
+        if summed:
+            it = i_in[b, t]
+            for i in range(n):
+                xe[i] += it[i]
+        xs = spk_in[b, t]
+        n_act = 0
         for c in range(n_ch):
-            if spk_in[b, t, c]:
-                if row_delayed[c]:
-                    _deliver_delayed(c, t, 1.0, False, w, delay, inh_row, col_lo, col_hi, n_ring, xe, xi,
-                                     ring_e, ring_i)
-                    continue
-                lo, hi = col_lo[c], col_hi[c]
-                wr = w[c, lo:hi]
-                x = xe[lo:hi]
+            active[n_act] = c
+            n_act += (xs[c] != 0) & (row_delayed[c] or not summed)
+        for q in range(n_act):
+            c = active[q]
+            if row_delayed[c]:
+                _deliver_delayed(c, t, 1.0, False, w, delay, inh_row, col_lo, col_hi, n_ring, xe, xi, ring_e, ring_i)
+                continue
+            lo, hi = col_lo[c], col_hi[c]
+            wr = w[c, lo:hi]
+            x = xe[lo:hi]
+            for k in range(wr.shape[0]):
+                x[k] += wr[k]
+        n_sp = 0
+        for j in range(n):
+            active[n_sp] = j
+            n_sp += s[j] != 0.0
+        for q in range(n_sp):
+            j = active[q]
+            sj = s[j]
+            r = n_in + j
+            if row_delayed[r]:
+                _deliver_delayed(r, t, sj, smooth, w, delay, inh_row, col_lo, col_hi, n_ring, xe, xi, ring_e, ring_i)
+                continue
+            lo, hi = col_lo[r], col_hi[r]
+            wr = w[r, lo:hi]
+            x = xi[lo:hi] if inh_row[r] else xe[lo:hi]
+            if smooth:
+                for k in range(wr.shape[0]):
+                    x[k] += sj * wr[k]
+            else:
                 for k in range(wr.shape[0]):
                     x[k] += wr[k]
-        if n_sp > 0:
-            for j in range(n):
-                sj = s[j]
-                if sj == 0.0:
-                    continue
-                r = n_in + j
-                if row_delayed[r]:
-                    _deliver_delayed(r, t, sj, smooth, w, delay, inh_row, col_lo, col_hi, n_ring, xe, xi,
-                                     ring_e, ring_i)
-                    continue
-                lo, hi = col_lo[r], col_hi[r]
-                wr = w[r, lo:hi]
-                x = xi[lo:hi] if inh_row[r] else xe[lo:hi]
-                if smooth:
-                    for k in range(wr.shape[0]):
-                        x[k] += sj * wr[k]
-                else:
-                    for k in range(wr.shape[0]):
-                        x[k] += wr[k]
         if n_ring > 1:
             slot = t % n_ring
             for i in range(n):
@@ -202,34 +224,37 @@ def _forward_one(b, spk_in, w, delay, inh_row, row_delayed, col_lo, col_hi, n_ri
                 ring_e[slot, i] = 0.0
                 ring_i[slot, i] = 0.0
         # (4) reset
-        if n_sp > 0:
+        if smooth:
             for j in range(n):
-                if smooth:
-                    v[j] = v[j] * (one - s[j]) + v_reset[j] * s[j]
-                elif s[j] != 0.0:
-                    v[j] = v_reset[j]
-                    last[j] = t
+                v[j] = v[j] * (one - s[j]) + v_reset[j] * s[j]
+        else:
+            for q in range(n_sp):
+                j = active[q]
+                v[j] = v_reset[j]
+                last[j] = t
 
 
 @njit(cache=True, parallel=True, fastmath=_BACKWARD_MATH)
-def backward(spk_in, w, delay, inh_row, row_delayed, col_lo, col_hi, n_ring, wt_e, wt_i, post_cols, tcol_lo, tcol_hi,
+def backward(spk_in, w, delay, inh_row, row_delayed, col_lo, col_hi, n_ring, wt, inh_pre, post_cols, tcol_lo, tcol_hi,
              delayed_neurons, em, de, di, ke, ki, v_th, v_reset, slope, smooth, reset_grad, p, m, g_s, g_p, win_lo,
-             win_hi, n_chunks, grad_w, grad_b, ge_rec, gq_rec):
+             win_hi, n_chunks, grad_w, grad_b, e_lo, q_lo, ge_rec, gq_rec):
     """Backward pass of a batch: adjoints, dL/d(i_bias) and dL/dW of delayed synapses.
 
-    Weight gradients of synapses without delays are left to :func:`weight_grad`, from the
-    adjoints this kernel records: a scattered row update per spike inside this loop was its
-    costliest part.
+    Weight gradients of synapses without delays are left to matrix products of the spikes
+    and the adjoints this kernel records (:meth:`.bptt.BPTT._weight_grad`): a scattered row
+    update per spike inside this loop was its costliest part.
 
     Parameters
     ----------
     spk_in, w, delay, inh_row, row_delayed, col_lo, col_hi, n_ring, em, de, di, ke, ki, v_th, v_reset, slope, smooth
         As in :func:`forward`.
-    wt_e, wt_i : float arrays (n, n)
-        Transposed neuron-to-neuron weights of rows without delays, E sources and I sources
-        apart: ``wt_e[i, j] = w[n_inputs + j, i]`` for E neurons ``j`` (0 otherwise).
+    wt : float array (n, n)
+        Transposed neuron-to-neuron weights of rows without delays: ``wt[i, j] = w[n_inputs + j, i]``.
+    inh_pre : float array (n,)
+        1 for inhibitory neurons, 0 for excitatory ones (which adjoint, gQ or gE, their
+        synapses feed).
     post_cols : int64 array
-        Neurons ``i`` with incoming synapses in ``wt_e``/``wt_i``; ``tcol_lo[i]:tcol_hi[i]``
+        Neurons ``i`` with incoming synapses in ``wt``; ``tcol_lo[i]:tcol_hi[i]``
         bounds the presynaptic neurons ``j`` of those synapses.
     delayed_neurons : int64 array
         Neurons whose outgoing synapses include delayed ones (handled row by row).
@@ -244,17 +269,22 @@ def backward(spk_in, w, delay, inh_row, row_delayed, col_lo, col_hi, n_ring, wt_
     grad_w : float array (n_chunks, n_inputs + n, n), zeroed
         Receives dL/dW of source rows with delayed synapses only.
     grad_b : float array (n_chunks, n), zeroed
-    ge_rec, gq_rec : float arrays (B, T, n)
-        Receive ``gE^(t+1)`` and ``gQ^(t+1)``, the adjoints the deliveries of step ``t`` feed.
+    e_lo, q_lo : int
+    ge_rec, gq_rec : float arrays (B, T, n_e), (B, T, n_q)
+        Receive ``gE^(t+1)`` of neurons ``e_lo:e_lo + n_e`` and ``gQ^(t+1)`` of neurons
+        ``q_lo:q_lo + n_q``: the adjoints the deliveries of step ``t`` feed, for the
+        columns that synapses without delays reach (recording all of them cost a fifth of
+        the kernel's time, in memory traffic).
     """
     n_b = spk_in.shape[0]
     for k in prange(n_chunks):
         lo = k * n_b // n_chunks
         hi = (k + 1) * n_b // n_chunks
         for b in range(lo, hi):
-            _backward_one(b, spk_in, w, delay, inh_row, row_delayed, col_lo, col_hi, n_ring, wt_e, wt_i, post_cols,
+            _backward_one(b, spk_in, w, delay, inh_row, row_delayed, col_lo, col_hi, n_ring, wt, inh_pre, post_cols,
                           tcol_lo, tcol_hi, delayed_neurons, em, de, di, ke, ki, v_th, v_reset, slope, smooth,
-                          reset_grad, p, m, g_s, g_p, win_lo, win_hi, grad_w[k], grad_b[k], ge_rec, gq_rec)
+                          reset_grad, p, m, g_s, g_p, win_lo, win_hi, grad_w[k], grad_b[k], e_lo, q_lo, ge_rec,
+                          gq_rec)
 
 
 @njit(cache=True, fastmath=_BACKWARD_MATH)
@@ -276,9 +306,9 @@ def _delayed_source_grad(r, t, amp, w, delay, inh_row, col_lo, col_hi, hist_e, h
 
 
 @njit(cache=True, fastmath=_BACKWARD_MATH)
-def _backward_one(b, spk_in, w, delay, inh_row, row_delayed, col_lo, col_hi, n_ring, wt_e, wt_i, post_cols, tcol_lo,
+def _backward_one(b, spk_in, w, delay, inh_row, row_delayed, col_lo, col_hi, n_ring, wt, inh_pre, post_cols, tcol_lo,
                   tcol_hi, delayed_neurons, em, de, di, ke, ki, v_th, v_reset, slope, smooth, reset_grad, p, m, g_s,
-                  g_p, win_lo, win_hi, gw, gb, ge_rec, gq_rec):
+                  g_p, win_lo, win_hi, gw, gb, e_lo, q_lo, ge_rec, gq_rec):
     n = em.shape[0]
     n_in = w.shape[0] - n
     n_ch = min(spk_in.shape[2], n_in)
@@ -315,12 +345,15 @@ def _backward_one(b, spk_in, w, delay, inh_row, row_delayed, col_lo, col_hi, n_r
                 mf = one * mt[i]
                 s[i] = mf if x > zero else zero
                 sd[i] = mf * surrogate_grad(x, slope, one)
-        # The adjoints fed by the deliveries of step t (weight gradients: weight_grad).
+        # The adjoints fed by the deliveries of step t (for the weight gradients).
         ger = ge_rec[b, t]
+        src = g_e[e_lo:e_lo + ger.shape[0]]
+        for i in range(ger.shape[0]):
+            ger[i] = src[i]
         gqr = gq_rec[b, t]
-        for i in range(n):
-            ger[i] = g_e[i]
-            gqr[i] = g_q[i]
+        src = g_q[q_lo:q_lo + gqr.shape[0]]
+        for i in range(gqr.shape[0]):
+            gqr[i] = src[i]
         for c in range(n_ch):
             if row_delayed[c] and spk_in[b, t, c]:
                 _delayed_source_grad(c, t, one, w, delay, inh_row, col_lo, col_hi, hist_e, hist_i, gw)
@@ -332,11 +365,11 @@ def _backward_one(b, spk_in, w, delay, inh_row, row_delayed, col_lo, col_hi, n_r
         for q in range(post_cols.shape[0]):
             i = post_cols[q]
             lo, hi = tcol_lo[i], tcol_hi[i]
-            a_e, a_i = g_e[i], g_q[i]
-            we, wi = wt_e[i, lo:hi], wt_i[i, lo:hi]
+            a_e, d_a = g_e[i], g_q[i] - g_e[i]
+            wti, ih = wt[i, lo:hi], inh_pre[lo:hi]
             gsl = gs[lo:hi]
             for k in range(gsl.shape[0]):
-                gsl[k] += a_e * we[k] + a_i * wi[k]
+                gsl[k] += wti[k] * (a_e + d_a * ih[k])
         for q in range(delayed_neurons.shape[0]):
             j = delayed_neurons[q]
             gs[j] += _delayed_source_grad(n_in + j, t, s[j], w, delay, inh_row, col_lo, col_hi, hist_e, hist_i, gw)
@@ -359,58 +392,3 @@ def _backward_one(b, spk_in, w, delay, inh_row, row_delayed, col_lo, col_hi, n_r
                 hist_i[slot, i] = g_q[i]
     for i in range(n):
         gb[i] += gbl[i]
-
-
-@njit(cache=True, parallel=True, fastmath=_BACKWARD_MATH)
-def weight_grad(spk_in, p, m, v_th, slope, smooth, ge_rec, gq_rec, fast_row, inh_row, col_lo, col_hi, n_chunks, out):
-    """dL/dW of source rows without delays from the adjoints recorded by :func:`backward`.
-
-    ``out[k, r, j] = sum_{b,t} s_r(b, t) G(b, t, j)`` over the samples of chunk ``k``, with
-    ``s_r`` the spikes of source row ``r`` (input channel, or neuron ``r - n_inputs``
-    recomputed from ``p`` and ``m``) and ``G`` the recorded ``gE`` (``gQ`` for
-    inhibitory sources): a sparse matrix product, one vectorised row update per spike into
-    an accumulator local to the chunk (so LLVM knows it aliases nothing).
-
-    Parameters
-    ----------
-    fast_row : bool array (n_inputs + n,)
-        Rows to compute (synapses, none delayed).
-    out : float array (n_chunks, n_inputs + n, n)
-    """
-    n_b, n_steps, n = ge_rec.shape
-    n_src = out.shape[1]
-    n_in = n_src - n
-    n_ch = min(spk_in.shape[2], n_in)
-    for k in prange(n_chunks):
-        acc = np.zeros((n_src, n), ge_rec.dtype)
-        one = np.ones(1, ge_rec.dtype)[0]
-        for b in range(k * n_b // n_chunks, (k + 1) * n_b // n_chunks):
-            for t in range(n_steps):
-                ge = ge_rec[b, t]
-                gq = gq_rec[b, t]
-                xs = spk_in[b, t]
-                for c in range(n_ch):
-                    if xs[c] and fast_row[c]:
-                        lo, hi = col_lo[c], col_hi[c]
-                        a = acc[c, lo:hi]
-                        g = gq[lo:hi] if inh_row[c] else ge[lo:hi]
-                        for i in range(a.shape[0]):
-                            a[i] += g[i]
-                pt = p[b, t]
-                mt = m[b, t]
-                for j in range(n):
-                    r = n_in + j
-                    if smooth:
-                        amp = smooth_spike(pt[j] - v_th[j], slope, one) * mt[j]
-                    else:
-                        amp = one if (pt[j] > v_th[j]) & (mt[j] != 0) else one - one
-                    if amp != 0 and fast_row[r]:
-                        lo, hi = col_lo[r], col_hi[r]
-                        a = acc[r, lo:hi]
-                        g = gq[lo:hi] if inh_row[r] else ge[lo:hi]
-                        for i in range(a.shape[0]):
-                            a[i] += amp * g[i]
-        o = out[k]
-        for r in range(n_src):
-            for i in range(n):
-                o[r, i] = acc[r, i]

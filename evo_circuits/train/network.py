@@ -86,20 +86,29 @@ class TrainableNetwork:
         self.tcol_lo = np.where(has, fast.argmax(axis=0), 0).astype(np.int64)
         self.tcol_hi = np.where(has, fast.shape[0] - fast[::-1].argmax(axis=0), 0).astype(np.int64)
         self.delayed_neurons = np.flatnonzero(self.row_delayed[n_in:]).astype(np.int64)
-        self._fast_e = (~self.row_delayed[n_in:] & (c.types > 0))[:, None]
-        self._fast_i = (~self.row_delayed[n_in:] & (c.types < 0))[:, None]
+        self._fast = ~self.row_delayed[n_in:, None]
         # Columns spanned by each source row's synapses (kernels loop over that slice only).
         any_col = structure.any(axis=1)
         self.col_lo = np.where(any_col, structure.argmax(axis=1), 0).astype(np.int64)
         self.col_hi = np.where(any_col, structure.shape[1] - structure[:, ::-1].argmax(axis=1), 0).astype(np.int64)
-        # Source rows whose weight gradients come from kernels.weight_grad (no delays).
-        self.fast_row = any_col & ~self.row_delayed
+        # Weight gradients of rows without delays are matrix products (bptt.BPTT): source
+        # rows in blocks of one kind (inputs, E neurons, I neurons) with the columns they span.
+        fast_row = any_col & ~self.row_delayed
+        is_input = np.arange(len(fast_row)) < n_in
+        self.grad_blocks: list[tuple[np.ndarray, int, int, bool]] = []
+        for rows in (fast_row & is_input, fast_row & ~is_input & ~self.inh_row, fast_row & self.inh_row):
+            if rows.any():
+                idx = np.flatnonzero(rows)
+                self.grad_blocks.append((idx, int(self.col_lo[idx].min()), int(self.col_hi[idx].max()),
+                                         bool(self.inh_row[idx[0]])))
+        # Columns whose adjoints gE / gQ the backward kernel records for those products.
+        self.rec_cols = {inh: (min((b[1] for b in self.grad_blocks if b[3] == inh), default=0),
+                               max((b[2] for b in self.grad_blocks if b[3] == inh), default=0))
+                         for inh in (False, True)}
 
-    def transposed(self, dtype=np.float64) -> tuple[np.ndarray, np.ndarray]:
-        """Neuron-to-neuron weights of rows without delays, transposed (post, pre), E and I sources apart."""
-        w = self.weights[self.n_inputs:]
-        return (np.ascontiguousarray((w * self._fast_e).T, dtype),
-                np.ascontiguousarray((w * self._fast_i).T, dtype))
+    def transposed(self, dtype=np.float64) -> np.ndarray:
+        """Neuron-to-neuron weights of rows without delays, transposed: (post, pre)."""
+        return np.ascontiguousarray((self.weights[self.n_inputs:] * self._fast).T, dtype)
 
     # ------------------------------------------------------------------ construction
     @classmethod
