@@ -14,7 +14,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from functools import lru_cache
+
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 from .kernels import backward, forward
 from .network import TrainableNetwork, TrainError
@@ -83,6 +86,7 @@ class BPTT:
                            v_th=f(net.v_th), v_reset=f(net.v_reset), v_init=f(net.v_init))
         self._ref = np.ascontiguousarray(net.ref_steps, np.int64)
         self._inh_pre = f(net.inh_row[net.n_inputs:])
+        self._exact = self.dtype == np.float64  # the simulator's delivery order (see dtype)
         # Work arrays reused from batch to batch: fresh multi-MB arrays every call cost
         # page faults comparable to the kernels themselves.
         self._buffers: dict[str, np.ndarray] = {}
@@ -125,14 +129,15 @@ class BPTT:
         """Summed current of the input channels without delays at every step, (B, T, n), as
         one matrix product; an empty array in float64, where inputs are delivered one by one
         in the simulator's order (bit-identical potentials)."""
-        if self.dtype == np.float64:
+        if self._exact:
             return np.zeros((0, 0, 0), self.dtype)
         net = self.net
         b, t, n_ch = spikes.shape
         x = spikes.reshape(b * t, n_ch).astype(self.dtype)
         w = net.weights[:n_ch].astype(self.dtype)
         w[net.row_delayed[:n_ch]] = 0  # delivered by the kernel with their delays
-        return (x @ w).reshape(b, t, net.n_neurons)
+        with _serial_blas():
+            return (x @ w).reshape(b, t, net.n_neurons)
 
     def _forward(self, spikes: np.ndarray, buffered: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """p, m and the spikes s of every neuron, (B, T, n) each; ``buffered`` reuses work arrays."""
@@ -140,10 +145,13 @@ class BPTT:
         shape = spikes.shape[:2] + (net.n_neurons,)
         alloc = self._buffer if buffered else (lambda name, sh, dt: np.empty(sh, dt))
         p, m, s = alloc("p", shape, self.dtype), alloc("m", shape, np.uint8), alloc("s", shape, self.dtype)
-        forward(spikes, self._input_current(spikes), np.ascontiguousarray(net.weights, self.dtype), net.delay,
-                net.inh_row, net.row_delayed, net.col_lo, net.col_hi, net.n_ring, c["em"], c["de"], c["di"], c["ke"],
-                c["ki"], np.ascontiguousarray(net.v_inf, self.dtype), c["v_th"], c["v_reset"], c["v_init"], self._ref,
-                self.dtype.type(self.slope), self.smooth, p, m, s)
+        n_ch = spikes.shape[2]
+        # Channels delivered spike by spike: all in float64, else those with delays.
+        channels = np.arange(n_ch) if self._exact else np.flatnonzero(net.row_delayed[:n_ch])
+        forward(spikes, self._input_current(spikes), channels, np.ascontiguousarray(net.weights, self.dtype),
+                net.delay, net.inh_row, net.row_delayed, net.col_lo, net.col_hi, net.n_ring, c["em"], c["de"],
+                c["di"], c["ke"], c["ki"], np.ascontiguousarray(net.v_inf, self.dtype), c["v_th"], c["v_reset"],
+                c["v_init"], self._ref, self.dtype.type(self.slope), self.smooth, p, m, s)
         return p, m, s
 
     def spikes_of(self, p: np.ndarray, m: np.ndarray) -> np.ndarray:
@@ -220,10 +228,11 @@ class BPTT:
         gq_rec = self._buffer("gq", (len(spikes), n_steps, q_hi - q_lo), self.dtype)
         w = np.ascontiguousarray(net.weights, self.dtype)
         slope = self.dtype.type(self.slope)
-        backward(spikes, w, net.delay, net.inh_row, net.row_delayed, net.col_lo, net.col_hi, net.n_ring, wt, self._inh_pre,
-                 net.post_cols, net.tcol_lo, net.tcol_hi, net.delayed_neurons, c["em"], c["de"], c["di"], c["ke"],
-                 c["ki"], c["v_th"], c["v_reset"], slope, self.smooth, self.reset_grad, p, m, g_s, g_p, lo, hi,
-                 n_chunks, gw, gb, e_lo, q_lo, ge_rec, gq_rec)
+        backward(spikes, np.flatnonzero(net.row_delayed[:spikes.shape[2]]), w, net.delay, net.inh_row,
+                 net.row_delayed, net.col_lo, net.col_hi, net.n_ring, wt, self._inh_pre, net.post_cols, net.tcol_lo,
+                 net.tcol_hi, net.delayed_neurons, c["em"], c["de"], c["di"], c["ke"], c["ki"], c["v_th"],
+                 c["v_reset"], slope, self.smooth, self.reset_grad, p, m, g_s, g_p, lo, hi, n_chunks, gw, gb, e_lo,
+                 q_lo, ge_rec, gq_rec)
         grad_w = self._weight_grad(spikes, s, ge_rec, gq_rec)
         if net.row_delayed.any():
             grad_w += gw.sum(axis=0, dtype=np.float64)
@@ -255,8 +264,21 @@ class BPTT:
                 src = _columns(s, rows - net.n_inputs)
             if len(rows):
                 g = (g_q if inh else g_e)[:, lo - offset[inh]:hi - offset[inh]]
-                grad[rows, lo:hi] = src.T @ g
+                with _serial_blas():
+                    grad[rows, lo:hi] = src.T @ g
         return grad
+
+
+@lru_cache(maxsize=None)
+def _blas_controller() -> ThreadpoolController:
+    return ThreadpoolController()
+
+
+def _serial_blas():
+    """Context: BLAS on the calling thread only. OpenBLAS's worker threads keep spinning
+    for a while after a product, and slowed the numba kernel that follows by 2-3x on two
+    cores (measured on the digits workload); the products here are small enough for one."""
+    return _blas_controller().limit(limits=1, user_api="blas")
 
 
 def _columns(a: np.ndarray, idx: np.ndarray) -> np.ndarray:

@@ -65,8 +65,8 @@ _BACKWARD_MATH = {"reassoc", "contract", "nsz", "arcp"}
 
 
 @njit(cache=True, parallel=True)
-def forward(spk_in, i_in, w, delay, inh_row, row_delayed, col_lo, col_hi, n_ring, em, de, di, ke, ki, v_inf, v_th,
-            v_reset, v_init, ref_steps, slope, smooth, p_out, m_out, s_out):
+def forward(spk_in, i_in, channels, w, delay, inh_row, row_delayed, col_lo, col_hi, n_ring, em, de, di, ke, ki, v_inf,
+            v_th, v_reset, v_init, ref_steps, slope, smooth, p_out, m_out, s_out):
     """Forward pass of a batch; fills ``p_out[b, t, i]``, ``m_out[b, t, i]`` and ``s_out[b, t, i]``.
 
     Parameters
@@ -78,6 +78,9 @@ def forward(spk_in, i_in, w, delay, inh_row, row_delayed, col_lo, col_hi, n_ring
         every step (one matrix product, see :meth:`.bptt.BPTT`), added at once instead of
         channel by channel. That is the fast path: the sum is then not in the simulator's
         order, so potentials agree with the simulator to rounding, not bit for bit.
+    channels : int64 array
+        The input channels delivered spike by spike, ascending: all of them without
+        ``i_in``, else those with delayed synapses.
     w : float array (n_inputs + n, n)
         Weight magnitudes; row ``r`` is non-zero only in ``col_lo[r]:col_hi[r]``.
     delay : int64 array (n_inputs + n, n)
@@ -101,8 +104,8 @@ def forward(spk_in, i_in, w, delay, inh_row, row_delayed, col_lo, col_hi, n_ring
         Spikes (0/1; the smooth amplitude with ``smooth``), for the weight gradients.
     """
     for b in prange(spk_in.shape[0]):
-        _forward_one(b, spk_in, i_in, w, delay, inh_row, row_delayed, col_lo, col_hi, n_ring, em, de, di, ke, ki,
-                     v_inf, v_th, v_reset, v_init, ref_steps, slope, smooth, p_out, m_out, s_out)
+        _forward_one(b, spk_in, i_in, channels, w, delay, inh_row, row_delayed, col_lo, col_hi, n_ring, em, de, di, ke,
+                     ki, v_inf, v_th, v_reset, v_init, ref_steps, slope, smooth, p_out, m_out, s_out)
 
 
 @njit(cache=True)
@@ -124,11 +127,10 @@ def _deliver_delayed(r, t, amp, smooth, w, delay, inh_row, col_lo, col_hi, n_rin
 
 
 @njit(cache=True)
-def _forward_one(b, spk_in, i_in, w, delay, inh_row, row_delayed, col_lo, col_hi, n_ring, em, de, di, ke, ki, v_inf,
-                 v_th, v_reset, v_init, ref_steps, slope, smooth, p_out, m_out, s_out):
+def _forward_one(b, spk_in, i_in, channels, w, delay, inh_row, row_delayed, col_lo, col_hi, n_ring, em, de, di, ke,
+                 ki, v_inf, v_th, v_reset, v_init, ref_steps, slope, smooth, p_out, m_out, s_out):
     n = em.shape[0]
     n_in = w.shape[0] - n
-    n_ch = min(spk_in.shape[2], n_in)
     n_steps = spk_in.shape[1]
     # Every array written in the neuron loops is allocated here: LLVM then knows they
     # alias nothing and vectorises the loops (with arguments as targets it would need a
@@ -142,7 +144,7 @@ def _forward_one(b, spk_in, i_in, w, delay, inh_row, row_delayed, col_lo, col_hi
     ring_e = np.zeros((n_ring, n), v.dtype)
     ring_i = np.zeros((n_ring, n), v.dtype)
     last = np.full(n, _NEVER, np.int64)
-    active = np.empty(max(n, n_ch), np.int64)  # sources that spiked this step, ascending
+    active = np.empty(max(n, channels.shape[0]), np.int64)  # sources that spiked this step, ascending
     one = np.ones(1, v.dtype)[0]
     for t in range(n_steps):
         # (1) update: same expression and evaluation order as the simulator (bit-identical).
@@ -183,9 +185,10 @@ def _forward_one(b, spk_in, i_in, w, delay, inh_row, row_delayed, col_lo, col_hi
                 xe[i] += it[i]
         xs = spk_in[b, t]
         n_act = 0
-        for c in range(n_ch):
+        for q in range(channels.shape[0]):
+            c = channels[q]
             active[n_act] = c
-            n_act += (xs[c] != 0) & (row_delayed[c] or not summed)
+            n_act += xs[c] != 0
         for q in range(n_act):
             c = active[q]
             if row_delayed[c]:
@@ -235,9 +238,9 @@ def _forward_one(b, spk_in, i_in, w, delay, inh_row, row_delayed, col_lo, col_hi
 
 
 @njit(cache=True, parallel=True, fastmath=_BACKWARD_MATH)
-def backward(spk_in, w, delay, inh_row, row_delayed, col_lo, col_hi, n_ring, wt, inh_pre, post_cols, tcol_lo, tcol_hi,
-             delayed_neurons, em, de, di, ke, ki, v_th, v_reset, slope, smooth, reset_grad, p, m, g_s, g_p, win_lo,
-             win_hi, n_chunks, grad_w, grad_b, e_lo, q_lo, ge_rec, gq_rec):
+def backward(spk_in, delayed_inputs, w, delay, inh_row, row_delayed, col_lo, col_hi, n_ring, wt, inh_pre, post_cols,
+             tcol_lo, tcol_hi, delayed_neurons, em, de, di, ke, ki, v_th, v_reset, slope, smooth, reset_grad, p, m, g_s,
+             g_p, win_lo, win_hi, n_chunks, grad_w, grad_b, e_lo, q_lo, ge_rec, gq_rec):
     """Backward pass of a batch: adjoints, dL/d(i_bias) and dL/dW of delayed synapses.
 
     Weight gradients of synapses without delays are left to matrix products of the spikes
@@ -248,6 +251,8 @@ def backward(spk_in, w, delay, inh_row, row_delayed, col_lo, col_hi, n_ring, wt,
     ----------
     spk_in, w, delay, inh_row, row_delayed, col_lo, col_hi, n_ring, em, de, di, ke, ki, v_th, v_reset, slope, smooth
         As in :func:`forward`.
+    delayed_inputs : int64 array
+        Input channels (with data) whose synapses include delayed ones.
     wt : float array (n, n)
         Transposed neuron-to-neuron weights of rows without delays: ``wt[i, j] = w[n_inputs + j, i]``.
     inh_pre : float array (n,)
@@ -281,10 +286,10 @@ def backward(spk_in, w, delay, inh_row, row_delayed, col_lo, col_hi, n_ring, wt,
         lo = k * n_b // n_chunks
         hi = (k + 1) * n_b // n_chunks
         for b in range(lo, hi):
-            _backward_one(b, spk_in, w, delay, inh_row, row_delayed, col_lo, col_hi, n_ring, wt, inh_pre, post_cols,
-                          tcol_lo, tcol_hi, delayed_neurons, em, de, di, ke, ki, v_th, v_reset, slope, smooth,
-                          reset_grad, p, m, g_s, g_p, win_lo, win_hi, grad_w[k], grad_b[k], e_lo, q_lo, ge_rec,
-                          gq_rec)
+            _backward_one(b, spk_in, delayed_inputs, w, delay, inh_row, row_delayed, col_lo, col_hi, n_ring, wt,
+                          inh_pre, post_cols, tcol_lo, tcol_hi, delayed_neurons, em, de, di, ke, ki, v_th, v_reset,
+                          slope, smooth, reset_grad, p, m, g_s, g_p, win_lo, win_hi, grad_w[k], grad_b[k], e_lo, q_lo,
+                          ge_rec, gq_rec)
 
 
 @njit(cache=True, fastmath=_BACKWARD_MATH)
@@ -306,12 +311,11 @@ def _delayed_source_grad(r, t, amp, w, delay, inh_row, col_lo, col_hi, hist_e, h
 
 
 @njit(cache=True, fastmath=_BACKWARD_MATH)
-def _backward_one(b, spk_in, w, delay, inh_row, row_delayed, col_lo, col_hi, n_ring, wt, inh_pre, post_cols, tcol_lo,
-                  tcol_hi, delayed_neurons, em, de, di, ke, ki, v_th, v_reset, slope, smooth, reset_grad, p, m, g_s,
-                  g_p, win_lo, win_hi, gw, gb, e_lo, q_lo, ge_rec, gq_rec):
+def _backward_one(b, spk_in, delayed_inputs, w, delay, inh_row, row_delayed, col_lo, col_hi, n_ring, wt, inh_pre,
+                  post_cols, tcol_lo, tcol_hi, delayed_neurons, em, de, di, ke, ki, v_th, v_reset, slope, smooth,
+                  reset_grad, p, m, g_s, g_p, win_lo, win_hi, gw, gb, e_lo, q_lo, ge_rec, gq_rec):
     n = em.shape[0]
     n_in = w.shape[0] - n
-    n_ch = min(spk_in.shape[2], n_in)
     n_steps = spk_in.shape[1]
     # Arrays written in the neuron loops are allocated here so that LLVM vectorises them
     # (see _forward_one).
@@ -322,6 +326,8 @@ def _backward_one(b, spk_in, w, delay, inh_row, row_delayed, col_lo, col_hi, n_r
     s = np.zeros_like(em)
     sd = np.zeros_like(em)   # ds/dp (surrogate, times m)
     gs = np.zeros_like(em)
+    gp = np.zeros_like(em)
+    gu = np.zeros_like(em)
     # Adjoints of E and Q at the start of steps t+1 ... t+n_ring (slot = step % (n_ring+1)),
     # needed by delayed deliveries; steps after the last are 0.
     n_hist = n_ring + 1 if n_ring > 1 else 1
@@ -354,8 +360,9 @@ def _backward_one(b, spk_in, w, delay, inh_row, row_delayed, col_lo, col_hi, n_r
         src = g_q[q_lo:q_lo + gqr.shape[0]]
         for i in range(gqr.shape[0]):
             gqr[i] = src[i]
-        for c in range(n_ch):
-            if row_delayed[c] and spk_in[b, t, c]:
+        for q in range(delayed_inputs.shape[0]):
+            c = delayed_inputs[q]
+            if spk_in[b, t, c]:
                 _delayed_source_grad(c, t, one, w, delay, inh_row, col_lo, col_hi, hist_e, hist_i, gw)
         # dL/ds of every neuron through its synapses without delay, column by column of the
         # transposed weights (one vectorised axpy per postsynaptic neuron rather than a short
@@ -377,14 +384,22 @@ def _backward_one(b, spk_in, w, delay, inh_row, row_delayed, col_lo, col_hi, n_r
             for j in range(n):
                 gs[j] += gv[j] * (v_reset[j] - pt[j])
         wf = one if win_lo <= t < win_hi else zero  # readout window
+        # One loop per updated array: a loop writing several arrays while reading many
+        # needs more runtime alias checks than LLVM allows, and ran unvectorised (1.7x
+        # slower kernel). gp = dL/dp, gu = dL/du (u: the free update); m is 0 or 1, so
+        # (1 - m) gp + em gu = gp - gu + em gu.
         for i in range(n):
-            gp = gv[i] * (one - s[i]) + (gs[i] + wf * gsb[i]) * sd[i] + wf * gpb[i]
-            mf = one * mt[i]
-            gu = mf * gp
-            gv[i] = (one - mf) * gp + em[i] * gu
-            gbl[i] += (one - em[i]) * gu
-            g_e[i] = de[i] * g_e[i] + ke[i] * gu
-            g_q[i] = di[i] * g_q[i] - ki[i] * gu
+            gp[i] = gv[i] * (one - s[i]) + (gs[i] + wf * gsb[i]) * sd[i] + wf * gpb[i]
+        for i in range(n):
+            gu[i] = mt[i] * gp[i]
+        for i in range(n):
+            gv[i] = gp[i] - gu[i] + em[i] * gu[i]
+        for i in range(n):
+            gbl[i] += (one - em[i]) * gu[i]
+        for i in range(n):
+            g_e[i] = de[i] * g_e[i] + ke[i] * gu[i]
+        for i in range(n):
+            g_q[i] = di[i] * g_q[i] - ki[i] * gu[i]
         if n_ring > 1:
             slot = t % n_hist
             for i in range(n):
