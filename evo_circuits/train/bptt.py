@@ -91,10 +91,10 @@ class BPTT:
         # page faults comparable to the kernels themselves.
         self._buffers: dict[str, np.ndarray] = {}
 
-    def _buffer(self, name: str, shape: tuple, dtype) -> np.ndarray:
+    def _buffer(self, name: str, shape: tuple, dtype, zeros: bool = False) -> np.ndarray:
         buf = self._buffers.get(name)
         if buf is None or buf.shape != shape or buf.dtype != dtype:
-            buf = self._buffers[name] = np.empty(shape, dtype)
+            buf = self._buffers[name] = (np.zeros if zeros else np.empty)(shape, dtype)
         return buf
 
     # ------------------------------------------------------------------ forward
@@ -125,30 +125,41 @@ class BPTT:
         p, m, _ = self._forward(self._spikes(spikes), buffered=False)
         return p, m
 
-    def _input_current(self, spikes: np.ndarray) -> np.ndarray:
+    def _input_current(self, x: np.ndarray, shape: tuple) -> np.ndarray:
         """Summed current of the input channels without delays at every step, (B, T, n), as
-        one matrix product; an empty array in float64, where inputs are delivered one by one
-        in the simulator's order (bit-identical potentials)."""
+        one matrix product of the inputs ``x`` (B*T, C) and their weights; an empty array in
+        float64, where inputs are delivered one by one in the simulator's order
+        (bit-identical potentials)."""
         if self._exact:
             return np.zeros((0, 0, 0), self.dtype)
         net = self.net
-        b, t, n_ch = spikes.shape
-        x = spikes.reshape(b * t, n_ch).astype(self.dtype)
-        w = net.weights[:n_ch].astype(self.dtype)
-        w[net.row_delayed[:n_ch]] = 0  # delivered by the kernel with their delays
+        lo, hi = net.input_cols
+        i_in = self._buffer("i_in", shape, self.dtype, zeros=True)  # columns outside lo:hi stay 0
+        w = net.weights[:x.shape[1], lo:hi].astype(self.dtype)
+        w[net.row_delayed[:x.shape[1]]] = 0  # delivered by the kernel with their delays
         with _serial_blas():
-            return (x @ w).reshape(b, t, net.n_neurons)
+            np.matmul(x, w, out=i_in.reshape(-1, shape[2])[:, lo:hi])
+        return i_in
 
-    def _forward(self, spikes: np.ndarray, buffered: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """p, m and the spikes s of every neuron, (B, T, n) each; ``buffered`` reuses work arrays."""
+    def _inputs(self, spikes: np.ndarray) -> np.ndarray:
+        """Input spikes as a float matrix (B*T, C), the left factor of the products."""
+        return spikes.reshape(-1, spikes.shape[2]).astype(self.dtype)
+
+    def _forward(self, spikes: np.ndarray, x: np.ndarray | None = None,
+                 buffered: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """p, m and the spikes s of every neuron, (B, T, n) each; ``x``: :meth:`_inputs`, if
+        already computed; ``buffered`` reuses work arrays."""
         net, c = self.net, self._const
         shape = spikes.shape[:2] + (net.n_neurons,)
         alloc = self._buffer if buffered else (lambda name, sh, dt: np.empty(sh, dt))
         p, m, s = alloc("p", shape, self.dtype), alloc("m", shape, np.uint8), alloc("s", shape, self.dtype)
+        if not self._exact and x is None:
+            x = self._inputs(spikes)
+        i_in = self._input_current(x, shape)
         n_ch = spikes.shape[2]
         # Channels delivered spike by spike: all in float64, else those with delays.
         channels = np.arange(n_ch) if self._exact else np.flatnonzero(net.row_delayed[:n_ch])
-        forward(spikes, self._input_current(spikes), channels, np.ascontiguousarray(net.weights, self.dtype),
+        forward(spikes, i_in, channels, np.ascontiguousarray(net.weights, self.dtype),
                 net.delay, net.inh_row, net.row_delayed, net.col_lo, net.col_hi, net.n_ring, c["em"], c["de"],
                 c["di"], c["ke"], c["ki"], np.ascontiguousarray(net.v_inf, self.dtype), c["v_th"], c["v_reset"],
                 c["v_init"], self._ref, self.dtype.type(self.slope), self.smooth, p, m, s)
@@ -204,7 +215,8 @@ class BPTT:
             raise TrainError(f"labels: expected {len(spikes)} class indices in [0, {n_cls}), "
                              f"got shape {labels.shape}, range [{labels.min(initial=0)}, {labels.max(initial=0)}]")
         net, c = self.net, self._const
-        p, m, s = self._forward(spikes)
+        x = self._inputs(spikes)
+        p, m, s = self._forward(spikes, x)
         n_steps = p.shape[1]
         z = self.readout.logits(self._activity(p, m))
         loss, dz = cross_entropy(z, labels)
@@ -233,25 +245,24 @@ class BPTT:
                  net.tcol_hi, net.delayed_neurons, c["em"], c["de"], c["di"], c["ke"], c["ki"], c["v_th"],
                  c["v_reset"], slope, self.smooth, self.reset_grad, p, m, g_s, g_p, lo, hi, n_chunks, gw, gb, e_lo,
                  q_lo, ge_rec, gq_rec)
-        grad_w = self._weight_grad(spikes, s, ge_rec, gq_rec)
+        grad_w = self._weight_grad(x, s, ge_rec, gq_rec)
         if net.row_delayed.any():
             grad_w += gw.sum(axis=0, dtype=np.float64)
         grad_w[~net.trainable] = 0.0
         grad_b = gb.sum(axis=0, dtype=np.float64) if net.train_bias else np.zeros(net.n_neurons)
         return Gradients(loss=loss, logits=z, weights=grad_w, bias=grad_b)
 
-    def _weight_grad(self, spikes: np.ndarray, s: np.ndarray, ge_rec: np.ndarray, gq_rec: np.ndarray) -> np.ndarray:
+    def _weight_grad(self, x: np.ndarray, s: np.ndarray, ge_rec: np.ndarray, gq_rec: np.ndarray) -> np.ndarray:
         """dL/dW of the source rows without delays: ``sum_{b,t} s_r(b, t) G(b, t, j)``.
 
-        ``s_r`` are the spikes of source row ``r`` (input channel or neuron) and ``G`` the
-        adjoint the deliveries of step ``t`` feed (``gE``, or ``gQ`` for inhibitory
-        sources), recorded by the backward kernel. The sum over samples and steps is one
-        matrix product per block of source rows (BLAS): several times faster than a
-        scattered row update per spike.
+        ``s_r`` are the spikes of source row ``r`` (input channel: ``x`` from
+        :meth:`_inputs`, or neuron: ``s``) and ``G`` the adjoint the deliveries of step ``t``
+        feed (``gE``, or ``gQ`` for inhibitory sources), recorded by the backward kernel.
+        The sum over samples and steps is one matrix product per block of source rows
+        (BLAS): several times faster than a scattered row update per spike.
         """
         net = self.net
-        n_bt = spikes.shape[0] * spikes.shape[1]
-        x = spikes.reshape(n_bt, spikes.shape[2])
+        n_bt = x.shape[0]
         s = s.reshape(n_bt, net.n_neurons)
         g_e, g_q = ge_rec.reshape(n_bt, -1), gq_rec.reshape(n_bt, -1)
         offset = {False: net.rec_cols[False][0], True: net.rec_cols[True][0]}
@@ -259,7 +270,7 @@ class BPTT:
         for rows, lo, hi, inh in net.grad_blocks:
             if rows[0] < net.n_inputs:
                 rows = rows[rows < x.shape[1]]  # channels the data leave silent have no gradient
-                src = _columns(x, rows).astype(self.dtype)
+                src = _columns(x, rows)
             else:
                 src = _columns(s, rows - net.n_inputs)
             if len(rows):

@@ -101,6 +101,9 @@ class TrainableNetwork:
                 idx = np.flatnonzero(rows)
                 self.grad_blocks.append((idx, int(self.col_lo[idx].min()), int(self.col_hi[idx].max()),
                                          bool(self.inh_row[idx[0]])))
+        # Columns reached by input rows without delays (their summed current is a product too).
+        fast_in = np.flatnonzero(fast_row & is_input)
+        self.input_cols = (int(self.col_lo[fast_in].min()), int(self.col_hi[fast_in].max())) if len(fast_in) else (0, 0)
         # Columns whose adjoints gE / gQ the backward kernel records for those products.
         self.rec_cols = {inh: (min((b[1] for b in self.grad_blocks if b[3] == inh), default=0),
                                max((b[2] for b in self.grad_blocks if b[3] == inh), default=0))
