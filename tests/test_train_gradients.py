@@ -192,3 +192,25 @@ def test_gradients_match_pytorch_autograd(reset_grad, readout):
         scale = np.abs(gw).max()
         np.testing.assert_allclose(g.weights, gw, rtol=1e-6, atol=1e-6 * scale)
         np.testing.assert_allclose(g.bias, gb, rtol=1e-6, atol=1e-6 * np.abs(gb).max())
+
+
+def test_float32_fast_path_matches_float64():
+    """float32 sums input currents in one matrix product (not the simulator's order) and
+    computes weight gradients by BLAS: same spikes and gradients to float32 precision,
+    with delayed and undelayed input rows and recurrent synapses."""
+    for seed in range(3):
+        c = small_circuit(40 + seed, n_in=4, n=10, t_ref=0.3)
+        d = c.delays.copy()
+        d[:2] = 0  # two input rows without delays (summed by the product), two with
+        c = c.replace(delays=d)
+        x, y = input_spikes(50 + seed, b=6, t=80, c=4), np.array([0, 1] * 3)
+        grads, spikes = [], []
+        for dtype in (np.float64, np.float32):
+            bp = BPTT(TrainableNetwork.from_circuit(c, train_bias=True), Readout("membrane", gain=0.2), dtype=dtype)
+            grads.append(bp.loss_and_grad(x, y))
+            spikes.append(bp.spikes_of(*bp.forward(x)))
+        assert spikes[0].sum() > 50
+        np.testing.assert_array_equal(spikes[0], spikes[1])
+        for a, b in ((grads[0].weights, grads[1].weights), (grads[0].bias, grads[1].bias)):
+            np.testing.assert_allclose(b, a, rtol=1e-3, atol=1e-4 * np.abs(a).max())
+        assert grads[1].loss == pytest.approx(grads[0].loss, rel=1e-5)
