@@ -173,25 +173,20 @@ class BPTT:
             return (0.5 + 0.5 * x / (1.0 + np.abs(x))) * m
         return ((p > self.net.v_th) & (m != 0)).astype(np.uint8)
 
-    def _activity(self, p: np.ndarray, m: np.ndarray) -> np.ndarray:
+    def _activity(self, p: np.ndarray, s: np.ndarray) -> np.ndarray:
+        """Readout activity (B, K) from the membrane ``p`` and spikes ``s`` of :meth:`_forward`."""
         lo, hi = self.readout.span(p.shape[1])
         outs = self.net.outputs
-        pw, mw = p[:, lo:hi][:, :, outs], m[:, lo:hi][:, :, outs]
-        th = self.net.v_th[outs]
-        if self.smooth:
-            x = self.slope * (pw - th)
-            spikes = (0.5 + 0.5 * x / (1.0 + np.abs(x))) * mw
-        else:
-            spikes = (pw > th) & (mw != 0)
-        return self.readout.activity(spikes, pw, self.net.v_rest[outs], p.shape[1])
+        pw, sw = _columns(p[:, lo:hi], outs, axis=2), _columns(s[:, lo:hi], outs, axis=2)
+        return self.readout.activity(sw, pw, self.net.v_rest[outs], p.shape[1])
 
     def logits(self, spikes: np.ndarray, batch_size: int = 256) -> np.ndarray:
         """Class logits of every sample (forward pass only, in batches)."""
         spikes = self._spikes(spikes)
         out = []
         for k in range(0, len(spikes), batch_size):
-            p, m, _ = self._forward(spikes[k:k + batch_size])
-            out.append(self.readout.logits(self._activity(p, m)))
+            p, _, s = self._forward(spikes[k:k + batch_size])
+            out.append(self.readout.logits(self._activity(p, s)))
         return np.concatenate(out) if out else np.zeros((0, self.readout.n_classes(len(self.net.outputs))))
 
     # ------------------------------------------------------------------ backward
@@ -218,7 +213,7 @@ class BPTT:
         x = self._inputs(spikes)
         p, m, s = self._forward(spikes, x)
         n_steps = p.shape[1]
-        z = self.readout.logits(self._activity(p, m))
+        z = self.readout.logits(self._activity(p, s))
         loss, dz = cross_entropy(z, labels)
         d_act = self.readout.activity_grad(dz)
         lo, hi = self.readout.span(n_steps)
@@ -292,8 +287,10 @@ def _serial_blas():
     return _blas_controller().limit(limits=1, user_api="blas")
 
 
-def _columns(a: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    """``a[:, idx]``, a view (no copy) when ``idx`` is a contiguous range."""
-    if len(idx) and idx[-1] - idx[0] + 1 == len(idx):
-        return a[:, idx[0]:idx[-1] + 1]
-    return a[:, idx]
+def _columns(a: np.ndarray, idx: np.ndarray, axis: int = 1) -> np.ndarray:
+    """``a`` indexed by ``idx`` along ``axis``: a view (no copy) when ``idx`` is a contiguous range."""
+    if len(idx) and idx[-1] - idx[0] + 1 == len(idx) and (np.diff(idx) == 1).all():
+        sl = slice(int(idx[0]), int(idx[-1]) + 1)
+    else:
+        sl = idx
+    return a[(slice(None),) * axis + (sl,)]
