@@ -135,8 +135,7 @@ class BPTT:
         net = self.net
         lo, hi = net.input_cols
         i_in = self._buffer("i_in", shape, self.dtype, zeros=True)  # columns outside lo:hi stay 0
-        w = net.weights[:x.shape[1], lo:hi].astype(self.dtype)
-        w[net.row_delayed[:x.shape[1]]] = 0  # delivered by the kernel with their delays
+        w = np.where(net.delayed[:x.shape[1], lo:hi], 0.0, net.weights[:x.shape[1], lo:hi]).astype(self.dtype)
         with _serial_blas():
             np.matmul(x, w, out=i_in.reshape(-1, shape[2])[:, lo:hi])
         return i_in
@@ -157,10 +156,10 @@ class BPTT:
             x = self._inputs(spikes)
         i_in = self._input_current(x, shape)
         n_ch = spikes.shape[2]
-        # Channels delivered spike by spike: all in float64, else those with delays.
+        # Channels delivered spike by spike: all in float64, else those with delayed synapses.
         channels = np.arange(n_ch) if self._exact else np.flatnonzero(net.row_delayed[:n_ch])
-        forward(spikes, i_in, channels, np.ascontiguousarray(net.weights, self.dtype),
-                net.delay, net.inh_row, net.row_delayed, net.col_lo, net.col_hi, net.n_ring, c["em"], c["de"],
+        forward(spikes, i_in, channels, net.fast_weights(self.dtype), net.dl_ptr, net.dl_col, net.dl_delay,
+                net.delayed_weights(self.dtype), net.inh_row, net.row_delayed, net.col_lo, net.col_hi, net.n_ring, c["em"], c["de"],
                 c["di"], c["ke"], c["ki"], np.ascontiguousarray(net.v_inf, self.dtype), c["v_th"], c["v_reset"],
                 c["v_init"], self._ref, self.dtype.type(self.slope), self.smooth, p, m, s)
         return p, m, s
@@ -224,31 +223,29 @@ class BPTT:
         else:
             g_p[:, net.outputs] = d_act / max(hi - lo, 1)
         n_chunks = max(1, min(N_CHUNKS, len(spikes)))
-        # Per-chunk buffers of delayed rows' weight gradients (unused, so tiny, without delays).
-        gw = self._buffer("gw", (n_chunks,) + (net.weights.shape if net.row_delayed.any() else (1, 1)), self.dtype)
+        g_dl = self._buffer("g_dl", (n_chunks, max(len(net.dl_col), 1)), self.dtype)  # delayed synapses
         gb = self._buffer("gb", (n_chunks, net.n_neurons), self.dtype)
-        gw.fill(0)
+        g_dl.fill(0)
         gb.fill(0)
-        wt = net.transposed(self.dtype)
+        wt = np.ascontiguousarray(net.fast_weights(self.dtype)[net.n_inputs:].T)  # (post, pre)
         (e_lo, e_hi), (q_lo, q_hi) = net.rec_cols[False], net.rec_cols[True]
         ge_rec = self._buffer("ge", (len(spikes), n_steps, e_hi - e_lo), self.dtype)
         gq_rec = self._buffer("gq", (len(spikes), n_steps, q_hi - q_lo), self.dtype)
-        w = np.ascontiguousarray(net.weights, self.dtype)
         slope = self.dtype.type(self.slope)
-        backward(spikes, np.flatnonzero(net.row_delayed[:spikes.shape[2]]), w, net.delay, net.inh_row,
-                 net.row_delayed, net.col_lo, net.col_hi, net.n_ring, wt, self._inh_pre, net.post_cols, net.tcol_lo,
-                 net.tcol_hi, net.delayed_neurons, c["em"], c["de"], c["di"], c["ke"], c["ki"], c["v_th"],
-                 c["v_reset"], slope, self.smooth, self.reset_grad, p, m, g_s, g_p, lo, hi, n_chunks, gw, gb, e_lo,
+        backward(spikes, np.flatnonzero(net.row_delayed[:spikes.shape[2]]), net.dl_ptr, net.dl_col, net.dl_delay,
+                 net.delayed_weights(self.dtype), net.inh_row, net.n_ring, wt, self._inh_pre, net.post_cols,
+                 net.tcol_lo, net.tcol_hi, net.delayed_neurons, c["em"], c["de"], c["di"], c["ke"], c["ki"], c["v_th"],
+                 c["v_reset"], slope, self.smooth, self.reset_grad, p, m, g_s, g_p, lo, hi, n_chunks, g_dl, gb, e_lo,
                  q_lo, ge_rec, gq_rec)
         grad_w = self._weight_grad(x, s, ge_rec, gq_rec)
-        if net.row_delayed.any():
-            grad_w += gw.sum(axis=0, dtype=np.float64)
+        if len(net.dl_col):  # delayed synapses: from the kernel (the products assumed no delay)
+            grad_w[net.dl_row, net.dl_col] = g_dl.sum(axis=0, dtype=np.float64)
         grad_w[~net.trainable] = 0.0
         grad_b = gb.sum(axis=0, dtype=np.float64) if net.train_bias else np.zeros(net.n_neurons)
         return Gradients(loss=loss, logits=z, weights=grad_w, bias=grad_b)
 
     def _weight_grad(self, x: np.ndarray, s: np.ndarray, ge_rec: np.ndarray, gq_rec: np.ndarray) -> np.ndarray:
-        """dL/dW of the source rows without delays: ``sum_{b,t} s_r(b, t) G(b, t, j)``.
+        """dL/dW of the synapses without delays: ``sum_{b,t} s_r(b, t) G(b, t, j)``.
 
         ``s_r`` are the spikes of source row ``r`` (input channel: ``x`` from
         :meth:`_inputs`, or neuron: ``s``) and ``G`` the adjoint the deliveries of step ``t``

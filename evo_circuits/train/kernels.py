@@ -65,8 +65,8 @@ _BACKWARD_MATH = {"reassoc", "contract", "nsz", "arcp"}
 
 
 @njit(cache=True, parallel=True)
-def forward(spk_in, i_in, channels, w, delay, inh_row, row_delayed, col_lo, col_hi, n_ring, em, de, di, ke, ki, v_inf,
-            v_th, v_reset, v_init, ref_steps, slope, smooth, p_out, m_out, s_out):
+def forward(spk_in, i_in, channels, w, dl_ptr, dl_col, dl_delay, dl_w, inh_row, row_delayed, col_lo, col_hi, n_ring, em,
+            de, di, ke, ki, v_inf, v_th, v_reset, v_init, ref_steps, slope, smooth, p_out, m_out, s_out):
     """Forward pass of a batch; fills ``p_out[b, t, i]``, ``m_out[b, t, i]`` and ``s_out[b, t, i]``.
 
     Parameters
@@ -82,13 +82,17 @@ def forward(spk_in, i_in, channels, w, delay, inh_row, row_delayed, col_lo, col_
         The input channels delivered spike by spike, ascending: all of them without
         ``i_in``, else those with delayed synapses.
     w : float array (n_inputs + n, n)
-        Weight magnitudes; row ``r`` is non-zero only in ``col_lo[r]:col_hi[r]``.
-    delay : int64 array (n_inputs + n, n)
-        Delays in steps, ``< n_ring``.
+        Weight magnitudes of the synapses without delay (delayed ones 0); row ``r`` is
+        non-zero only in ``col_lo[r]:col_hi[r]``.
+    dl_ptr, dl_col, dl_delay : int64 arrays
+    dl_w : float array
+        The delayed synapses, sparse: source row ``r``'s are entries
+        ``dl_ptr[r]:dl_ptr[r + 1]``, with their column, delay in steps (``1 <= d < n_ring``)
+        and weight.
     inh_row : bool array (n_inputs + n,)
         Source is inhibitory (delivers into Q).
     row_delayed : bool array (n_inputs + n,)
-        Some synapse of the row has a delay > 0.
+        The row has delayed synapses.
     n_ring : int
         Longest delay + 1.
     em, de, di, ke, ki, v_inf, v_th, v_reset, v_init : float arrays (n,)
@@ -104,33 +108,29 @@ def forward(spk_in, i_in, channels, w, delay, inh_row, row_delayed, col_lo, col_
         Spikes (0/1; the smooth amplitude with ``smooth``), for the weight gradients.
     """
     for b in prange(spk_in.shape[0]):
-        _forward_one(b, spk_in, i_in, channels, w, delay, inh_row, row_delayed, col_lo, col_hi, n_ring, em, de, di, ke,
-                     ki, v_inf, v_th, v_reset, v_init, ref_steps, slope, smooth, p_out, m_out, s_out)
+        _forward_one(b, spk_in, i_in, channels, w, dl_ptr, dl_col, dl_delay, dl_w, inh_row, row_delayed, col_lo, col_hi,
+                     n_ring, em, de, di, ke, ki, v_inf, v_th, v_reset, v_init, ref_steps, slope, smooth, p_out, m_out,
+                     s_out)
 
 
 @njit(cache=True)
-def _deliver_delayed(r, t, amp, smooth, w, delay, inh_row, col_lo, col_hi, n_ring, xe, xi, ring_e, ring_i):
-    """Deliver one spike (amplitude ``amp``) of a source with delayed synapses: delay-0
-    synapses now, the others into the ring slot of their arrival step."""
-    lo, hi = col_lo[r], col_hi[r]
-    wr = w[r, lo:hi]
-    dr = delay[r, lo:hi]
-    x = xi[lo:hi] if inh_row[r] else xe[lo:hi]
+def _deliver_delayed(r, t, amp, smooth, dl_ptr, dl_col, dl_delay, dl_w, inh_row, n_ring, ring_e, ring_i):
+    """Deliver one spike (amplitude ``amp``) of source row ``r`` through its delayed
+    synapses, into the ring slots of their arrival steps. They are listed sparsely (rows of
+    assembled motifs span many columns with few delayed synapses)."""
     ring = ring_i if inh_row[r] else ring_e
-    for k in range(wr.shape[0]):
-        val = amp * wr[k] if smooth else wr[k]
-        d = dr[k]
-        if d == 0:
-            x[k] += val
-        else:
-            ring[(t + d) % n_ring, lo + k] += val
+    base = t % n_ring  # slot of step t + d: base + d, wrapped (no division per synapse)
+    for q in range(dl_ptr[r], dl_ptr[r + 1]):
+        slot = base + dl_delay[q]
+        ring[slot - n_ring if slot >= n_ring else slot, dl_col[q]] += amp * dl_w[q] if smooth else dl_w[q]
 
 
 @njit(cache=True)
-def _forward_one(b, spk_in, i_in, channels, w, delay, inh_row, row_delayed, col_lo, col_hi, n_ring, em, de, di, ke,
-                 ki, v_inf, v_th, v_reset, v_init, ref_steps, slope, smooth, p_out, m_out, s_out):
+def _forward_one(b, spk_in, i_in, channels, w, dl_ptr, dl_col, dl_delay, dl_w, inh_row, row_delayed, col_lo, col_hi,
+                 n_ring, em, de, di, ke, ki, v_inf, v_th, v_reset, v_init, ref_steps, slope, smooth, p_out, m_out,
+                 s_out):
     n = em.shape[0]
-    n_in = w.shape[0] - n
+    n_in = dl_ptr.shape[0] - 1 - n
     n_steps = spk_in.shape[1]
     # Every array written in the neuron loops is allocated here: LLVM then knows they
     # alias nothing and vectorises the loops (with arguments as targets it would need a
@@ -192,7 +192,8 @@ def _forward_one(b, spk_in, i_in, channels, w, delay, inh_row, row_delayed, col_
         for q in range(n_act):
             c = active[q]
             if row_delayed[c]:
-                _deliver_delayed(c, t, 1.0, False, w, delay, inh_row, col_lo, col_hi, n_ring, xe, xi, ring_e, ring_i)
+                _deliver_delayed(c, t, one, False, dl_ptr, dl_col, dl_delay, dl_w, inh_row, n_ring, ring_e, ring_i)
+            if summed:  # its synapses without delay are in i_in
                 continue
             lo, hi = col_lo[c], col_hi[c]
             wr = w[c, lo:hi]
@@ -208,8 +209,7 @@ def _forward_one(b, spk_in, i_in, channels, w, delay, inh_row, row_delayed, col_
             sj = s[j]
             r = n_in + j
             if row_delayed[r]:
-                _deliver_delayed(r, t, sj, smooth, w, delay, inh_row, col_lo, col_hi, n_ring, xe, xi, ring_e, ring_i)
-                continue
+                _deliver_delayed(r, t, sj, smooth, dl_ptr, dl_col, dl_delay, dl_w, inh_row, n_ring, ring_e, ring_i)
             lo, hi = col_lo[r], col_hi[r]
             wr = w[r, lo:hi]
             x = xi[lo:hi] if inh_row[r] else xe[lo:hi]
@@ -238,9 +238,9 @@ def _forward_one(b, spk_in, i_in, channels, w, delay, inh_row, row_delayed, col_
 
 
 @njit(cache=True, parallel=True, fastmath=_BACKWARD_MATH)
-def backward(spk_in, delayed_inputs, w, delay, inh_row, row_delayed, col_lo, col_hi, n_ring, wt, inh_pre, post_cols,
-             tcol_lo, tcol_hi, delayed_neurons, em, de, di, ke, ki, v_th, v_reset, slope, smooth, reset_grad, p, m, g_s,
-             g_p, win_lo, win_hi, n_chunks, grad_w, grad_b, e_lo, q_lo, ge_rec, gq_rec):
+def backward(spk_in, delayed_inputs, dl_ptr, dl_col, dl_delay, dl_w, inh_row, n_ring, wt,
+             inh_pre, post_cols, tcol_lo, tcol_hi, delayed_neurons, em, de, di, ke, ki, v_th, v_reset, slope, smooth,
+             reset_grad, p, m, g_s, g_p, win_lo, win_hi, n_chunks, grad_dl, grad_b, e_lo, q_lo, ge_rec, gq_rec):
     """Backward pass of a batch: adjoints, dL/d(i_bias) and dL/dW of delayed synapses.
 
     Weight gradients of synapses without delays are left to matrix products of the spikes
@@ -249,7 +249,8 @@ def backward(spk_in, delayed_inputs, w, delay, inh_row, row_delayed, col_lo, col
 
     Parameters
     ----------
-    spk_in, w, delay, inh_row, row_delayed, col_lo, col_hi, n_ring, em, de, di, ke, ki, v_th, v_reset, slope, smooth
+    spk_in, w, dl_ptr, dl_col, dl_delay, dl_w, inh_row, n_ring, em, de, di, ke, ki, v_th,
+    v_reset, slope, smooth
         As in :func:`forward`.
     delayed_inputs : int64 array
         Input channels (with data) whose synapses include delayed ones.
@@ -271,8 +272,8 @@ def backward(spk_in, delayed_inputs, w, delay, inh_row, row_delayed, col_lo, col
         the readout window ``win_lo <= t < win_hi`` (zero for non-output neurons).
     n_chunks : int
         Samples are split into this many contiguous chunks, each with its own buffer.
-    grad_w : float array (n_chunks, n_inputs + n, n), zeroed
-        Receives dL/dW of source rows with delayed synapses only.
+    grad_dl : float array (n_chunks, number of delayed synapses), zeroed
+        Receives dL/dW of the delayed synapses (order of ``dl_ptr``).
     grad_b : float array (n_chunks, n), zeroed
     e_lo, q_lo : int
     ge_rec, gq_rec : float arrays (B, T, n_e), (B, T, n_q)
@@ -286,36 +287,35 @@ def backward(spk_in, delayed_inputs, w, delay, inh_row, row_delayed, col_lo, col
         lo = k * n_b // n_chunks
         hi = (k + 1) * n_b // n_chunks
         for b in range(lo, hi):
-            _backward_one(b, spk_in, delayed_inputs, w, delay, inh_row, row_delayed, col_lo, col_hi, n_ring, wt,
-                          inh_pre, post_cols, tcol_lo, tcol_hi, delayed_neurons, em, de, di, ke, ki, v_th, v_reset,
-                          slope, smooth, reset_grad, p, m, g_s, g_p, win_lo, win_hi, grad_w[k], grad_b[k], e_lo, q_lo,
-                          ge_rec, gq_rec)
+            _backward_one(b, spk_in, delayed_inputs, dl_ptr, dl_col, dl_delay, dl_w, inh_row, n_ring, wt, inh_pre,
+                          post_cols, tcol_lo, tcol_hi, delayed_neurons, em, de, di, ke, ki, v_th, v_reset, slope,
+                          smooth, reset_grad, p, m, g_s, g_p, win_lo, win_hi, grad_dl[k], grad_b[k], e_lo, q_lo, ge_rec,
+                          gq_rec)
 
 
 @njit(cache=True, fastmath=_BACKWARD_MATH)
-def _delayed_source_grad(r, t, amp, w, delay, inh_row, col_lo, col_hi, hist_e, hist_i, gw):
-    """Weight gradient of the deliveries of step t of a source with delayed synapses (spike
-    amplitude ``amp``, may be 0) and dL/d(its spike) through them."""
-    lo, hi = col_lo[r], col_hi[r]
-    wr = w[r, lo:hi]
-    gwr = gw[r, lo:hi]
-    dr = delay[r, lo:hi]
+def _delayed_source_grad(r, t, amp, dl_ptr, dl_col, dl_delay, dl_w, inh_row, hist_e, hist_i, g_dl):
+    """Gradient of the delayed synapses of source row ``r`` from the deliveries of step
+    ``t`` (spike amplitude ``amp``, may be 0), into ``g_dl``; returns dL/d(its spike)
+    through them."""
     hist = hist_i if inh_row[r] else hist_e
     n_hist = hist.shape[0]
-    acc = 0.0
-    for k in range(wr.shape[0]):
-        gi = hist[(t + dr[k] + 1) % n_hist, lo + k]
-        gwr[k] += amp * gi
-        acc += wr[k] * gi
+    base = (t + 1) % n_hist  # slot of step t + 1 + d: base + d, wrapped (no division per synapse)
+    acc = amp - amp
+    for q in range(dl_ptr[r], dl_ptr[r + 1]):
+        slot = base + dl_delay[q]
+        gi = hist[slot - n_hist if slot >= n_hist else slot, dl_col[q]]
+        g_dl[q] += amp * gi
+        acc += dl_w[q] * gi
     return acc
 
 
 @njit(cache=True, fastmath=_BACKWARD_MATH)
-def _backward_one(b, spk_in, delayed_inputs, w, delay, inh_row, row_delayed, col_lo, col_hi, n_ring, wt, inh_pre,
-                  post_cols, tcol_lo, tcol_hi, delayed_neurons, em, de, di, ke, ki, v_th, v_reset, slope, smooth,
-                  reset_grad, p, m, g_s, g_p, win_lo, win_hi, gw, gb, e_lo, q_lo, ge_rec, gq_rec):
+def _backward_one(b, spk_in, delayed_inputs, dl_ptr, dl_col, dl_delay, dl_w, inh_row, n_ring,
+                  wt, inh_pre, post_cols, tcol_lo, tcol_hi, delayed_neurons, em, de, di, ke, ki, v_th, v_reset, slope,
+                  smooth, reset_grad, p, m, g_s, g_p, win_lo, win_hi, g_dl, gb, e_lo, q_lo, ge_rec, gq_rec):
     n = em.shape[0]
-    n_in = w.shape[0] - n
+    n_in = dl_ptr.shape[0] - 1 - n
     n_steps = spk_in.shape[1]
     # Arrays written in the neuron loops are allocated here so that LLVM vectorises them
     # (see _forward_one).
@@ -363,7 +363,7 @@ def _backward_one(b, spk_in, delayed_inputs, w, delay, inh_row, row_delayed, col
         for q in range(delayed_inputs.shape[0]):
             c = delayed_inputs[q]
             if spk_in[b, t, c]:
-                _delayed_source_grad(c, t, one, w, delay, inh_row, col_lo, col_hi, hist_e, hist_i, gw)
+                _delayed_source_grad(c, t, one, dl_ptr, dl_col, dl_delay, dl_w, inh_row, hist_e, hist_i, g_dl)
         # dL/ds of every neuron through its synapses without delay, column by column of the
         # transposed weights (one vectorised axpy per postsynaptic neuron rather than a short
         # dot product per presynaptic one); delayed rows one by one.
@@ -379,7 +379,8 @@ def _backward_one(b, spk_in, delayed_inputs, w, delay, inh_row, row_delayed, col
                 gsl[k] += wti[k] * (a_e + d_a * ih[k])
         for q in range(delayed_neurons.shape[0]):
             j = delayed_neurons[q]
-            gs[j] += _delayed_source_grad(n_in + j, t, s[j], w, delay, inh_row, col_lo, col_hi, hist_e, hist_i, gw)
+            gs[j] += _delayed_source_grad(n_in + j, t, s[j], dl_ptr, dl_col, dl_delay, dl_w, inh_row, hist_e,
+                                          hist_i, g_dl)
         if reset_grad:
             for j in range(n):
                 gs[j] += gv[j] * (v_reset[j] - pt[j])

@@ -73,45 +73,56 @@ class TrainableNetwork:
         self.ref_steps = p.ref_steps
         self.inh_row = c.source_signs < 0
         structure = self.structure
+        n_in = c.n_inputs
         # Delays of the mask's entries come from the circuit; synapses grown outside it get delay 0.
         self.delay = np.where(self.mask, c.delays, 0).astype(np.int64)
-        self.row_delayed = ((self.delay > 0) & structure).any(axis=1)
+        # Each synapse takes one of two paths in the kernels. Without delay (``fast``): dense
+        # row slices, matrix products for the input currents and weight gradients. With a
+        # delay (``delayed``): a sparse list per source row, through a ring of future steps.
+        self.delayed = (self.delay > 0) & structure
+        fast = structure & ~self.delayed
+        self.row_delayed = self.delayed.any(axis=1)
         self.n_ring = int(self.delay[structure].max(initial=0)) + 1
-        # For the backward pass: neuron-to-neuron synapses without delays, by postsynaptic
-        # neuron (see kernels.backward), and the neurons whose rows have delayed synapses.
-        n_in = c.n_inputs
-        fast = structure[n_in:] & ~self.row_delayed[n_in:, None]   # (pre j, post i)
-        has = fast.any(axis=0)
-        self.post_cols = np.flatnonzero(has).astype(np.int64)
-        self.tcol_lo = np.where(has, fast.argmax(axis=0), 0).astype(np.int64)
-        self.tcol_hi = np.where(has, fast.shape[0] - fast[::-1].argmax(axis=0), 0).astype(np.int64)
+        rows, cols = np.nonzero(self.delayed)  # row-major: columns ascending within a row
+        self.dl_row, self.dl_col = rows.astype(np.int64), cols.astype(np.int64)
+        self.dl_ptr = np.searchsorted(rows, np.arange(len(structure) + 1)).astype(np.int64)
+        self.dl_delay = self.delay[rows, cols].astype(np.int64)
         self.delayed_neurons = np.flatnonzero(self.row_delayed[n_in:]).astype(np.int64)
-        self._fast = ~self.row_delayed[n_in:, None]
-        # Columns spanned by each source row's synapses (kernels loop over that slice only).
-        any_col = structure.any(axis=1)
-        self.col_lo = np.where(any_col, structure.argmax(axis=1), 0).astype(np.int64)
-        self.col_hi = np.where(any_col, structure.shape[1] - structure[:, ::-1].argmax(axis=1), 0).astype(np.int64)
-        # Weight gradients of rows without delays are matrix products (bptt.BPTT): source
+        # Columns spanned by each source row's synapses without delay (dense slices).
+        any_col = fast.any(axis=1)
+        self.col_lo = np.where(any_col, fast.argmax(axis=1), 0).astype(np.int64)
+        self.col_hi = np.where(any_col, fast.shape[1] - fast[:, ::-1].argmax(axis=1), 0).astype(np.int64)
+        # For the backward pass: neuron-to-neuron synapses without delays by postsynaptic
+        # neuron i, and the presynaptic neurons tcol_lo[i]:tcol_hi[i] they span.
+        fast_nn = fast[n_in:]   # (pre j, post i)
+        has = fast_nn.any(axis=0)
+        self.post_cols = np.flatnonzero(has).astype(np.int64)
+        self.tcol_lo = np.where(has, fast_nn.argmax(axis=0), 0).astype(np.int64)
+        self.tcol_hi = np.where(has, fast_nn.shape[0] - fast_nn[::-1].argmax(axis=0), 0).astype(np.int64)
+        # Weight gradients of synapses without delays are matrix products (bptt.BPTT): source
         # rows in blocks of one kind (inputs, E neurons, I neurons) with the columns they span.
-        fast_row = any_col & ~self.row_delayed
-        is_input = np.arange(len(fast_row)) < n_in
+        is_input = np.arange(len(any_col)) < n_in
         self.grad_blocks: list[tuple[np.ndarray, int, int, bool]] = []
-        for rows in (fast_row & is_input, fast_row & ~is_input & ~self.inh_row, fast_row & self.inh_row):
-            if rows.any():
-                idx = np.flatnonzero(rows)
+        for sel in (any_col & is_input, any_col & ~is_input & ~self.inh_row, any_col & self.inh_row):
+            if sel.any():
+                idx = np.flatnonzero(sel)
                 self.grad_blocks.append((idx, int(self.col_lo[idx].min()), int(self.col_hi[idx].max()),
                                          bool(self.inh_row[idx[0]])))
-        # Columns reached by input rows without delays (their summed current is a product too).
-        fast_in = np.flatnonzero(fast_row & is_input)
+        # Columns reached by input synapses without delays (their summed current is a product too).
+        fast_in = np.flatnonzero(any_col & is_input)
         self.input_cols = (int(self.col_lo[fast_in].min()), int(self.col_hi[fast_in].max())) if len(fast_in) else (0, 0)
         # Columns whose adjoints gE / gQ the backward kernel records for those products.
         self.rec_cols = {inh: (min((b[1] for b in self.grad_blocks if b[3] == inh), default=0),
                                max((b[2] for b in self.grad_blocks if b[3] == inh), default=0))
                          for inh in (False, True)}
 
-    def transposed(self, dtype=np.float64) -> np.ndarray:
-        """Neuron-to-neuron weights of rows without delays, transposed: (post, pre)."""
-        return np.ascontiguousarray((self.weights[self.n_inputs:] * self._fast).T, dtype)
+    def fast_weights(self, dtype=np.float64) -> np.ndarray:
+        """Weights of the synapses without delay (delayed entries 0), (n_inputs + n, n)."""
+        return np.ascontiguousarray(np.where(self.delayed, 0.0, self.weights), dtype)
+
+    def delayed_weights(self, dtype=np.float64) -> np.ndarray:
+        """Weights of the delayed synapses, in the order of ``dl_row``/``dl_col``."""
+        return np.ascontiguousarray(self.weights[self.dl_row, self.dl_col], dtype)
 
     # ------------------------------------------------------------------ construction
     @classmethod
