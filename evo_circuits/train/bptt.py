@@ -159,9 +159,9 @@ class BPTT:
         # Channels delivered spike by spike: all in float64, else those with delayed synapses.
         channels = np.arange(n_ch) if self._exact else np.flatnonzero(net.row_delayed[:n_ch])
         forward(spikes, i_in, channels, net.fast_weights(self.dtype), net.dl_ptr, net.dl_col, net.dl_delay,
-                net.delayed_weights(self.dtype), net.inh_row, net.row_delayed, net.col_lo, net.col_hi, net.n_ring, c["em"], c["de"],
-                c["di"], c["ke"], c["ki"], np.ascontiguousarray(net.v_inf, self.dtype), c["v_th"], c["v_reset"],
-                c["v_init"], self._ref, self.dtype.type(self.slope), self.smooth, p, m, s)
+                net.delayed_weights(self.dtype), net.inh_row, net.row_delayed, net.col_lo, net.col_hi, net.n_ring,
+                c["em"], c["de"], c["di"], c["ke"], c["ki"], np.ascontiguousarray(net.v_inf, self.dtype), c["v_th"],
+                c["v_reset"], c["v_init"], self._ref, self.dtype.type(self.slope), self.smooth, p, m, s)
         return p, m, s
 
     def spikes_of(self, p: np.ndarray, m: np.ndarray) -> np.ndarray:

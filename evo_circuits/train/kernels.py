@@ -14,8 +14,8 @@ Model and schedule: exactly the simulator's (:mod:`evo_circuits.simulate.kernel`
     v     <- p (1 - s) + v_reset s                       reset
 
 ``m`` (the refractory clamp) depends on earlier spikes only; it is recorded in the forward
-pass and treated as a constant in the backward pass. The forward pass stores ``p`` and
-``m`` per (sample, step, neuron); spikes are recomputed from them in the backward pass.
+pass and treated as a constant in the backward pass. The forward pass stores ``p``, ``m``
+and the spikes ``s`` per (sample, step, neuron).
 
 Backward pass, walking ``t`` down, with ``gv, gE, gQ`` the adjoints of the state at the
 start of step ``t + 1`` and ``σ'`` the surrogate (:mod:`.surrogate`). A spike of step
@@ -37,8 +37,10 @@ Two kernels, both parallel (``prange``): :func:`forward` over samples, and :func
 over fixed chunks of samples (so results do not depend on the number of threads). The
 backward kernel records the adjoints ``gE``, ``gQ`` fed by every step's deliveries;
 matrix products of those records with the spikes give dL/dW of the synapses without
-delays (:meth:`.bptt.BPTT._weight_grad`, BLAS); synapses with delays get theirs inside
-:func:`backward`, from the ring of adjoints. The forward kernel is compiled without
+delays (:meth:`.bptt.BPTT._weight_grad`, BLAS). Synapses with delays are listed
+sparsely and take their own path in both kernels (a ring of future steps forward, the
+ring of adjoints backward, where their weight gradients are summed per chunk); the
+synapses without delay of the same source row stay on the fast path. The forward kernel is compiled without
 fast-math and, in float64, adds deliveries in the simulator's order (delay-0 deliveries of
 input channels ascending, then of neurons ascending, then the delayed ones due now), so it
 computes bit-identical membrane potentials. In float32 (the fast path) the input currents
@@ -48,7 +50,12 @@ reassociate sums (``fastmath``).
 Speed notes (measured on the digits workload): loops run over 0-based slices, and every
 array a neuron loop writes is allocated inside the kernel — with a variable loop start, or
 with arguments as write targets, LLVM keeps per-index wraparound checks or gives up
-vectorising for fear of aliasing, and those loops ran 5-6x slower.
+vectorising for fear of aliasing, and those loops ran 5-6x slower. For the same reason the
+backward adjoint update is one loop per array it writes (one fused loop needed more
+runtime alias checks than LLVM allows and ran unvectorised). Spiking sources are listed
+first by branch-free compaction (a random branch per source mispredicted and cost more
+than the short row updates). Ring slots are wrapped by a compare, not a division per
+synapse.
 """
 
 from __future__ import annotations
