@@ -31,6 +31,24 @@ def test_adam_matches_reference_formula():
     np.testing.assert_allclose(p, [0.9, -1.9], rtol=1e-6)
 
 
+def test_adam_matches_torch_formula_over_steps_with_mask():
+    rng = np.random.default_rng(3)
+    p = rng.normal(size=(4, 5))
+    mask = rng.random((4, 5)) < 0.7
+    ref, m, v = p.copy(), np.zeros_like(p), np.zeros_like(p)
+    opt = Adam([p], lr=0.01, betas=(0.8, 0.99), eps=1e-6, masks=[mask])
+    for t in range(1, 6):
+        g = rng.normal(size=p.shape)
+        opt.step([g])
+        m = 0.8 * m + 0.2 * g            # torch.optim.Adam, written out
+        v = 0.99 * v + 0.01 * g * g
+        step = 0.01 / (1 - 0.8 ** t) * m / (np.sqrt(v / (1 - 0.99 ** t)) + 1e-6)
+        ref = np.where(mask, ref - step, ref)
+        np.testing.assert_allclose(p, ref, rtol=1e-12, atol=1e-15)
+    with pytest.raises(ValueError, match="contiguous"):
+        Adam([p[:, ::2]])
+
+
 def test_clip_grad_norm():
     g = [np.array([3.0, 0.0]), np.array([4.0])]
     assert clip_grad_norm(g, 1.0) == pytest.approx(5.0)

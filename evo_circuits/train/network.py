@@ -73,6 +73,7 @@ class TrainableNetwork:
         self.ref_steps = p.ref_steps
         self.inh_row = c.source_signs < 0
         structure = self.structure
+        self._absent = ~structure
         n_in = c.n_inputs
         # Delays of the mask's entries come from the circuit; synapses grown outside it get delay 0.
         self.delay = np.where(self.mask, c.delays, 0).astype(np.int64)
@@ -214,7 +215,7 @@ class TrainableNetwork:
     def project(self) -> None:
         """Restore the constraints after an update: magnitudes >= 0, absent entries 0."""
         np.maximum(self.weights, 0.0, out=self.weights)
-        self.weights[~self.structure] = 0.0
+        np.copyto(self.weights, 0.0, where=self._absent)  # (boolean indexing: 10x slower)
 
     def to_circuit(self, name: str | None = None, metadata: dict | None = None) -> Circuit:
         """The trained network as a Circuit (synapses with weight 0 are absent).
