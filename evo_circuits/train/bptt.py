@@ -232,11 +232,10 @@ class BPTT:
         ge_rec = self._buffer("ge", (len(spikes), n_steps, e_hi - e_lo), self.dtype)
         gq_rec = self._buffer("gq", (len(spikes), n_steps, q_hi - q_lo), self.dtype)
         slope = self.dtype.type(self.slope)
-        backward(spikes, np.flatnonzero(net.row_delayed[:spikes.shape[2]]), net.dl_ptr, net.dl_col, net.dl_delay,
-                 net.delayed_weights(self.dtype), net.inh_row, net.n_ring, wt, self._inh_pre, net.post_cols,
-                 net.tcol_lo, net.tcol_hi, net.delayed_neurons, c["em"], c["de"], c["di"], c["ke"], c["ki"], c["v_th"],
-                 c["v_reset"], slope, self.smooth, self.reset_grad, p, m, g_s, g_p, lo, hi, n_chunks, g_dl, gb, e_lo,
-                 q_lo, ge_rec, gq_rec)
+        backward(spikes, net.dl_ptr, net.dl_row, net.dl_col, net.dl_delay, net.delayed_weights(self.dtype),
+                 net.inh_row, net.n_ring, wt, self._inh_pre, net.post_cols, net.tcol_lo, net.tcol_hi, c["em"], c["de"],
+                 c["di"], c["ke"], c["ki"], c["v_th"], c["v_reset"], slope, self.smooth, self.reset_grad, p, m, g_s,
+                 g_p, lo, hi, n_chunks, g_dl, gb, e_lo, q_lo, ge_rec, gq_rec)
         grad_w = self._weight_grad(x, s, ge_rec, gq_rec)
         if len(net.dl_col):  # delayed synapses: from the kernel (the products assumed no delay)
             grad_w[net.dl_row, net.dl_col] = g_dl.sum(axis=0, dtype=np.float64)

@@ -245,8 +245,8 @@ def _forward_one(b, spk_in, i_in, channels, w, dl_ptr, dl_col, dl_delay, dl_w, i
 
 
 @njit(cache=True, parallel=True, fastmath=_BACKWARD_MATH)
-def backward(spk_in, delayed_inputs, dl_ptr, dl_col, dl_delay, dl_w, inh_row, n_ring, wt,
-             inh_pre, post_cols, tcol_lo, tcol_hi, delayed_neurons, em, de, di, ke, ki, v_th, v_reset, slope, smooth,
+def backward(spk_in, dl_ptr, dl_row, dl_col, dl_delay, dl_w, inh_row, n_ring, wt,
+             inh_pre, post_cols, tcol_lo, tcol_hi, em, de, di, ke, ki, v_th, v_reset, slope, smooth,
              reset_grad, p, m, g_s, g_p, win_lo, win_hi, n_chunks, grad_dl, grad_b, e_lo, q_lo, ge_rec, gq_rec):
     """Backward pass of a batch: adjoints, dL/d(i_bias) and dL/dW of delayed synapses.
 
@@ -256,21 +256,18 @@ def backward(spk_in, delayed_inputs, dl_ptr, dl_col, dl_delay, dl_w, inh_row, n_
 
     Parameters
     ----------
-    spk_in, w, dl_ptr, dl_col, dl_delay, dl_w, inh_row, n_ring, em, de, di, ke, ki, v_th,
-    v_reset, slope, smooth
+    spk_in, dl_ptr, dl_col, dl_delay, dl_w, inh_row, n_ring, em, de, di, ke, ki, v_th, v_reset, slope, smooth
         As in :func:`forward`.
-    delayed_inputs : int64 array
-        Input channels (with data) whose synapses include delayed ones.
+    dl_row : int64 array
+        Source row of every delayed synapse (``dl_ptr`` expanded).
     wt : float array (n, n)
-        Transposed neuron-to-neuron weights of rows without delays: ``wt[i, j] = w[n_inputs + j, i]``.
+        Transposed neuron-to-neuron weights of synapses without delay: ``wt[i, j] = w[n_inputs + j, i]``.
     inh_pre : float array (n,)
         1 for inhibitory neurons, 0 for excitatory ones (which adjoint, gQ or gE, their
         synapses feed).
     post_cols : int64 array
         Neurons ``i`` with incoming synapses in ``wt``; ``tcol_lo[i]:tcol_hi[i]``
         bounds the presynaptic neurons ``j`` of those synapses.
-    delayed_neurons : int64 array
-        Neurons whose outgoing synapses include delayed ones (handled row by row).
     reset_grad : bool
         Let the gradient flow through the reset (otherwise it is detached).
     p, m : arrays from :func:`forward`
@@ -294,32 +291,15 @@ def backward(spk_in, delayed_inputs, dl_ptr, dl_col, dl_delay, dl_w, inh_row, n_
         lo = k * n_b // n_chunks
         hi = (k + 1) * n_b // n_chunks
         for b in range(lo, hi):
-            _backward_one(b, spk_in, delayed_inputs, dl_ptr, dl_col, dl_delay, dl_w, inh_row, n_ring, wt, inh_pre,
-                          post_cols, tcol_lo, tcol_hi, delayed_neurons, em, de, di, ke, ki, v_th, v_reset, slope,
+            _backward_one(b, spk_in, dl_ptr, dl_row, dl_col, dl_delay, dl_w, inh_row, n_ring, wt, inh_pre,
+                          post_cols, tcol_lo, tcol_hi, em, de, di, ke, ki, v_th, v_reset, slope,
                           smooth, reset_grad, p, m, g_s, g_p, win_lo, win_hi, grad_dl[k], grad_b[k], e_lo, q_lo, ge_rec,
                           gq_rec)
 
 
 @njit(cache=True, fastmath=_BACKWARD_MATH)
-def _delayed_source_grad(r, t, amp, dl_ptr, dl_col, dl_delay, dl_w, inh_row, hist_e, hist_i, g_dl):
-    """Gradient of the delayed synapses of source row ``r`` from the deliveries of step
-    ``t`` (spike amplitude ``amp``, may be 0), into ``g_dl``; returns dL/d(its spike)
-    through them."""
-    hist = hist_i if inh_row[r] else hist_e
-    n_hist = hist.shape[0]
-    base = (t + 1) % n_hist  # slot of step t + 1 + d: base + d, wrapped (no division per synapse)
-    acc = amp - amp
-    for q in range(dl_ptr[r], dl_ptr[r + 1]):
-        slot = base + dl_delay[q]
-        gi = hist[slot - n_hist if slot >= n_hist else slot, dl_col[q]]
-        g_dl[q] += amp * gi
-        acc += dl_w[q] * gi
-    return acc
-
-
-@njit(cache=True, fastmath=_BACKWARD_MATH)
-def _backward_one(b, spk_in, delayed_inputs, dl_ptr, dl_col, dl_delay, dl_w, inh_row, n_ring,
-                  wt, inh_pre, post_cols, tcol_lo, tcol_hi, delayed_neurons, em, de, di, ke, ki, v_th, v_reset, slope,
+def _backward_one(b, spk_in, dl_ptr, dl_row, dl_col, dl_delay, dl_w, inh_row, n_ring,
+                  wt, inh_pre, post_cols, tcol_lo, tcol_hi, em, de, di, ke, ki, v_th, v_reset, slope,
                   smooth, reset_grad, p, m, g_s, g_p, win_lo, win_hi, g_dl, gb, e_lo, q_lo, ge_rec, gq_rec):
     n = em.shape[0]
     n_in = dl_ptr.shape[0] - 1 - n
@@ -338,8 +318,8 @@ def _backward_one(b, spk_in, delayed_inputs, dl_ptr, dl_col, dl_delay, dl_w, inh
     # Adjoints of E and Q at the start of steps t+1 ... t+n_ring (slot = step % (n_ring+1)),
     # needed by delayed deliveries; steps after the last are 0.
     n_hist = n_ring + 1 if n_ring > 1 else 1
-    hist_e = np.zeros((n_hist, n), em.dtype)
-    hist_i = np.zeros((n_hist, n), em.dtype)
+    hist = np.zeros((2, n_hist, n), em.dtype)  # [0]: gE, [1]: gQ
+    n_ch = spk_in.shape[2]
     gsb = g_s[b]
     gpb = g_p[b]
     one = np.ones(1, em.dtype)[0]  # 1 in the kernel's float type (no float64 promotion)
@@ -367,10 +347,16 @@ def _backward_one(b, spk_in, delayed_inputs, dl_ptr, dl_col, dl_delay, dl_w, inh
         src = g_q[q_lo:q_lo + gqr.shape[0]]
         for i in range(gqr.shape[0]):
             gqr[i] = src[i]
-        for q in range(delayed_inputs.shape[0]):
-            c = delayed_inputs[q]
-            if spk_in[b, t, c]:
-                _delayed_source_grad(c, t, one, dl_ptr, dl_col, dl_delay, dl_w, inh_row, hist_e, hist_i, g_dl)
+        # Delayed synapses, one flat loop over the sparse list (input rows first): their
+        # weight gradients and dL/ds of their source neuron. (A call per source cost ~50 ns,
+        # more than its few synapses.) The deliveries of step t through delay d feed the
+        # adjoints of step t + 1 + d, in slot base + d of the history, wrapped.
+        base = (t + 1) % n_hist
+        for q in range(dl_ptr[0], dl_ptr[n_in]):
+            c = dl_row[q]
+            if c < n_ch and spk_in[b, t, c]:
+                slot = base + dl_delay[q]
+                g_dl[q] += hist[np.int64(inh_row[c]), slot - n_hist if slot >= n_hist else slot, dl_col[q]]
         # dL/ds of every neuron through its synapses without delay, column by column of the
         # transposed weights (one vectorised axpy per postsynaptic neuron rather than a short
         # dot product per presynaptic one); delayed rows one by one.
@@ -384,10 +370,12 @@ def _backward_one(b, spk_in, delayed_inputs, dl_ptr, dl_col, dl_delay, dl_w, inh
             gsl = gs[lo:hi]
             for k in range(gsl.shape[0]):
                 gsl[k] += wti[k] * (a_e + d_a * ih[k])
-        for q in range(delayed_neurons.shape[0]):
-            j = delayed_neurons[q]
-            gs[j] += _delayed_source_grad(n_in + j, t, s[j], dl_ptr, dl_col, dl_delay, dl_w, inh_row, hist_e,
-                                          hist_i, g_dl)
+        for q in range(dl_ptr[n_in], dl_ptr[n_in + n]):
+            r = dl_row[q]
+            slot = base + dl_delay[q]
+            gi = hist[np.int64(inh_row[r]), slot - n_hist if slot >= n_hist else slot, dl_col[q]]
+            g_dl[q] += s[r - n_in] * gi
+            gs[r - n_in] += dl_w[q] * gi
         if reset_grad:
             for j in range(n):
                 gs[j] += gv[j] * (v_reset[j] - pt[j])
@@ -411,7 +399,7 @@ def _backward_one(b, spk_in, delayed_inputs, dl_ptr, dl_col, dl_delay, dl_w, inh
         if n_ring > 1:
             slot = t % n_hist
             for i in range(n):
-                hist_e[slot, i] = g_e[i]
-                hist_i[slot, i] = g_q[i]
+                hist[0, slot, i] = g_e[i]
+                hist[1, slot, i] = g_q[i]
     for i in range(n):
         gb[i] += gbl[i]

@@ -88,7 +88,6 @@ class TrainableNetwork:
         self.dl_row, self.dl_col = rows.astype(np.int64), cols.astype(np.int64)
         self.dl_ptr = np.searchsorted(rows, np.arange(len(structure) + 1)).astype(np.int64)
         self.dl_delay = self.delay[rows, cols].astype(np.int64)
-        self.delayed_neurons = np.flatnonzero(self.row_delayed[n_in:]).astype(np.int64)
         # Columns spanned by each source row's synapses without delay (dense slices).
         any_col = fast.any(axis=1)
         self.col_lo = np.where(any_col, fast.argmax(axis=1), 0).astype(np.int64)
