@@ -120,7 +120,7 @@ def forward(spk_in, i_in, channels, w, dl_ptr, dl_col, dl_delay, dl_w, inh_row, 
                      s_out)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")  # a call per spike cost more than its few synapses
 def _deliver_delayed(r, t, amp, smooth, dl_ptr, dl_col, dl_delay, dl_w, inh_row, n_ring, ring_e, ring_i):
     """Deliver one spike (amplitude ``amp``) of source row ``r`` through its delayed
     synapses, into the ring slots of their arrival steps. They are listed sparsely (rows of
