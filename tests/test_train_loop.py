@@ -173,6 +173,8 @@ def test_cli_train_on_a_task(tmp_path, capsys):
         assert (out / f).is_file()
     with pytest.raises(SystemExit, match="task:NAME"):
         run_cli(["train", str(tmp_path / "net.json"), "--data", "mnist", "--epochs", "1"])
+    with pytest.raises(SystemExit, match="readout gain: expected a positive number"):  # one line, no traceback
+        run_cli(["train", str(tmp_path / "net.json"), "--data", "task:xor", "--epochs", "1", "--gain", "-1"])
     with pytest.raises(SystemExit, match="not a classification task"):
         run_cli(["train", str(tmp_path / "net.json"), "--data", "task:oscillator", "--epochs", "1"])
 

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .network import TrainError
+
 READOUTS = ("count", "membrane")
 
 
@@ -49,11 +51,11 @@ class Readout:
 
     def __post_init__(self) -> None:
         if self.kind not in READOUTS:
-            raise ValueError(f"readout: expected one of {', '.join(READOUTS)}, got {self.kind!r}")
+            raise TrainError(f"readout: expected one of {', '.join(READOUTS)}, got {self.kind!r}")
         if not (np.isfinite(self.gain) and self.gain > 0):
-            raise ValueError(f"readout gain: expected a positive number, got {self.gain}")
+            raise TrainError(f"readout gain: expected a positive number, got {self.gain}")
         if self.window is not None and not (0 <= self.window[0] < self.window[1]):
-            raise ValueError(f"readout window: expected 0 <= start < stop, got {self.window}")
+            raise TrainError(f"readout window: expected 0 <= start < stop, got {self.window}")
 
     def n_classes(self, n_outputs: int) -> int:
         """Number of classes for a circuit with ``n_outputs`` output neurons."""
