@@ -125,7 +125,8 @@ def test_random_like_preserves_counts_weights_and_dale():
 def test_mean_ci_and_epochs_to_fraction():
     m, h = mean_ci([0.9, 0.92, 0.94])
     assert m == pytest.approx(0.92) and h == pytest.approx(4.303 * 0.02 / np.sqrt(3))
-    assert mean_ci([0.5]) == (0.5, 0.0)
+    m, h = mean_ci([0.5])
+    assert m == 0.5 and np.isnan(h)  # undefined for one value
     assert epochs_to_fraction([0.1, 0.5, 0.85, 0.9, 0.95]) == 3  # first >= 0.9 * 0.95
     assert epochs_to_fraction([0.9, 0.9]) == 0
 
@@ -217,4 +218,7 @@ weight = {dist = "uniform", low = 0.5, high = 1.5}
                     "--out", str(out), "-q"]) == 0
     text = capsys.readouterr().out
     assert "assembled" in text and "random" in text and "95 % CI" in text
+    with pytest.raises(SystemExit, match="--seeds: expected at least 1"):
+        run_cli(["compare", str(spec), "--data", "digits", "--seeds", "0", "--out", str(tmp_path / "none")])
+    assert not (tmp_path / "none").exists()
     assert (out / "compare.png").is_file() and (out / "compare.json").is_file()

@@ -101,9 +101,12 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     from .compare import compare
     from .progress import TrainProgress
 
-    spec = load_spec(args.spec)
     from ..motifs.library import MotifLibrary, default_library_path
 
+    if args.seeds < 1:
+        raise EvoCircuitsError(f"--seeds: expected at least 1, got {args.seeds}")
+    cfg = _config(args)  # settings are checked before anything is assembled or written
+    spec = load_spec(args.spec)
     if args.library is not None and not Path(args.library).is_file():
         raise EvoCircuitsError(f"--library: {args.library}: no such motif library")
     lib_path = Path(args.library) if args.library else default_library_path()
@@ -122,7 +125,6 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         asm = assemblies[seed]
         return asm.circuit, asm.mask, asm.trainable
 
-    cfg = _config(args)
     train_data, test_data = _data(args, first.circuit.dt_ms)
     out = Path(args.out) if args.out else Path(f"compare-{spec.get('name', Path(args.spec).stem)}")
     out.mkdir(parents=True, exist_ok=True)

@@ -22,6 +22,7 @@ import numpy as np
 from ..circuit import Circuit
 from .builders import random_like
 from .data import SpikeDataset
+from .network import TrainError
 from .trainer import TrainConfig, train
 
 #: Two-sided 97.5 % quantiles of Student's t for 1..30 degrees of freedom.
@@ -31,13 +32,13 @@ _T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 
 
 
 def mean_ci(values, level: float = 0.95) -> tuple[float, float]:
-    """Mean and half-width of its 95 % confidence interval (Student t; 0 for one value)."""
+    """Mean and half-width of its 95 % confidence interval (Student t; NaN, undefined, for one value)."""
     x = np.asarray(values, float)
     x = x[np.isfinite(x)]
     if len(x) == 0:
         return float("nan"), float("nan")
     if len(x) < 2:
-        return float(x.mean()), 0.0
+        return float(x.mean()), float("nan")
     if level != 0.95:
         raise ValueError("mean_ci: only the 95 % level is tabulated")
     df = len(x) - 1
@@ -90,10 +91,14 @@ class CompareResult:
         """The summary as text lines."""
         lines = [f"{'network':<10} {'final test accuracy':>24} {'epochs to 90% of final':>26}"]
         for r in self.summary():
-            lines.append(f"{r['network']:<10} {r['final_acc']:>14.4f} ± {r['final_acc_ci']:<7.4f} "
-                         f"{r['epochs_to_90']:>16.2f} ± {r['epochs_to_90_ci']:<6.2f}")
+            lines.append(f"{r['network']:<10} {r['final_acc']:>14.4f} ± {_ci(r['final_acc_ci'], 4):<7} "
+                         f"{r['epochs_to_90']:>16.2f} ± {_ci(r['epochs_to_90_ci'], 2):<6}")
         lines.append(f"(mean ± 95 % CI half-width over {len(self.seeds)} seeds)")
         return "\n".join(lines)
+
+
+def _ci(half_width: float, digits: int) -> str:
+    return f"{half_width:.{digits}f}" if np.isfinite(half_width) else "n/a"
 
 
 def _bind(progress: Callable[..., None], key: str, k: int, n: int) -> Callable[[int, int, int, dict], None]:
@@ -129,6 +134,8 @@ def compare(network: Circuit | NetworkFactory, train_data: SpikeDataset, test_da
     """
     cfg = config or TrainConfig()
     seed_list = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
+    if not seed_list:
+        raise TrainError(f"seeds: expected at least one seed, got {seeds!r}")
     curves: dict[str, list] = {"assembled": [], "random": []}
     sizes = {}
     for k, seed in enumerate(seed_list):
