@@ -13,7 +13,6 @@ The forward pass alone (:meth:`BPTT.logits`) evaluates a network.
 from __future__ import annotations
 
 from dataclasses import dataclass
-
 from functools import lru_cache
 
 import numpy as np
@@ -125,43 +124,47 @@ class BPTT:
         p, m, _ = self._forward(self._spikes(spikes), buffered=False)
         return p, m
 
-    def _input_current(self, x: np.ndarray, shape: tuple) -> np.ndarray:
-        """Summed current of the input channels without delays at every step, (B, T, n), as
+    def _weights(self) -> tuple[np.ndarray, np.ndarray]:
+        """The current weights in the kernels' float type, once per batch: synapses without
+        delay (dense, delayed entries 0) and the delayed ones (sparse, ``net.dl_*`` order)."""
+        return self.net.fast_weights(self.dtype), self.net.delayed_weights(self.dtype)
+
+    def _input_current(self, x: np.ndarray, w_fast: np.ndarray, shape: tuple) -> np.ndarray:
+        """Summed current of the input synapses without delay at every step, (B, T, n), as
         one matrix product of the inputs ``x`` (B*T, C) and their weights; an empty array in
         float64, where inputs are delivered one by one in the simulator's order
         (bit-identical potentials)."""
         if self._exact:
             return np.zeros((0, 0, 0), self.dtype)
-        net = self.net
-        lo, hi = net.input_cols
+        lo, hi = self.net.input_cols
         i_in = self._buffer("i_in", shape, self.dtype, zeros=True)  # columns outside lo:hi stay 0
-        w = np.where(net.delayed[:x.shape[1], lo:hi], 0.0, net.weights[:x.shape[1], lo:hi]).astype(self.dtype)
         with _serial_blas():
-            np.matmul(x, w, out=i_in.reshape(-1, shape[2])[:, lo:hi])
+            np.matmul(x, w_fast[:x.shape[1], lo:hi], out=i_in.reshape(-1, shape[2])[:, lo:hi])
         return i_in
 
     def _inputs(self, spikes: np.ndarray) -> np.ndarray:
         """Input spikes as a float matrix (B*T, C), the left factor of the products."""
         return spikes.reshape(-1, spikes.shape[2]).astype(self.dtype)
 
-    def _forward(self, spikes: np.ndarray, x: np.ndarray | None = None,
+    def _forward(self, spikes: np.ndarray, x: np.ndarray | None = None, weights: tuple | None = None,
                  buffered: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """p, m and the spikes s of every neuron, (B, T, n) each; ``x``: :meth:`_inputs`, if
-        already computed; ``buffered`` reuses work arrays."""
+        """p, m and the spikes s of every neuron, (B, T, n) each; ``x`` (:meth:`_inputs`) and
+        ``weights`` (:meth:`_weights`) if already computed; ``buffered`` reuses work arrays."""
         net, c = self.net, self._const
+        w_fast, w_dl = weights if weights is not None else self._weights()
         shape = spikes.shape[:2] + (net.n_neurons,)
         alloc = self._buffer if buffered else (lambda name, sh, dt: np.empty(sh, dt))
         p, m, s = alloc("p", shape, self.dtype), alloc("m", shape, np.uint8), alloc("s", shape, self.dtype)
         if not self._exact and x is None:
             x = self._inputs(spikes)
-        i_in = self._input_current(x, shape)
+        i_in = self._input_current(x, w_fast, shape)
         n_ch = spikes.shape[2]
         # Channels delivered spike by spike: all in float64, else those with delayed synapses.
         channels = np.arange(n_ch) if self._exact else np.flatnonzero(net.row_delayed[:n_ch])
-        forward(spikes, i_in, channels, net.fast_weights(self.dtype), net.dl_ptr, net.dl_col, net.dl_delay,
-                net.delayed_weights(self.dtype), net.inh_row, net.row_delayed, net.col_lo, net.col_hi, net.n_ring,
-                c["em"], c["de"], c["di"], c["ke"], c["ki"], np.ascontiguousarray(net.v_inf, self.dtype), c["v_th"],
-                c["v_reset"], c["v_init"], self._ref, self.dtype.type(self.slope), self.smooth, p, m, s)
+        forward(spikes, i_in, channels, w_fast, net.dl_ptr, net.dl_col, net.dl_delay, w_dl, net.inh_row,
+                net.row_delayed, net.col_lo, net.col_hi, net.n_ring, c["em"], c["de"], c["di"], c["ke"], c["ki"],
+                np.ascontiguousarray(net.v_inf, self.dtype), c["v_th"], c["v_reset"], c["v_init"], self._ref,
+                self.dtype.type(self.slope), self.smooth, p, m, s)
         return p, m, s
 
     def spikes_of(self, p: np.ndarray, m: np.ndarray) -> np.ndarray:
@@ -209,8 +212,8 @@ class BPTT:
             raise TrainError(f"labels: expected {len(spikes)} class indices in [0, {n_cls}), "
                              f"got shape {labels.shape}, range [{labels.min(initial=0)}, {labels.max(initial=0)}]")
         net, c = self.net, self._const
-        x = self._inputs(spikes)
-        p, m, s = self._forward(spikes, x)
+        x, weights = self._inputs(spikes), self._weights()
+        p, m, s = self._forward(spikes, x, weights)
         n_steps = p.shape[1]
         z = self.readout.logits(self._activity(p, s))
         loss, dz = cross_entropy(z, labels)
@@ -227,15 +230,15 @@ class BPTT:
         gb = self._buffer("gb", (n_chunks, net.n_neurons), self.dtype)
         g_dl.fill(0)
         gb.fill(0)
-        wt = np.ascontiguousarray(net.fast_weights(self.dtype)[net.n_inputs:].T)  # (post, pre)
+        wt = np.ascontiguousarray(weights[0][net.n_inputs:].T)  # (post, pre)
         (e_lo, e_hi), (q_lo, q_hi) = net.rec_cols[False], net.rec_cols[True]
         ge_rec = self._buffer("ge", (len(spikes), n_steps, e_hi - e_lo), self.dtype)
         gq_rec = self._buffer("gq", (len(spikes), n_steps, q_hi - q_lo), self.dtype)
         slope = self.dtype.type(self.slope)
-        backward(spikes, net.dl_ptr, net.dl_row, net.dl_col, net.dl_delay, net.delayed_weights(self.dtype),
-                 net.inh_row, net.n_ring, wt, self._inh_pre, net.post_cols, net.tcol_lo, net.tcol_hi, c["em"], c["de"],
-                 c["di"], c["ke"], c["ki"], c["v_th"], c["v_reset"], slope, self.smooth, self.reset_grad, p, m, g_s,
-                 g_p, lo, hi, n_chunks, g_dl, gb, e_lo, q_lo, ge_rec, gq_rec)
+        backward(spikes, net.dl_ptr, net.dl_row, net.dl_col, net.dl_delay, weights[1], net.inh_row, net.n_ring, wt,
+                 self._inh_pre, net.post_cols, net.tcol_lo, net.tcol_hi, c["em"], c["de"], c["di"], c["ke"], c["ki"],
+                 c["v_th"], c["v_reset"], slope, self.smooth, self.reset_grad, p, m, g_s, g_p, lo, hi, n_chunks, g_dl,
+                 gb, e_lo, q_lo, ge_rec, gq_rec)
         grad_w = self._weight_grad(x, s, ge_rec, gq_rec)
         if len(net.dl_col):  # delayed synapses: from the kernel (the products assumed no delay)
             grad_w[net.dl_row, net.dl_col] = g_dl.sum(axis=0, dtype=np.float64)
@@ -256,7 +259,6 @@ class BPTT:
         n_bt = x.shape[0]
         s = s.reshape(n_bt, net.n_neurons)
         g_e, g_q = ge_rec.reshape(n_bt, -1), gq_rec.reshape(n_bt, -1)
-        offset = {False: net.rec_cols[False][0], True: net.rec_cols[True][0]}
         grad = np.zeros(net.weights.shape)
         for rows, lo, hi, inh in net.grad_blocks:
             if rows[0] < net.n_inputs:
@@ -265,7 +267,8 @@ class BPTT:
             else:
                 src = _columns(s, rows - net.n_inputs)
             if len(rows):
-                g = (g_q if inh else g_e)[:, lo - offset[inh]:hi - offset[inh]]
+                off = net.rec_cols[inh][0]  # the records start at that column
+                g = (g_q if inh else g_e)[:, lo - off:hi - off]
                 with _serial_blas():
                     grad[rows, lo:hi] = src.T @ g
         return grad
@@ -285,7 +288,7 @@ def _serial_blas():
 
 def _columns(a: np.ndarray, idx: np.ndarray, axis: int = 1) -> np.ndarray:
     """``a`` indexed by ``idx`` along ``axis``: a view (no copy) when ``idx`` is a contiguous range."""
-    if len(idx) and idx[-1] - idx[0] + 1 == len(idx) and (np.diff(idx) == 1).all():
+    if len(idx) and (np.diff(idx) == 1).all():
         sl = slice(int(idx[0]), int(idx[-1]) + 1)
     else:
         sl = idx

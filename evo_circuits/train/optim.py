@@ -43,7 +43,10 @@ class Adam:
             if not (isinstance(p, np.ndarray) and p.dtype == np.float64 and p.flags.c_contiguous):
                 raise ValueError(f"params[{k}]: expected a C-contiguous float64 array (updated in place)")
         self.lr, self.b1, self.b2, self.eps = float(lr), float(betas[0]), float(betas[1]), float(eps)
-        self.masks = list(masks) if masks is not None else [None] * len(self.params)
+        masks = list(masks) if masks is not None else [None] * len(self.params)
+        # Entries each update may change, flat (all of them without a mask).
+        self.free = [np.ones(p.size, bool) if k is None else np.ascontiguousarray(k, bool).reshape(-1)
+                     for p, k in zip(self.params, masks)]
         self.m = [np.zeros_like(p) for p in self.params]
         self.v = [np.zeros_like(p) for p in self.params]
         self.t = 0
@@ -53,10 +56,9 @@ class Adam:
         self.t += 1
         c1 = 1.0 - self.b1 ** self.t
         c2 = 1.0 - self.b2 ** self.t
-        for p, g, m, v, mask in zip(self.params, grads, self.m, self.v, self.masks):
-            free = np.ones(p.shape, bool) if mask is None else np.asarray(mask, bool)
-            _adam_update(p.reshape(-1), np.asarray(g, np.float64).reshape(-1), m.reshape(-1), v.reshape(-1),
-                         free.reshape(-1), self.lr / c1, self.b1, self.b2, c2, self.eps)
+        for p, g, m, v, free in zip(self.params, grads, self.m, self.v, self.free):
+            _adam_update(p.reshape(-1), np.asarray(g, np.float64).reshape(-1), m.reshape(-1), v.reshape(-1), free,
+                         self.lr / c1, self.b1, self.b2, c2, self.eps)
 
 
 @njit(cache=True)
