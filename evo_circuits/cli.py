@@ -134,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_cmd_convert)
 
     # Each subsystem adds its own commands (keeps this file small and conflict-free).
-    from .assemble_commands import register as register_assemble
+    from .assemble.commands import register as register_assemble
     from .evolve.commands import register as register_evolve
     from .motifs.commands import register as register_motifs
     from .tasks.commands import register as register_tasks

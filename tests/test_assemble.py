@@ -452,7 +452,7 @@ def test_k_copies_contain_the_motif_k_times(name):
 
 # ---------------------------------------------------------------------------- CLI
 def cli(*argv: str) -> int:
-    from evo_circuits.assemble_commands import register
+    from evo_circuits.assemble.commands import register
 
     parser = argparse.ArgumentParser(prog="evo-circuits")
     register(parser.add_subparsers(dest="command", required=True))

@@ -1,58 +1,4 @@
-"""Assemble motifs into one larger circuit from a declarative spec (TOML file or dict).
-
-A spec places **modules** — ``copies`` copies of a named motif, a library motif, a motif
-file, or a plain population of LIF neurons — and wires them with **connection
-patterns** between **endpoints** (ports of modules, or the network's input channels).
-:func:`assemble` returns an :class:`Assembly`: one :class:`~evo_circuits.circuit.Circuit`
-plus its structure (which synapses exist or may grow, which are trainable, which module
-and copy every neuron belongs to). The format is documented in ``docs/assemble.md``;
-a minimal spec::
-
-    name = "digits-wta"
-    dt_ms = 1.0
-    inputs = 64
-
-    [modules.wta]
-    motif = "winner-take-all"      # a named motif, a library id/name, or file = "x.json"
-    copies = 24
-    weight_scale = 0.02            # scales the motif's own weights
-
-    [modules.readout]
-    neurons = 10                   # a population (type "E" unless told)
-
-    [[connections]]
-    from = "inputs"
-    to = "wta.in"                  # the motif's input ports (fan out like its input channel)
-    pattern = "all-to-all"
-    p = 0.25
-    weight = {dist = "uniform", low = 0.5, high = 1.5}
-
-    [[connections]]
-    from = "wta.out"
-    to = "readout"
-    pattern = "all-to-all"
-    weight = 0.5
-
-    readout = "readout"            # optional: this is the default when a module is called so
-
-Structure semantics
--------------------
-- Every synapse that exists has weight > 0 (the Circuit convention); nothing is created
-  with weight 0. ``mask`` is ``weights > 0`` **or** an allowed-growth entry: a connection
-  with ``grow = true`` marks every candidate synapse of its pattern that the sampling
-  (``p``/``fan_in``) did not create; a trainer may grow those and nothing else.
-- ``trainable`` is a subset of ``mask``: synapses of a module with ``trainable = false``
-  (the motif's internal synapses) and of a connection with ``trainable = false`` are
-  frozen; growth entries are trainable.
-- Dale's law holds by construction: a synapse's sign is its presynaptic neuron's type
-  (inputs are excitatory), so a pattern from an I port is inhibitory.
-- Two synapses landing on the same (pre, post) entry — e.g. a source connected to two
-  input ports of one motif that both target the motif's interneuron — merge: weights add;
-  their delays must agree.
-- Weights of pattern synapses are drawn from the connection's own random stream
-  (``SeedSequence([seed, connection index])``), so adding a connection at the end of a
-  spec does not change the earlier ones.
-"""
+"""Build one circuit from an assembly spec: resolve modules, place copies, apply patterns."""
 
 from __future__ import annotations
 
@@ -67,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from .circuit import MAX_DELAY_STEPS, Circuit
-from .errors import EvoCircuitsError
-from .model import (
+from ..circuit import MAX_DELAY_STEPS, Circuit
+from ..errors import EvoCircuitsError
+from ..model import (
     DEFAULT_DT_MS,
     EXCITATORY,
     INHIBITORY,
@@ -77,16 +23,9 @@ from .model import (
     PARAM_INDEX,
     SYNAPSE_MODELS,
 )
+from .structure import Assembly
 
-__all__ = [
-    "PATTERNS",
-    "Assembly",
-    "AssemblyError",
-    "assemble",
-    "load_spec",
-    "load_structure",
-    "module_membership",
-]
+__all__ = ["PATTERNS", "AssemblyError", "assemble", "load_spec"]
 
 #: Connection patterns understood by :func:`assemble`.
 PATTERNS = ("one-to-one", "all-to-all", "copy-to-copy", "recurrent", "lateral")
@@ -96,9 +35,6 @@ PORTS = ("all", "in", "out", "E", "I")
 INPUTS = "inputs"
 #: Weight distributions of a connection's ``weight`` table.
 DISTRIBUTIONS = ("constant", "uniform", "normal", "lognormal")
-#: Format tag of :meth:`Assembly.to_dict` and of the structure NPZ.
-SUMMARY_FORMAT = "evo-circuits/assembly"
-STRUCTURE_VERSION = 1
 
 _TOP_KEYS = ("name", "description", "dt_ms", "synapse_model", "seed", "inputs", "modules", "connections", "readout")
 _MODULE_KEYS = ("motif", "file", "neurons", "type", "copies", "weight_scale", "trainable", "params", "description")
@@ -111,202 +47,6 @@ _ENDPOINT_RE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_\-]*)\s*(?:\.\s*([A-Za-z_]+
 
 class AssemblyError(EvoCircuitsError, ValueError):
     """An assembly spec is invalid; the message starts with the offending key."""
-
-
-# ---------------------------------------------------------------------------- result
-@dataclass(eq=False)
-class Assembly:
-    """An assembled network and its structure.
-
-    Attributes
-    ----------
-    circuit : Circuit
-        The network. ``circuit.metadata["assembly"]`` holds the module membership
-        (``modules``, ``module``, ``copy``, ``local``), ``input_names`` and the spec, so
-        tools reading only the circuit JSON can group neurons by module
-        (:func:`module_membership`).
-    mask : ndarray of bool, shape of ``circuit.weights``
-        Synapses that exist (``weights > 0``) or may grow (``grow = true`` connections).
-    trainable : ndarray of bool, same shape
-        Entries a trainer may change; a subset of ``mask``.
-    module : ndarray of int, shape (n_neurons,)
-        Module index of every neuron (into ``module_names``).
-    copy : ndarray of int, shape (n_neurons,)
-        Copy index of every neuron within its module.
-    local : ndarray of int, shape (n_neurons,)
-        Index of every neuron within its copy (the motif's own neuron index).
-    delays, p_release : ndarray, shape of ``circuit.weights``
-        Delay (steps) and release probability of every mask entry: those of the circuit
-        for existing synapses, the connection's (or input port's) for growth entries —
-        which the circuit itself leaves at the defaults 0 and 1 (absent synapses are not
-        stored in circuit JSON).
-    module_names : list of str
-        In spec order.
-    input_names : list of str
-        One per input channel.
-    readout : list of int
-        Output neurons, equal to ``circuit.outputs``.
-    modules, connections : list of dict
-        Per-module and per-connection summaries (see :meth:`to_dict`).
-    warnings : list of str
-        Things that are legal but probably unintended (unconnected motif input ports,
-        neurons without any incoming synapse, no readout).
-    seed : int
-    delays_rounded : int
-        Motif delays that were rounded to whole steps of the network's ``dt_ms``.
-    """
-
-    circuit: Circuit
-    mask: np.ndarray
-    trainable: np.ndarray
-    module: np.ndarray
-    copy: np.ndarray
-    local: np.ndarray
-    delays: np.ndarray
-    p_release: np.ndarray
-    module_names: list[str]
-    input_names: list[str]
-    readout: list[int]
-    modules: list[dict] = field(default_factory=list)
-    connections: list[dict] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    seed: int = 0
-    delays_rounded: int = 0
-
-    @property
-    def exists(self) -> np.ndarray:
-        """Synapses present now: ``circuit.weights > 0``."""
-        return self.circuit.weights > 0
-
-    @property
-    def growable(self) -> np.ndarray:
-        """Allowed-growth entries: in the mask but absent now."""
-        return self.mask & ~self.exists
-
-    def neurons(self, module: str | int, copy: int | None = None) -> np.ndarray:
-        """Indices of the neurons of one module (optionally one copy of it)."""
-        m = self.module_names.index(module) if isinstance(module, str) else int(module)
-        sel = self.module == m
-        if copy is not None:
-            sel &= self.copy == copy
-        return np.flatnonzero(sel)
-
-    def structure_arrays(self) -> dict[str, np.ndarray]:
-        """The arrays written by :meth:`save_structure` (no object arrays)."""
-        return {
-            "format": np.array(SUMMARY_FORMAT), "version": np.array(STRUCTURE_VERSION),
-            "mask": self.mask, "trainable": self.trainable, "exists": self.exists,
-            "module": self.module.astype(np.int64), "copy": self.copy.astype(np.int64),
-            "local": self.local.astype(np.int64), "readout": np.asarray(self.readout, np.int64),
-            "delays": self.delays.astype(np.int64), "p_release": self.p_release.astype(np.float64),
-            "module_names": np.array(self.module_names, dtype=str),
-            "input_names": np.array(self.input_names, dtype=str),
-        }
-
-    def save_structure(self, path: str | os.PathLike) -> Path:
-        """Write mask, trainable, module/copy/local membership and names as NPZ, atomically."""
-        from .atomic import save_npz
-
-        save_npz(path, **self.structure_arrays())
-        return Path(path)
-
-    def to_dict(self) -> dict:
-        """A JSON-ready summary: sizes, modules, connections, mask counts, warnings."""
-        c = self.circuit
-        exists = self.exists
-        return {
-            "format": SUMMARY_FORMAT,
-            "version": STRUCTURE_VERSION,
-            "name": c.name,
-            "dt_ms": c.dt_ms,
-            "synapse_model": c.synapse_model,
-            "seed": self.seed,
-            "n_inputs": c.n_inputs,
-            "n_neurons": c.n_neurons,
-            "n_exc": c.n_exc,
-            "n_inh": c.n_inh,
-            "n_synapses": c.n_synapses,
-            "n_input_synapses": int(np.count_nonzero(exists[:c.n_inputs])),
-            "readout": [int(i) for i in self.readout],
-            "modules": self.modules,
-            "connections": self.connections,
-            "mask": {"shape": list(self.mask.shape), "existing": int(exists.sum()),
-                     "growable": int(self.growable.sum()), "trainable": int(self.trainable.sum()),
-                     "frozen": int((exists & ~self.trainable).sum())},
-            "delays_rounded": self.delays_rounded,
-            "warnings": list(self.warnings),
-        }
-
-
-def load_structure(path: str | os.PathLike, circuit: Circuit | None = None) -> dict[str, np.ndarray]:
-    """Read a structure NPZ written by :meth:`Assembly.save_structure`.
-
-    Parameters
-    ----------
-    path : str or PathLike
-    circuit : Circuit, optional
-        If given, check that the arrays fit it (shapes, and that every synapse of the
-        circuit is inside the mask).
-
-    Returns
-    -------
-    dict of ndarray
-        ``mask``, ``trainable``, ``exists``, ``delays``, ``p_release``, ``module``, ``copy``,
-        ``local``, ``readout``, ``module_names``, ``input_names``.
-    """
-    from .errors import FormatError
-
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            data = {k: z[k] for k in z.files}
-    except (OSError, ValueError) as exc:
-        raise FormatError(f"{path}: not a structure NPZ ({exc})") from None
-    if str(data.get("format", "")) != SUMMARY_FORMAT:
-        raise FormatError(f"{path}: format: expected {SUMMARY_FORMAT!r}, got {str(data.get('format', ''))!r}")
-    if int(data.get("version", -1)) != STRUCTURE_VERSION:
-        raise FormatError(f"{path}: version: expected {STRUCTURE_VERSION}, got {data.get('version')}")
-    for k in ("mask", "trainable", "exists", "delays", "p_release", "module", "copy", "local", "readout",
-              "module_names", "input_names"):
-        if k not in data:
-            raise FormatError(f"{path}: {k}: missing")
-    for k in ("mask", "trainable", "exists"):
-        if data[k].dtype != bool or data[k].ndim != 2:
-            raise FormatError(f"{path}: {k}: expected a 2-d bool array, got {data[k].dtype} {data[k].shape}")
-    if circuit is not None:
-        shape = circuit.weights.shape
-        for k in ("mask", "trainable", "exists", "delays", "p_release"):
-            if data[k].shape != shape:
-                raise FormatError(f"{path}: {k}: shape {data[k].shape} does not fit the circuit ({shape})")
-        if len(data["module"]) != circuit.n_neurons:
-            raise FormatError(f"{path}: module: {len(data['module'])} entries for {circuit.n_neurons} neurons")
-        if ((circuit.weights > 0) & ~data["mask"]).any():
-            raise FormatError(f"{path}: mask: the circuit has synapses outside the mask")
-    return data
-
-
-def module_membership(circuit: Circuit) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Module index, copy index and module names of every neuron, from circuit metadata.
-
-    Works on any circuit: one that was not assembled is one module named after it.
-
-    Returns
-    -------
-    module : ndarray of int, shape (n_neurons,)
-    copy : ndarray of int, shape (n_neurons,)
-    names : list of str
-    """
-    n = circuit.n_neurons
-    meta = circuit.metadata.get("assembly") if isinstance(circuit.metadata, dict) else None
-    if isinstance(meta, dict):
-        try:
-            names = [str(s) for s in meta["modules"]]
-            module = np.asarray(meta["module"], np.int64)
-            copy = np.asarray(meta.get("copy", [0] * n), np.int64)
-            if module.shape == (n,) and copy.shape == (n,) and (n == 0 or (0 <= module.min() and module.max() < len(names))):
-                return module, copy, names
-        except (KeyError, TypeError, ValueError):
-            pass
-    return np.zeros(n, np.int64), np.zeros(n, np.int64), [circuit.name or "network"]
 
 
 # ---------------------------------------------------------------------------- spec helpers
@@ -471,12 +211,12 @@ class _Module:
 
 
 def _resolve_motif(raw: Any, where: str, library: Any) -> tuple[Circuit, str]:
-    from .motifs.named import named_motifs
+    from ..motifs.named import named_motifs
 
     if _is_int(raw):
         if library is None:
             raise AssemblyError(f"{where}: library id {raw} needs a motif library (pass library= or --library)")
-        from .motifs.library import MotifNotFound
+        from ..motifs.library import MotifNotFound
 
         try:
             return library.get(int(raw)), f"library:{int(raw)}"
@@ -486,7 +226,7 @@ def _resolve_motif(raw: Any, where: str, library: Any) -> tuple[Circuit, str]:
         raise AssemblyError(f"{where}: expected a motif name or a library id, got {raw!r}")
     name = raw.strip()
     if library is not None:
-        from .motifs.library import MotifNotFound
+        from ..motifs.library import MotifNotFound
 
         try:
             return library.get(name), f"library:{name}"
@@ -534,7 +274,7 @@ def _build_module(name: str, raw: Any, net: dict, library: Any, base_dir: Path) 
             if not isinstance(fpath, str):
                 raise AssemblyError(f"{where}.file: expected a path, got {fpath!r}")
             full = Path(fpath) if Path(fpath).is_absolute() else base_dir / fpath
-            from .io import load_circuit
+            from ..io import load_circuit
 
             if not full.is_file():
                 raise AssemblyError(f"{where}.file: no such file {full}")

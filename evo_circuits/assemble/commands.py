@@ -9,10 +9,10 @@ from pathlib import Path
 
 
 def _cmd_assemble(args: argparse.Namespace) -> int:
-    from .assemble import assemble
-    from .atomic import write_text
-    from .errors import EvoCircuitsError
-    from .io import save_circuit
+    from ..atomic import write_text
+    from ..errors import EvoCircuitsError
+    from ..io import save_circuit
+    from .build import assemble
 
     if args.draw is not None and args.draw.suffix.lower() not in (".png", ".svg", ".pdf"):
         raise EvoCircuitsError(f"--draw: {args.draw}: drawing format must be .png, .svg or .pdf")
@@ -21,13 +21,13 @@ def _cmd_assemble(args: argparse.Namespace) -> int:
             raise EvoCircuitsError(f"{flag}: {path.parent}: no such directory")
     library = None
     if args.library is not None:
-        from .motifs.library import MotifLibrary
+        from ..motifs.library import MotifLibrary
 
         if not args.library.is_file():
             raise EvoCircuitsError(f"--library: {args.library}: no such motif library")
         library = MotifLibrary(args.library)
     else:
-        from .motifs.library import MotifLibrary, default_library_path
+        from ..motifs.library import MotifLibrary, default_library_path
 
         default = default_library_path()
         if default.is_file():
@@ -63,7 +63,7 @@ def _cmd_assemble(args: argparse.Namespace) -> int:
         write_text(args.summary, json.dumps(asm.to_dict(), indent=2) + "\n")
         print(f"wrote {args.summary}")
     if args.draw:
-        from .assemble_draw import draw_assembly
+        from .draw import draw_assembly
 
         print(f"wrote {draw_assembly(c, args.draw)}")
     return 0

@@ -19,9 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import atomic_open
-from .circuit import Circuit
-from .plots import E_COLOUR, I_COLOUR, INPUT_COLOUR, image_format, pyplot
+from ..atomic import atomic_open
+from ..circuit import Circuit
+from ..plots import E_COLOUR, I_COLOUR, INPUT_COLOUR, image_format, pyplot
+from .structure import module_membership
 
 _MIXED_COLOUR = "#7d3c98"
 _DOT = 0.24  # spacing of neuron dots (data units)
@@ -105,8 +106,6 @@ def draw_assembly(circuit: Circuit, path: str | os.PathLike, *, title: str | Non
     from matplotlib.collections import LineCollection
     from matplotlib.lines import Line2D
     from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
-
-    from .assemble import module_membership
 
     path = Path(path)
     fmt = image_format(path)
