@@ -91,7 +91,7 @@ def test_eight_processes_add_concurrently(tmp_path):
     n_named = len(named_motifs())
     with MotifLibrary(db) as lib:
         assert len(lib) == n_named + N_SHARED + N_PROCS * (N_EACH - N_SHARED)
-        occ = {r["id"]: r["occurrences"] for r in lib.list(sort="id")}
+        occ = {r.id: r.occurrences for r in lib.list(sort="id")}
         shared_ids = {lib_id for lib_id, o in occ.items() if o == N_PROCS}
         assert len(shared_ids) == N_SHARED
         assert sorted(occ.values()).count(1) == N_PROCS * (N_EACH - N_SHARED)

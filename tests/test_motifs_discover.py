@@ -46,12 +46,12 @@ def test_run_to_library_find_export_reimport(tmp_path):
         assert got and got[0].pruning.score_after >= 0.9
         mid = got[0].motif_id
         entry = lib.entry(mid)
-        assert entry["occurrences"] == 1
-        assert any(p.get("run_id") == "run" for p in entry["provenance"])
+        assert entry.occurrences == 1
+        assert any(p.get("run_id") == "run" for p in entry.provenance)
         # The same run harvested again counts one more occurrence of the same motif.
         again = harvest_run(run_dir, lib)
-        assert again[0].motif_id == mid and lib.entry(mid)["occurrences"] == 2
-        assert any(r["id"] == mid for r in lib.list(task="coincidence", min_score=0.9))
+        assert again[0].motif_id == mid and lib.entry(mid).occurrences == 2
+        assert any(r.id == mid for r in lib.list(task="coincidence", min_score=0.9))
         core = lib.get(mid)
     for fmt in ("json", "graphml", "nir"):
         path = export_circuit(core, tmp_path / f"m.{fmt}", fmt)
@@ -91,5 +91,5 @@ def test_evolution_adds_its_champion_to_the_default_library(tmp_path, monkeypatc
     evolve(cfg, out=tmp_path / "run", progress=False, plots=False)
     with MotifLibrary() as lib:
         assert lib.path == tmp_path / "env.db"
-        scored = [r for r in lib.list() if r["tasks"]]
-        assert scored and np.max([r["best_score"] for r in scored]) >= 0.5
+        scored = [r for r in lib.list() if r.tasks]
+        assert scored and np.max([r.best_score for r in scored]) >= 0.5

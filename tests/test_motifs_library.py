@@ -18,6 +18,7 @@ from evo_circuits import Circuit, FormatError, load_circuit, random_circuit
 from evo_circuits.motifs.canonical import canonical_label, contains, same_motif
 from evo_circuits.motifs.export import (MAX_FILE_BYTES, export_circuit, from_nir, import_circuit, to_arrays,
                                         to_nir)
+from evo_circuits.motifs.entry import MotifEntry
 from evo_circuits.motifs.library import SCHEMA_VERSION, MotifLibrary, MotifNotFound, default_library_path
 from evo_circuits.motifs.named import named_motifs
 
@@ -45,6 +46,7 @@ def motif(seed: int = 1, n_exc: int = 3, n_inh: int = 2, n_inputs: int = 2, dela
 @pytest.fixture
 def lib(tmp_path):
     with MotifLibrary(tmp_path / "lib.db") as library:
+        library.seed_named()  # the first write creates the file (the tests compare its dumps)
         yield library
 
 
@@ -61,11 +63,11 @@ def test_new_library_is_seeded_with_named_motifs(lib):
     named = named_motifs()
     assert len(lib) == len(named)
     rows = lib.list(sort="name")
-    assert sorted(r["name"] for r in rows) == sorted(named)
-    assert all(r["occurrences"] == 0 for r in rows)
+    assert sorted(r.name for r in rows) == sorted(named)
+    assert all(r.occurrences == 0 for r in rows)
     name = sorted(named)[0]
     assert same_motif(lib.get(name), named[name])
-    assert lib.entry(name)["provenance"][0]["source"] == "named"
+    assert lib.entry(name).provenance[0]["source"] == "named"
 
 
 def test_default_path(monkeypatch, tmp_path):
@@ -75,6 +77,49 @@ def test_default_path(monkeypatch, tmp_path):
     assert default_library_path() == tmp_path / "x.db"
     with MotifLibrary() as lib:
         assert lib.path == tmp_path / "x.db" and len(lib) == len(named_motifs())
+
+
+def test_reading_a_missing_library_creates_nothing(tmp_path, monkeypatch):
+    named = named_motifs()
+    path = tmp_path / "new" / "lib.db"
+    with MotifLibrary(path) as lib:
+        assert not lib.exists
+        assert len(lib) == len(named) and {e.name for e in lib.list()} == set(named)
+        name = sorted(named)[0]
+        assert same_motif(lib.get(name), named[name]) and lib.entry(name).provenance[0]["source"] == "named"
+        with pytest.raises(FormatError):
+            lib.add(motif(3), score=0.5)  # refused before anything is written
+        assert not path.parent.exists()
+        mid, new = lib.add(motif(3), task="coincidence", score=0.5)  # the first write creates the file
+        assert new and lib.exists and path.is_file()
+        assert lib.entry(mid).tasks == {"coincidence": 0.5}
+    with MotifLibrary(path) as lib:
+        assert len(lib) == len(named) + 1 and lib.entry(mid).occurrences == 1
+        assert lib.entry(name).occurrences == 0  # seeded once, on creation
+    # The default library (motifs/library.db in the working directory) is not created by a read either.
+    monkeypatch.delenv("EVO_CIRCUITS_LIBRARY", raising=False)
+    monkeypatch.chdir(tmp_path)
+    with MotifLibrary() as lib:
+        assert len(lib) == len(named) and lib.list(task="coincidence") == []
+    assert not (tmp_path / "motifs").exists()
+    out = run_cli("motifs", "list", "--library", str(tmp_path / "none.db"))
+    assert f"{len(named)} motif(s)" in out and "does not exist yet" in out
+    assert not (tmp_path / "none.db").exists()
+
+
+def test_list_and_entry_return_entries(lib):
+    mid, _ = lib.add(motif(4), task="coincidence", score=0.8, provenance={"run_id": "r", "seed": 1})
+    rows = lib.list(task="coincidence")
+    assert [type(r) for r in rows] == [MotifEntry] and rows[0].id == mid and not rows[0].has_details
+    assert rows[0].circuit is None and rows[0].provenance is None and rows[0].best_score == 0.8
+    e = lib.entry(mid)
+    assert isinstance(e, MotifEntry) and e.has_details and e.circuit == lib.get(mid)
+    assert e.runs == 1 and e.seeds == 1 and e.circuit_name == "m4"
+    summary = rows[0].to_dict()
+    full = e.to_dict()
+    assert {k: full[k] for k in summary} == summary  # one type: the listing is the entry without details
+    assert set(full) - set(summary) == {"census", "scores", "provenance", "runs", "seeds", "circuit_name", "circuit"}
+    assert json.loads(json.dumps(full, allow_nan=False))["circuit"] == e.circuit.to_dict()
 
 
 def test_add_find_by_id_name_and_query(lib):
@@ -87,16 +132,16 @@ def test_add_find_by_id_name_and_query(lib):
     small = random_circuit(2, 1, 1, p_conn=0.6, seed=7)
     sid, _ = lib.add(small, task="gating", score=0.4)
     e = lib.entry(mid)
-    assert e["tasks"] == {"coincidence": 0.9} and e["best_score"] == 0.9
-    assert (e["n_exc"], e["n_inh"], e["n_inputs"], e["n_outputs"]) == (3, 2, 2, 1)
-    assert e["n_synapses"] == c.n_synapses and e["occurrences"] == 1
-    assert e["provenance"][0]["run_id"] == "r1" and e["provenance"][0]["package_version"]
-    assert [r["id"] for r in lib.list(task="coincidence")] == [mid]
-    assert [r["id"] for r in lib.list(min_score=0.5)] == [mid]
-    assert {r["id"] for r in lib.list(min_score=0.3)} == {mid, sid}
+    assert e.tasks == {"coincidence": 0.9} and e.best_score == 0.9
+    assert (e.n_exc, e.n_inh, e.n_inputs, e.n_outputs) == (3, 2, 2, 1)
+    assert e.n_synapses == c.n_synapses and e.occurrences == 1
+    assert e.provenance[0]["run_id"] == "r1" and e.provenance[0]["package_version"]
+    assert [r.id for r in lib.list(task="coincidence")] == [mid]
+    assert [r.id for r in lib.list(min_score=0.5)] == [mid]
+    assert {r.id for r in lib.list(min_score=0.3)} == {mid, sid}
     assert lib.list(task="gating", min_score=0.5) == []
-    assert all(r["n_neurons"] <= 3 for r in lib.list(max_neurons=3))
-    assert lib.list(sort="score")[0]["id"] == mid
+    assert all(r.n_neurons <= 3 for r in lib.list(max_neurons=3))
+    assert lib.list(sort="score")[0].id == mid
     with pytest.raises(MotifNotFound):
         lib.get(10_000)
     with pytest.raises(MotifNotFound):
@@ -117,9 +162,9 @@ def test_contains_query_named_and_circuit(lib):
     assert contains(bigger, pattern)
     mid, new = lib.add(bigger)
     assert new
-    hits = {r["id"] for r in lib.list(contains=name)}
+    hits = {r.id for r in lib.list(contains=name)}
     assert mid in hits and lib.resolve(name) in hits
-    assert mid in {r["id"] for r in lib.list(contains=pattern)}
+    assert mid in {r.id for r in lib.list(contains=pattern)}
     with pytest.raises(FormatError):
         lib.list(contains="not-a-named-motif")
 
@@ -137,12 +182,12 @@ def test_isomorphic_relabelled_copy_increments_occurrences(lib):
         assert (mid2, new2) == (mid, False)
     assert len(lib) == base
     e = lib.entry(mid)
-    assert e["occurrences"] == 4 and len(e["provenance"]) == 4 and len(e["scores"]) == 4
-    assert e["tasks"]["coincidence"] == pytest.approx(0.8) and e["runs"] == 2 and e["seeds"] == 4
+    assert e.occurrences == 4 and len(e.provenance) == 4 and len(e.scores) == 4
+    assert e.tasks["coincidence"] == pytest.approx(0.8) and e.runs == 2 and e.seeds == 4
     # A named motif found by a run is merged into its seeded entry.
     name, nm = sorted(named_motifs().items())[0]
     nid, nnew = lib.add(relabel(nm, np.arange(nm.n_neurons)[::-1]), provenance={"run_id": "c"})
-    assert not nnew and lib.entry(nid)["name"] == name and lib.entry(nid)["occurrences"] == 1
+    assert not nnew and lib.entry(nid).name == name and lib.entry(nid).occurrences == 1
 
 
 def test_add_validates_inputs(lib):
@@ -160,7 +205,7 @@ def test_add_validates_inputs(lib):
     assert dump(lib.path) == before
     mid, _ = lib.add(motif(3), census={"count": 12, "z": 3.5})
     lib.set_census(mid, {"count": 13, "z": 4.0})
-    assert lib.entry(mid)["census"] == {"count": 13, "z": 4.0}
+    assert lib.entry(mid).census == {"count": 13, "z": 4.0}
 
 
 # ----------------------------------------------------------------------------- export / import
@@ -342,7 +387,7 @@ def _refused_unchanged(lib: MotifLibrary, files: dict[str, Path]) -> None:
     before = dump(lib.path)
     for name, path in files.items():
         with pytest.raises(FormatError) as err:
-            lib.import_file(path)
+            import_into(lib, path)
         msg = str(err.value)
         assert msg and "\n" not in msg, (name, msg)
         assert len(msg) < 600, (name, msg)
@@ -369,20 +414,25 @@ def test_hostile_nir_files_refused_and_library_unchanged(lib, tmp_path):
 
 def _msg(lib: MotifLibrary, path: Path) -> str:
     with pytest.raises(FormatError) as err:
-        lib.import_file(path)
+        import_into(lib, path)
     return str(err.value)
+
+
+def import_into(lib: MotifLibrary, path: Path, **kw) -> tuple[int, bool]:
+    """Importing a file into the library: load it, then add it."""
+    return lib.add(import_circuit(path), provenance={"source": "import", "file": str(path)}, **kw)
 
 
 def test_import_file_adds_and_counts(lib, tmp_path):
     c = motif(8)
     for fmt in ("json", "graphml") + (("nir",) if _has_nir() else ()):
         export_circuit(relabel(c, np.arange(c.n_neurons)[::-1]), tmp_path / f"c.{fmt}")
-    mid, new = lib.import_file(tmp_path / "c.json", task="coincidence", score=0.7)
+    mid, new = import_into(lib, tmp_path / "c.json", task="coincidence", score=0.7)
     assert new
     for fmt in ("graphml",) + (("nir",) if _has_nir() else ()):
-        assert lib.import_file(tmp_path / f"c.{fmt}") == (mid, False)
+        assert import_into(lib, tmp_path / f"c.{fmt}") == (mid, False)
     e = lib.entry(mid)
-    assert e["provenance"][0]["source"] == "import" and e["provenance"][0]["file"].endswith("c.json")
+    assert e.provenance[0]["source"] == "import" and e.provenance[0]["file"].endswith("c.json")
 
 
 def _has_nir() -> bool:
@@ -396,7 +446,8 @@ def _has_nir() -> bool:
 # ----------------------------------------------------------------------------- schema
 def test_schema_version_checks(tmp_path):
     path = tmp_path / "lib.db"
-    MotifLibrary(path).close()
+    with MotifLibrary(path) as lib:
+        lib.seed_named()  # a write: creates the file
     con = sqlite3.connect(str(path))
     assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -472,4 +523,4 @@ def test_cli_commands(tmp_path, monkeypatch):
     bad.write_text("{}")
     with pytest.raises(FormatError):
         run_cli("motifs", "import", str(tmp_path / "m.json"), str(bad))
-    assert MotifLibrary(db).entry(mid)["occurrences"] == 1  # nothing added: one file was bad
+    assert MotifLibrary(db).entry(mid).occurrences == 1  # nothing added: one file was bad

@@ -29,21 +29,21 @@ def _cmd_list(args: argparse.Namespace) -> int:
     with _open(args) as lib:
         rows = lib.list(task=args.task, min_score=args.min_score, contains=args.contains,
                         max_neurons=args.max_neurons, sort=args.sort)
+        missing = None if lib.exists else lib.path
     if args.json:
-        json.dump(rows, sys.stdout, indent=1, allow_nan=False)
+        json.dump([r.to_dict() for r in rows], sys.stdout, indent=1, allow_nan=False)
         print()
         return 0
     table = [("id", "name", "size", "in/out", "syn", "tasks", "best", "occ")]
     for r in rows:
-        table.append((str(r["id"]), r["name"] or "-", f"{r['n_exc']}E+{r['n_inh']}I",
-                      f"{r['n_inputs']}/{r['n_outputs']}", str(r["n_synapses"]),
-                      ",".join(r["tasks"]) or "-", _fmt_score(r["best_score"]), str(r["occurrences"])))
+        table.append((str(r.id), r.name or "-", f"{r.n_exc}E+{r.n_inh}I", f"{r.n_inputs}/{r.n_outputs}",
+                      str(r.n_synapses), ",".join(r.tasks) or "-", _fmt_score(r.best_score), str(r.occurrences)))
     widths = [max(len(row[k]) for row in table) for k in range(len(table[0]))]
     right = {0, 3, 4, 6, 7}
     for row in table:
         print("  ".join(cell.rjust(w) if k in right else cell.ljust(w)
                         for k, (cell, w) in enumerate(zip(row, widths))).rstrip())
-    print(f"{len(rows)} motif(s)")
+    print(f"{len(rows)} motif(s)" + (f" (built-in named motifs: {missing} does not exist yet)" if missing else ""))
     return 0
 
 
@@ -51,24 +51,24 @@ def _cmd_show(args: argparse.Namespace) -> int:
     with _open(args) as lib:
         e = lib.entry(args.motif)
     if args.json:
-        json.dump(e, sys.stdout, indent=1, allow_nan=False)
+        json.dump(e.to_dict(), sys.stdout, indent=1, allow_nan=False)
         print()
         return 0
-    print(f"motif {e['id']}" + (f" ({e['name']})" if e["name"] else ""))
-    print(f"  label        {e['label']}")
-    if e["circuit_name"]:
-        print(f"  circuit name {e['circuit_name']}")
-    print(f"  size         {e['n_exc']}E + {e['n_inh']}I, {e['n_inputs']} input(s), {e['n_outputs']} output(s), "
-          f"{e['n_synapses']} synapses")
-    print(f"  occurrences  {e['occurrences']} ({e['runs']} run(s), {e['seeds']} run seed(s))")
-    print(f"  added        {e['created']}")
-    if e["tasks"]:
-        print("  tasks        " + ", ".join(f"{t} (best {_fmt_score(s)})" for t, s in e["tasks"].items()))
-    if e["census"]:
-        print(f"  census       {json.dumps(e['census'], allow_nan=False)}")
-    if e["provenance"]:
+    print(f"motif {e.id}" + (f" ({e.name})" if e.name else ""))
+    print(f"  label        {e.label}")
+    if e.circuit_name:
+        print(f"  circuit name {e.circuit_name}")
+    print(f"  size         {e.n_exc}E + {e.n_inh}I, {e.n_inputs} input(s), {e.n_outputs} output(s), "
+          f"{e.n_synapses} synapses")
+    print(f"  occurrences  {e.occurrences} ({e.runs} run(s), {e.seeds} run seed(s))")
+    print(f"  added        {e.created}")
+    if e.tasks:
+        print("  tasks        " + ", ".join(f"{t} (best {_fmt_score(s)})" for t, s in e.tasks.items()))
+    if e.census:
+        print(f"  census       {json.dumps(e.census, allow_nan=False)}")
+    if e.provenance:
         print("  provenance:")
-        for p in e["provenance"]:
+        for p in e.provenance:
             parts = [p["source"]] + [f"{k}={p[k]}" for k in ("run_id", "generation", "seed", "config_hash",
                                                             "package_version", "file") if p.get(k) is not None]
             print(f"    {p['created']}  " + " ".join(parts))
@@ -82,9 +82,8 @@ def _cmd_draw(args: argparse.Namespace) -> int:
     if out.suffix.lower() not in (".png", ".svg", ".pdf"):
         raise FormatError(f"{out}: drawing format must be .png, .svg or .pdf")
     with _open(args) as lib:
-        mid = lib.resolve(args.motif)
-        name = lib.entry(mid)["name"]
-        c = lib.get(mid)
+        e = lib.entry(args.motif)
+    mid, name, c = e.id, e.name, e.circuit
     print(f"wrote {draw_motif(c, out, title=name or c.name or f'motif {mid}', show_weights=args.weights)}")
     return 0
 
@@ -125,8 +124,8 @@ def _cmd_import(args: argparse.Namespace) -> int:
                                   provenance={"source": "import", "file": str(path)})
             e = lib.entry(mid)
             what = "added as" if is_new else "already present as"
-            print(f"{path}: {what} motif {mid}" + (f" ({e['name']})" if e["name"] else "")
-                  + f", {e['occurrences']} occurrence(s)")
+            print(f"{path}: {what} motif {mid}" + (f" ({e.name})" if e.name else "")
+                  + f", {e.occurrences} occurrence(s)")
     return 0
 
 
@@ -150,7 +149,7 @@ def _cmd_add(args: argparse.Namespace) -> int:
                 e = lib.entry(h.motif_id)
                 print(f"{h.source}: pruned {len(h.pruning.removed)} part(s), score {h.pruning.score_before:.3f} -> "
                       f"{h.pruning.score_after:.3f}; {'new motif' if h.is_new else 'one more occurrence of motif'} "
-                      f"{h.motif_id}{f' ({h.name})' if h.name else ''}, {e['occurrences']} occurrence(s)")
+                      f"{h.motif_id}{f' ({h.name})' if h.name else ''}, {e.occurrences} occurrence(s)")
                 for item in h.pruning.removed:
                     print(f"    removed {item}")
     return 0

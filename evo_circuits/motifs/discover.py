@@ -74,7 +74,7 @@ def harvest_run(run_dir: str | Path, library: MotifLibrary, *, epsilon: float = 
         mid, is_new = library.add(core, task=spec.task.name, score=res.score_after,
                                   provenance={k: v for k, v in prov.items() if v is not None},
                                   census={"subgraph_counts": subgraph_counts(core)})
-        out.append(Harvested(source=path, motif_id=mid, is_new=is_new, name=library.entry(mid)["name"], pruning=res))
+        out.append(Harvested(source=path, motif_id=mid, is_new=is_new, name=library.entry(mid).name, pruning=res))
     return out
 
 

@@ -24,6 +24,7 @@ from ..circuit import Circuit
 from ..errors import EvoCircuitsError
 from ..io import dumps
 from .draw import draw_motif
+from .entry import MotifEntry
 from .library import MotifLibrary
 
 _CSS = """\
@@ -113,8 +114,8 @@ def _page(title: str, body: str, script: bool = False) -> str:
             f"<link rel=\"icon\" href=\"data:,\">\n</head>\n<body>\n{body}{js}\n</body>\n</html>\n")
 
 
-def _size(r: dict) -> str:
-    return f'<span class="e">{r["n_exc"]}E</span>+<span class="i">{r["n_inh"]}I</span>'
+def _size(r: MotifEntry) -> str:
+    return f'<span class="e">{r.n_exc}E</span>+<span class="i">{r.n_inh}I</span>'
 
 
 def write_gallery(library: MotifLibrary | str | os.PathLike, out_dir: str | os.PathLike, *,
@@ -154,26 +155,24 @@ def _write(lib: MotifLibrary, out: Path, rasters: bool, fitness_dir: Path, seed:
     write_text(out / "style.css", _CSS)
     write_text(out / "gallery.js", _JS)
     rows = lib.list(sort="id")
-    all_tasks = sorted({t for r in rows for t in r["tasks"]})
+    all_tasks = sorted({t for r in rows for t in r.tasks})
     for r in rows:
-        entry = lib.entry(r["id"])
-        circuit = lib.get(r["id"])
-        _motif_page(out, entry, circuit, rasters, fitness_dir, seed, trials, duration_ms, rate_hz)
+        _motif_page(out, lib.entry(r.id), rasters, fitness_dir, seed, trials, duration_ms, rate_hz)
 
     body_rows = []
     for r in rows:
-        mid = r["id"]
-        tasks = ", ".join(f"{_e(t)} ({_fmt_score(s)})" if s is not None else _e(t) for t, s in r["tasks"].items())
-        scores = json.dumps(r["tasks"], allow_nan=False)
-        best = "" if r["best_score"] is None else repr(float(r["best_score"]))
+        mid = r.id
+        tasks = ", ".join(f"{_e(t)} ({_fmt_score(s)})" if s is not None else _e(t) for t, s in r.tasks.items())
+        scores = json.dumps(r.tasks, allow_nan=False)
+        best = "" if r.best_score is None else repr(float(r.best_score))
         body_rows.append(
             f'<tr id="motif-{mid}" data-id="{mid}" data-scores="{_e(scores)}" data-best="{_e(best)}">'
             f'<td class="num"><a href="motif-{mid}.html">{mid}</a></td>'
             f'<td><a href="motif-{mid}.html"><img class="thumb" src="motif-{mid}.svg" alt="drawing of motif {mid}"></a></td>'
-            f'<td>{_e(r["name"] or "")}</td><td>{_size(r)}</td>'
-            f'<td class="num">{r["n_inputs"]}/{r["n_outputs"]}</td><td class="num">{r["n_synapses"]}</td>'
-            f'<td>{tasks}</td><td class="num">{_fmt_score(r["best_score"])}</td>'
-            f'<td class="num">{r["occurrences"]}</td><td class="muted">{_e(r["label"][:18])}</td></tr>')
+            f'<td>{_e(r.name or "")}</td><td>{_size(r)}</td>'
+            f'<td class="num">{r.n_inputs}/{r.n_outputs}</td><td class="num">{r.n_synapses}</td>'
+            f'<td>{tasks}</td><td class="num">{_fmt_score(r.best_score)}</td>'
+            f'<td class="num">{r.occurrences}</td><td class="muted">{_e(r.label[:18])}</td></tr>')
     options = "".join(f'<option value="{_e(t)}">{_e(t)}</option>' for t in all_tasks)
     body = (
         f"<h1>Motif library</h1>\n<p class=\"sub\">{len(rows)} motifs from <code>{_e(lib.path)}</code>. "
@@ -192,12 +191,12 @@ def _write(lib: MotifLibrary, out: Path, rasters: bool, fitness_dir: Path, seed:
     return index
 
 
-def _motif_page(out: Path, entry: dict, circuit: Circuit, rasters: bool, fitness_dir: Path, seed: int,
+def _motif_page(out: Path, entry: MotifEntry, rasters: bool, fitness_dir: Path, seed: int,
                 trials: int, duration_ms: float, rate_hz: float) -> None:
-    mid = entry["id"]
+    mid, circuit = entry.id, entry.circuit
     stem = f"motif-{mid}"
-    title = f"Motif {mid}" + (f" — {entry['name']}" if entry["name"] else "")
-    draw_motif(circuit, out / f"{stem}.svg", title=entry["name"] or circuit.name or f"motif {mid}")
+    title = f"Motif {mid}" + (f" — {entry.name}" if entry.name else "")
+    draw_motif(circuit, out / f"{stem}.svg", title=entry.name or circuit.name or f"motif {mid}")
     write_text(out / f"{stem}.json", dumps(circuit))
     raster_html = ""
     if rasters:
@@ -209,25 +208,24 @@ def _motif_page(out: Path, entry: dict, circuit: Circuit, rasters: bool, fitness
             raster_html = f'<h2>Behaviour</h2><p class="muted">no raster: {_e(exc)}</p>'
 
     details = [
-        ("id", mid), ("name", entry["name"] or "—"), ("circuit name", entry["circuit_name"] or "—"),
-        ("canonical label", entry["label"]), ("neurons", f'{entry["n_exc"]} E + {entry["n_inh"]} I'),
-        ("input channels", entry["n_inputs"]), ("output ports", entry["n_outputs"]),
-        ("synapses", entry["n_synapses"]), ("occurrences", entry["occurrences"]),
-        ("distinct runs", entry["runs"]), ("distinct run seeds", entry["seeds"]),
-        ("dt", f"{circuit.dt_ms:g} ms"), ("synapse model", circuit.synapse_model), ("added", entry["created"]),
+        ("id", mid), ("name", entry.name or "—"), ("circuit name", entry.circuit_name or "—"),
+        ("canonical label", entry.label), ("neurons", f"{entry.n_exc} E + {entry.n_inh} I"),
+        ("input channels", entry.n_inputs), ("output ports", entry.n_outputs),
+        ("synapses", entry.n_synapses), ("occurrences", entry.occurrences),
+        ("distinct runs", entry.runs), ("distinct run seeds", entry.seeds),
+        ("dt", f"{circuit.dt_ms:g} ms"), ("synapse model", circuit.synapse_model), ("added", entry.created),
     ]
     det = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in details)
     tasks = "".join(f"<tr><td>{_e(t)}</td><td class=\"num\">{_fmt_score(s)}</td></tr>"
-                    for t, s in entry["tasks"].items()) or '<tr><td colspan="2" class="muted">none</td></tr>'
+                    for t, s in entry.tasks.items()) or '<tr><td colspan="2" class="muted">none</td></tr>'
     prov_cols = ("source", "run_id", "generation", "seed", "config_hash", "package_version", "file", "created")
     prov = "".join("<tr>" + "".join(f"<td>{_e(p.get(k))}</td>" for k in prov_cols) + "</tr>"
-                   for p in entry["provenance"]) or f'<tr><td colspan="{len(prov_cols)}" class="muted">none</td></tr>'
-    census = (f"<h2>Census</h2><pre>{_e(json.dumps(entry['census'], indent=2))}</pre>"
-              if entry["census"] else "")
+                   for p in entry.provenance) or f'<tr><td colspan="{len(prov_cols)}" class="muted">none</td></tr>'
+    census = f"<h2>Census</h2><pre>{_e(json.dumps(entry.census, indent=2))}</pre>" if entry.census else ""
     body = (
         f'<p><a href="index.html">← all motifs</a></p>\n<h1>{_e(title)}</h1>\n'
-        f'<p class="sub">{entry["n_exc"]}E + {entry["n_inh"]}I, {entry["n_synapses"]} synapses, '
-        f'seen {entry["occurrences"]} time(s). <a href="{stem}.json" download>Download circuit JSON</a></p>\n'
+        f'<p class="sub">{entry.n_exc}E + {entry.n_inh}I, {entry.n_synapses} synapses, '
+        f'seen {entry.occurrences} time(s). <a href="{stem}.json" download>Download circuit JSON</a></p>\n'
         f'<img class="drawing" id="drawing" src="{stem}.svg" alt="drawing of motif {mid}">\n'
         f"{raster_html}\n<h2>Details</h2><table>{det}</table>\n"
         f'<h2>Tasks</h2><table><thead><tr><th>task</th><th class="num">best score</th></tr></thead>'
@@ -237,7 +235,7 @@ def _motif_page(out: Path, entry: dict, circuit: Circuit, rasters: bool, fitness
     write_text(out / f"{stem}.html", _page(title, body, script=True))
 
 
-def _raster(circuit: Circuit, entry: dict, path: Path, fitness_dir: Path, seed: int, trials: int,
+def _raster(circuit: Circuit, entry: MotifEntry, path: Path, fitness_dir: Path, seed: int, trials: int,
             duration_ms: float, rate_hz: float) -> str:
     """Simulate the motif and draw its raster; return a sentence saying how."""
     from ..plots import raster
@@ -245,7 +243,7 @@ def _raster(circuit: Circuit, entry: dict, path: Path, fitness_dir: Path, seed: 
 
     batch_labels = None
     note = ""
-    for task in entry["tasks"]:
+    for task in entry.tasks:
         spec_path = fitness_dir / f"{task}.toml"
         if not spec_path.is_file():
             continue
@@ -267,5 +265,5 @@ def _raster(circuit: Circuit, entry: dict, path: Path, fitness_dir: Path, seed: 
     if batch_labels is not None:
         titles = [f"trial {t}: label {np.asarray(batch_labels[t]).tolist()}" for t in range(min(trials, inputs.n_trials))]
     raster(circuit, inputs, res, path, trials=trials, trial_titles=titles,
-           title=f"{entry['name'] or circuit.name or 'motif ' + str(entry['id'])}: E red, I blue, inputs grey")
+           title=f"{entry.name or circuit.name or 'motif ' + str(entry.id)}: E red, I blue, inputs grey")
     return note

@@ -1,7 +1,9 @@
 """The motif library: a SQLite database of motifs, their scores and where they came from.
 
 One file (default ``motifs/library.db``; ``EVO_CIRCUITS_LIBRARY`` or an explicit path
-override it), in WAL mode so readers never block the writer. Every write is one
+override it), created on the first write — never by a read: opening a missing library
+gives an in-memory view of the built-in named motifs, which is what a new file would
+start with, so ``evo-circuits motifs list`` is useful on a fresh clone. The file is in WAL mode so readers never block the writer. Every write is one
 ``BEGIN IMMEDIATE`` transaction, and the connection waits (busy timeout) for other
 processes' writes instead of failing, so several evolution runs can add motifs to one
 library at once. The schema version lives in ``PRAGMA user_version`` and in the ``meta``
@@ -30,7 +32,8 @@ from typing import Any, Iterator
 from ..circuit import Circuit
 from ..errors import EvoCircuitsError, FormatError
 from ..io import dumps
-from .export import MAX_FILE_BYTES, _circuit_from_data, _parse_json_text, import_circuit
+from .entry import MotifEntry
+from .export import MAX_FILE_BYTES, _circuit_from_data, _parse_json_text
 
 #: Schema version written to ``PRAGMA user_version`` and ``meta.schema_version``.
 SCHEMA_VERSION = 1
@@ -89,6 +92,9 @@ CREATE TABLE provenance (
 CREATE INDEX provenance_motif ON provenance(motif_id);
 """
 
+#: Columns of a :class:`MotifEntry` summary, in the ``motifs`` table.
+_SUMMARY_COLUMNS = "id, label, name, n_inputs, n_outputs, n_exc, n_inh, n_neurons, n_synapses, occurrences, created"
+
 _PROVENANCE_FIELDS = {"run_id": str, "generation": int, "seed": int, "config_hash": str,
                       "package_version": str, "created": str, "source": str, "file": str}
 
@@ -119,8 +125,11 @@ class MotifLibrary:
     Parameters
     ----------
     path : str or PathLike, optional
-        Database file; default :func:`default_library_path`. Created (with its folder)
-        if missing and seeded with the named motifs.
+        Database file; default :func:`default_library_path`. Opening never creates
+        anything: a missing file reads as a new library would (the named motifs, held in
+        memory), and the file (with its folder) is created, seeded with the named motifs,
+        by the first write (:meth:`add`, :meth:`remove`, :meth:`set_census`,
+        :meth:`seed_named`).
     timeout : float
         Seconds to wait for another process's write before giving up.
 
@@ -134,23 +143,33 @@ class MotifLibrary:
     >>> lib = MotifLibrary("motifs/library.db")          # doctest: +SKIP
     >>> mid, is_new = lib.add(circuit, task="coincidence", score=0.93,
     ...                       provenance={"run_id": "r1", "generation": 40, "seed": 3})
-    >>> lib.list(task="coincidence", min_score=0.9)
+    >>> [e.id for e in lib.list(task="coincidence", min_score=0.9)]
     """
 
     def __init__(self, path: str | os.PathLike | None = None, *, timeout: float = 60.0) -> None:
         self.path = Path(path) if path is not None else default_library_path()
         self.timeout = float(timeout)
-        if self.path.exists():
+        self._in_memory = not self.path.exists()
+        self._connect()
+
+    # ------------------------------------------------------------------ lifecycle
+    @property
+    def exists(self) -> bool:
+        """Whether the library file exists (False until the first write to a new library)."""
+        return not self._in_memory
+
+    def _connect(self) -> None:
+        """Open the file, or (missing file) an in-memory library seeded like a new file."""
+        if not self._in_memory and self.path.exists():  # (missing: a first write creates it)
             if not self.path.is_file():
                 raise FormatError(f"{self.path}: not a file (expected a motif library database)")
             with open(self.path, "rb") as fh:
                 head = fh.read(16)
             if head and head != _SQLITE_MAGIC:
                 raise FormatError(f"{self.path}: not a motif library (not an SQLite database)")
-        else:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._con = sqlite3.connect(str(self.path), timeout=self.timeout, isolation_level=None)
+            self._con = sqlite3.connect(":memory:" if self._in_memory else str(self.path), timeout=self.timeout,
+                                        isolation_level=None)
         except sqlite3.Error as exc:
             raise FormatError(f"{self.path}: cannot open the motif library ({exc})") from None
         try:
@@ -164,7 +183,16 @@ class MotifLibrary:
             self._con.close()
             raise
 
-    # ------------------------------------------------------------------ lifecycle
+    def _create_file(self) -> None:
+        """First write to a missing library: create the file (and folder) and switch to it."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise FormatError(f"{self.path}: cannot create the motif library ({exc.strerror})") from None
+        self._con.close()
+        self._in_memory = False  # another process may have created it meanwhile: _open handles both
+        self._connect()
+
     def _pragma(self, name: str) -> Any:
         return self._con.execute(f"PRAGMA {name}").fetchone()[0]
 
@@ -186,7 +214,8 @@ class MotifLibrary:
 
     def _open(self) -> None:
         version = self._check_identity()
-        self._set_wal()
+        if not self._in_memory:  # an in-memory database has no WAL (and needs none)
+            self._set_wal()
         if version == 0:
             self._create()
         row = self._con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
@@ -216,7 +245,7 @@ class MotifLibrary:
         from .canonical import LABEL_SCHEME
 
         seeds = self._named_rows()
-        with self._write() as cur:
+        with self._transaction() as cur:
             if self._pragma("user_version") != 0:  # another process created it meanwhile
                 return
             for stmt in _SCHEMA.split(";"):
@@ -250,7 +279,7 @@ class MotifLibrary:
         row = self._con.execute("SELECT value FROM meta WHERE key = 'label_scheme'").fetchone()
         if row is not None and row[0] == LABEL_SCHEME:
             return
-        with self._write() as cur:
+        with self._transaction() as cur:
             row = cur.execute("SELECT value FROM meta WHERE key = 'label_scheme'").fetchone()
             if row is not None and row[0] == LABEL_SCHEME:
                 return
@@ -272,8 +301,14 @@ class MotifLibrary:
     def __repr__(self) -> str:
         return f"MotifLibrary({str(self.path)!r})"
 
+    def _write(self) -> contextlib.AbstractContextManager[sqlite3.Cursor]:
+        """A write by the user: creates the file first if it is missing."""
+        if self._in_memory:
+            self._create_file()
+        return self._transaction()
+
     @contextlib.contextmanager
-    def _write(self) -> Iterator[sqlite3.Cursor]:
+    def _transaction(self) -> Iterator[sqlite3.Cursor]:
         """One write transaction: ``BEGIN IMMEDIATE`` takes the write lock up front, so
         the read-check-insert of :meth:`add` cannot race with another process."""
         cur = self._con.cursor()
@@ -404,28 +439,6 @@ class MotifLibrary:
         with self._write() as cur:
             cur.execute("DELETE FROM motifs WHERE id = ?", (self._resolve(cur, id_or_name),))
 
-    def import_file(self, path: str | os.PathLike, *, fmt: str | None = None, task: str | None = None,
-                    score: float | None = None, provenance: dict | None = None) -> tuple[int, bool]:
-        """Import a motif file (circuit JSON, GraphML or NIR; detected from its content).
-
-        The file is fully read and validated before the database is touched, so a
-        refused file leaves the library unchanged.
-
-        Returns
-        -------
-        (int, bool)
-            As :meth:`add`.
-
-        Raises
-        ------
-        FormatError
-            One line naming the problem (bad format/version, missing field, NaN,
-            oversized circuit, pickle, ...).
-        """
-        circuit = import_circuit(path, fmt)
-        prov = {"source": "import", "file": str(path), **(provenance or {})}
-        return self.add(circuit, task=task, score=score, provenance=prov)
-
     def seed_named(self) -> int:
         """Add the named motifs that are missing (by isomorphism); return how many were added."""
         from .canonical import same_motif
@@ -470,43 +483,32 @@ class MotifLibrary:
         with self._read() as cur:
             return self._resolve(cur, id_or_name)
 
-    def entry(self, id_or_name: int | str) -> dict:
-        """Everything stored about one entry.
+    def entry(self, id_or_name: int | str) -> MotifEntry:
+        """Everything stored about one entry (by id or motif name), details included.
 
         Returns
         -------
-        dict
-            ``id``, ``label``, ``name``, ``circuit_name``, ``n_inputs``, ``n_outputs``,
-            ``n_exc``, ``n_inh``, ``n_neurons``, ``n_synapses``, ``occurrences``,
-            ``created``, ``census`` (dict or None), ``tasks`` ({task: best score}),
-            ``best_score``, ``scores`` (list of {task, score, run_id, created}),
-            ``provenance`` (list of dicts), ``runs`` and ``seeds`` (distinct counts),
-            ``circuit`` (the circuit-JSON dict).
+        MotifEntry
+            With ``circuit``, ``census``, ``scores`` and ``provenance`` filled.
         """
         with self._read() as cur:
             mid = self._resolve(cur, id_or_name)
             cur.row_factory = sqlite3.Row
-            row = dict(cur.execute("SELECT * FROM motifs WHERE id = ?", (mid,)).fetchone())
-            scores = [dict(r) for r in cur.execute(
-                "SELECT task, score, run_id, created FROM scores WHERE motif_id = ? ORDER BY id", (mid,))]
-            prov = [dict(r) for r in cur.execute(
+            row = dict(cur.execute(f"SELECT {_SUMMARY_COLUMNS}, circuit, census FROM motifs WHERE id = ?",
+                                   (mid,)).fetchone())
+            scores = tuple(dict(r) for r in cur.execute(
+                "SELECT task, score, run_id, created FROM scores WHERE motif_id = ? ORDER BY id", (mid,)))
+            prov = tuple(dict(r) for r in cur.execute(
                 "SELECT source, run_id, generation, seed, config_hash, package_version, file, created "
-                "FROM provenance WHERE motif_id = ? ORDER BY id", (mid,))]
-        circuit = self._parse(row.pop("circuit"), mid)
-        row["circuit"] = circuit.to_dict()
-        row["circuit_name"] = circuit.name
-        row["census"] = json.loads(row["census"]) if row["census"] else None
-        row["tasks"] = _best_by_task(scores)
-        row["best_score"] = _best(row["tasks"].values())
-        row["scores"] = scores
-        row["provenance"] = prov
-        row["runs"] = len({p["run_id"] for p in prov if p["run_id"]})
-        row["seeds"] = len({(p["run_id"], p["seed"]) for p in prov if p["seed"] is not None})
-        return row
+                "FROM provenance WHERE motif_id = ? ORDER BY id", (mid,)))
+        tasks = _best_by_task(scores)
+        return MotifEntry(**{**row, "circuit": self._parse(row["circuit"], mid),
+                             "census": json.loads(row["census"]) if row["census"] else None},
+                          tasks=tasks, best_score=_best(tasks.values()), scores=scores, provenance=prov)
 
     def list(self, task: str | None = None, min_score: float | None = None,
              contains: str | Circuit | None = None, max_neurons: int | None = None,
-             sort: str = "occurrences") -> list[dict]:
+             sort: str = "occurrences") -> list[MotifEntry]:
         """Entries matching all the given filters.
 
         Parameters
@@ -524,10 +526,9 @@ class MotifLibrary:
 
         Returns
         -------
-        list of dict
-            ``id``, ``label``, ``name``, ``n_inputs``, ``n_outputs``, ``n_exc``,
-            ``n_inh``, ``n_neurons``, ``n_synapses``, ``occurrences``, ``created``,
-            ``tasks`` ({task: best score}), ``best_score`` (on ``task`` if given).
+        list of MotifEntry
+            Without details (see :class:`MotifEntry`); ``best_score`` is on ``task`` if
+            given. ``[e.to_dict() for e in ...]`` gives JSON-ready dicts.
         """
         if sort not in SORT_KEYS:
             raise FormatError(f"sort: expected one of {', '.join(SORT_KEYS)}, got {sort!r}")
@@ -541,9 +542,7 @@ class MotifLibrary:
         if max_neurons is not None:
             where.append("m.n_neurons <= ?")
             args.append(int(max_neurons))
-        cols = ("m.id, m.label, m.name, m.n_inputs, m.n_outputs, m.n_exc, m.n_inh, m.n_neurons, m.n_synapses, "
-                "m.occurrences, m.created")
-        sql = f"SELECT {cols}{', m.circuit' if pattern is not None else ''} FROM motifs m"
+        sql = f"SELECT {_SUMMARY_COLUMNS}{', circuit' if pattern is not None else ''} FROM motifs m"
         if where:
             sql += " WHERE " + " AND ".join(where)
         with self._read() as cur:
@@ -554,9 +553,9 @@ class MotifLibrary:
                 best.setdefault(r["motif_id"], {})[r["task"]] = r["best"]
         out = []
         for r in rows:
-            r["tasks"] = best.get(r["id"], {})
-            r["best_score"] = r["tasks"].get(task) if task is not None else _best(r["tasks"].values())
-            if min_score is not None and (r["best_score"] is None or r["best_score"] < min_score):
+            tasks = best.get(r["id"], {})
+            score = tasks.get(task) if task is not None else _best(tasks.values())
+            if min_score is not None and (score is None or score < min_score):
                 continue
             if pattern is not None:
                 from .canonical import contains as has_subgraph
@@ -564,14 +563,14 @@ class MotifLibrary:
                 c = self._parse(r.pop("circuit"), r["id"])
                 if pattern.n_neurons > c.n_neurons or not has_subgraph(c, pattern):
                     continue
-            out.append(r)
+            out.append(MotifEntry(**r, tasks=tasks, best_score=score))
         keys = {
-            "occurrences": lambda r: (-r["occurrences"], r["id"]),
-            "score": lambda r: (r["best_score"] is None, -(r["best_score"] or 0.0), r["id"]),
-            "size": lambda r: (r["n_neurons"], r["n_synapses"], r["id"]),
-            "id": lambda r: r["id"],
-            "name": lambda r: (r["name"] is None, r["name"] or "", r["id"]),
-            "created": lambda r: (r["created"], r["id"]),
+            "occurrences": lambda e: (-e.occurrences, e.id),
+            "score": lambda e: (e.best_score is None, -(e.best_score or 0.0), e.id),
+            "size": lambda e: (e.n_neurons, e.n_synapses, e.id),
+            "id": lambda e: e.id,
+            "name": lambda e: (e.name is None, e.name or "", e.id),
+            "created": lambda e: (e.created, e.id),
         }
         return sorted(out, key=keys[sort])
 
@@ -579,11 +578,18 @@ class MotifLibrary:
         """All entry ids, ascending."""
         return [int(r[0]) for r in self._con.execute("SELECT id FROM motifs ORDER BY id")]
 
-    def export(self, id_or_name: int | str, path: str | os.PathLike, fmt: str | None = None) -> Path:
-        """Write an entry's circuit as json | graphml | npz | nir (see :mod:`.export`)."""
+    def export(self, id_or_name: int | str, path: str | os.PathLike, fmt: str | None = None,
+               **options: Any) -> Path:
+        """Write an entry's circuit to a file: json | graphml | npz | nir (see :mod:`.export`).
+
+        The library's verbs: :meth:`get` reads a circuit, :meth:`export` writes one to a
+        file, :meth:`add` stores one; importing a file is loading it then adding it
+        (``lib.add(import_circuit(path), provenance={"source": "import", "file": path})``).
+        ``options`` go to the writer (e.g. NIR's ``flavour``).
+        """
         from .export import export_circuit
 
-        return export_circuit(self.get(id_or_name), path, fmt)
+        return export_circuit(self.get(id_or_name), path, fmt, **options)
 
 
 # ---------------------------------------------------------------------------- validation
