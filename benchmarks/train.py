@@ -84,14 +84,14 @@ def run_snntorch(seed: int, epochs: int, slope: float, clip: float, threads: int
     from snntorch import spikegen
     from snntorch import surrogate as sg
 
-    from evo_circuits.simulate.pack import pack
+    from evo_circuits.dynamics import propagators
     from evo_circuits.train import load_digits
 
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
     tr, te = load_digits(encoding="rate", n_steps=STEPS, seed=seed)
     circuit, mask = network(seed)
-    pk = pack([circuit])
+    pk = propagators(circuit.params, circuit.dt_ms)
     gap = float(circuit.param("v_th")[0] - circuit.param("v_rest")[0])
     alpha, beta, ke = float(pk.de[0]), float(pk.em[0]), float(pk.ke[0])
     # The parameters are the same as ours: weight magnitudes in units of the threshold gap

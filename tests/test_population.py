@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import evo_circuits as ec
 from evo_circuits import EvoCircuitsError, InputSpikes, random_circuit, simulate
 
 
@@ -107,3 +108,22 @@ def test_delay_and_input_edge_cases():
     assert res.counts.shape == (1, 1, 4)
     with pytest.raises(Exception, match="twice"):
         InputSpikes(trial=[0, 0], channel=[1, 1], step=[3, 3], n_trials=1, n_steps=5)
+
+
+def test_inputs_carry_dt_and_simulate_refuses_a_mismatch(tmp_path):
+    from evo_circuits.errors import FormatError
+
+    c = ec.random_circuit(4, 1, 2, seed=0)  # dt 0.1 ms
+    inp = InputSpikes.bernoulli([200, 200], n_trials=2, n_steps=50, dt_ms=1.0, seed=0)
+    assert inp.dt_ms == 1.0
+    with pytest.raises(FormatError, match=r"inputs: made for dt_ms 1, but the circuits use dt_ms 0.1"):
+        ec.simulate(c, inp)
+    inp.save(tmp_path / "in.npz")
+    back = InputSpikes.load(tmp_path / "in.npz")
+    assert back.dt_ms == 1.0 and np.array_equal(back.step, inp.step)
+    ok = InputSpikes.bernoulli([200, 200], n_trials=2, n_steps=50, dt_ms=0.1, seed=0)
+    ec.simulate(c, ok)
+    # inputs without dt (hand-built step lists, older files) are counted in the circuit's steps
+    legacy = InputSpikes(trial=inp.trial, channel=inp.channel, step=inp.step, n_trials=2, n_steps=50)
+    assert legacy.dt_ms is None
+    ec.simulate(c, legacy)

@@ -93,6 +93,12 @@ def test_config_and_fit_validation():
     c4, m4 = feedforward_circuit(4, 6, 2, seed=0)
     with pytest.raises(TrainError, match="8 input channels"):
         train(c4, toy_data(8), None, TrainConfig(epochs=1), mask=m4)
+    # a data set made at another time step is refused, step-based data (dt None) is not
+    d = toy_data(8)
+    d1 = SpikeTrainDataset(d.spikes, d.labels, d.n_classes, name="toy", dt_ms=0.1)
+    c8, m8 = feedforward_circuit(8, 6, 2, seed=0)
+    with pytest.raises(TrainError, match=r"made for dt_ms 0.1, but circuit .* uses dt_ms 1"):
+        train(c8, d1, None, TrainConfig(epochs=1), mask=m8)
 
 
 def test_feedforward_circuit_and_balance():

@@ -15,6 +15,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ..dynamics.rng import GOLDEN, mix64
+
 
 @njit(cache=True)
 def _neighbours(und: np.ndarray, nbr: np.ndarray, deg: np.ndarray) -> None:
@@ -105,19 +107,13 @@ def esu_count(adj: np.ndarray, colours: np.ndarray, k: int, table: np.ndarray, o
 
 
 _U13, _U7, _U17, _U32 = np.uint64(13), np.uint64(7), np.uint64(17), np.uint64(32)
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_MIX1, _MIX2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
-_U30, _U27, _U31 = np.uint64(30), np.uint64(27), np.uint64(31)
 
 
 @njit(cache=True)
 def _seed_state(seed: int) -> np.uint64:
     """splitmix64 of the seed: a well-mixed, non-zero xorshift state."""
-    z = np.uint64(seed) + _GOLDEN
-    z = (z ^ (z >> _U30)) * _MIX1
-    z = (z ^ (z >> _U27)) * _MIX2
-    z = z ^ (z >> _U31)
-    return z if z != np.uint64(0) else _GOLDEN
+    z = mix64(np.uint64(seed) + GOLDEN)
+    return z if z != np.uint64(0) else GOLDEN
 
 
 @njit(cache=True)

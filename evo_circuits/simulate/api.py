@@ -10,8 +10,8 @@ import numpy as np
 from ..circuit import Circuit
 from ..errors import EvoCircuitsError
 from .inputs import InputSpikes
-from .kernel import simulate_population
-from .pack import PackedPopulation, pack
+from .kernel import Recording, simulate_population
+from .pack import InputTable, PackedPopulation, pack
 
 #: Refuse voltage recordings larger than this many values (8 bytes each).
 MAX_TRACE_VALUES = 200_000_000
@@ -104,6 +104,7 @@ def simulate(circuits: Circuit | Sequence[Circuit], inputs: InputSpikes, *, seed
         circuits = [circuits]
     circuits = list(circuits)
     packed = pack(circuits)
+    inputs.check_dt(packed.dt_ms)
     n_ind, n_trials, n_steps = len(circuits), inputs.n_trials, inputs.n_steps
     if inputs.per_individual and inputs.n_individuals != n_ind:
         raise EvoCircuitsError(f"inputs: per-individual inputs for {inputs.n_individuals} individuals, "
@@ -115,6 +116,8 @@ def simulate(circuits: Circuit | Sequence[Circuit], inputs: InputSpikes, *, seed
     if inputs.per_individual:
         set_index += np.arange(n_ind, dtype=np.int64)[:, None] * n_trials
     in_ptr, in_ch = inputs.to_csr()
+    table = InputTable(in_ptr, in_ch, set_index)
+    layout = packed.layout._replace(ind_ids=ids)
     max_n = packed.max_neurons
     n_tasks = n_ind * n_trials
     if record_v and n_tasks * max_n * n_steps > MAX_TRACE_VALUES:
@@ -129,14 +132,15 @@ def simulate(circuits: Circuit | Sequence[Circuit], inputs: InputSpikes, *, seed
         total = int(spk_off[-1]) if record else 0
         spk_step = np.zeros(total, np.int64)
         spk_neuron = np.zeros(total, np.int64)
-        _call_kernel(packed, n_steps, n_trials, seed, ids, set_index, in_ptr, in_ch, counts, first,
-                     record, spk_off, spk_step, spk_neuron, rec_v, v_out)
+        simulate_population(layout, packed.neurons, packed.synapses, table,
+                            Recording(counts, first, record, spk_off, spk_step, spk_neuron, rec_v, v_out),
+                            packed.conductance, n_steps, n_trials, np.uint64(seed % 2**64), packed.dt_ms)
         return counts, first, spk_step, spk_neuron
 
     v_out = np.zeros((n_tasks, max_n, n_steps) if record_v else (0, 0, 0))
     counts, first, _, _ = run(False, np.zeros(1, np.int64), v_out)
     result = SimResult(counts=counts.reshape(n_ind, n_trials, max_n), first_spike=first.reshape(n_ind, n_trials, max_n),
-                       n_neurons=np.diff(packed.neuron_off), max_rates_hz=_max_rates(packed, max_n),
+                       n_neurons=np.diff(packed.layout.neuron_off), max_rates_hz=_max_rates(packed, max_n),
                        n_steps=n_steps, dt_ms=packed.dt_ms)
     if record_v:
         result.v = v_out.reshape(n_ind, n_trials, max_n, n_steps)
@@ -154,17 +158,8 @@ def simulate(circuits: Circuit | Sequence[Circuit], inputs: InputSpikes, *, seed
 
 def _max_rates(p: PackedPopulation, max_n: int) -> np.ndarray:
     out = np.zeros((p.n_circuits, max_n))
+    off = p.layout.neuron_off
     for c in range(p.n_circuits):
-        r = np.maximum(p.ref_steps[p.neuron_off[c]:p.neuron_off[c + 1]], 1)
+        r = np.maximum(p.neurons.ref_steps[off[c]:off[c + 1]], 1)
         out[c, :len(r)] = 1e3 / (r * p.dt_ms)
     return out
-
-
-def _call_kernel(p: PackedPopulation, n_steps, n_trials, seed, ids, set_index, in_ptr, in_ch, counts, first,
-                 record_spikes, spk_off, spk_step, spk_neuron, record_v, v_out) -> None:
-    simulate_population(
-        p.conductance, n_steps, n_trials, np.uint64(seed % 2**64), ids, set_index, in_ptr, in_ch,
-        p.neuron_off, p.n_inputs, p.src_off, p.ring_size,
-        p.em, p.de, p.di, p.ke, p.ki, p.v_inf, p.v_th, p.v_reset, p.v_init, p.ref_steps, p.tau_m, p.e_e, p.e_i,
-        p.dt_ms, p.syn_ptr, p.syn_post, p.syn_inh, p.syn_w, p.syn_delay, p.syn_p, p.syn_u, p.syn_tau_rec,
-        p.row_off, p.row_inh, p.row_dense, counts, first, record_spikes, spk_off, spk_step, spk_neuron, record_v, v_out)

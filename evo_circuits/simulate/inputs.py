@@ -32,6 +32,10 @@ class InputSpikes:
         inputs, ``n_individuals`` required); otherwise every individual gets the same
         inputs for the same trial.
     n_individuals : int, optional
+    dt_ms : float, optional
+        Time step the steps are counted in (ms). :func:`~evo_circuits.simulate` refuses
+        inputs whose ``dt_ms`` differs from the circuits'; ``None`` (files written before
+        inputs carried dt, hand-built step lists) means "steps of whatever dt the circuit uses".
     """
 
     trial: np.ndarray
@@ -41,8 +45,14 @@ class InputSpikes:
     n_steps: int
     individual: np.ndarray | None = None
     n_individuals: int | None = None
+    dt_ms: float | None = None
 
     def __post_init__(self) -> None:
+        if self.dt_ms is not None:
+            dt = float(self.dt_ms)
+            if not (np.isfinite(dt) and dt > 0):
+                raise FormatError(f"inputs: dt_ms must be a positive number of ms, got {self.dt_ms!r}")
+            self.dt_ms = dt
         self.trial = _as_index(self.trial, "spike_trial")
         self.channel = _as_index(self.channel, "spike_channel")
         self.step = _as_index(self.step, "spike_step")
@@ -72,6 +82,12 @@ class InputSpikes:
     def n_channels(self) -> int:
         """Number of channels that carry at least the highest channel index."""
         return int(self.channel.max()) + 1 if len(self.channel) else 0
+
+    def check_dt(self, dt_ms: float, what: str = "the circuits") -> None:
+        """Refuse (one-line :class:`FormatError`) if these inputs were made for another dt."""
+        if self.dt_ms is not None and not np.isclose(self.dt_ms, dt_ms, rtol=1e-9, atol=0.0):
+            raise FormatError(f"inputs: made for dt_ms {self.dt_ms:g}, but {what} use dt_ms {dt_ms:g}; "
+                              "generate the inputs at the circuit's time step")
 
     @property
     def per_individual(self) -> bool:
@@ -111,6 +127,8 @@ class InputSpikes:
                       n_trials=np.int64(self.n_trials), n_steps=np.int64(self.n_steps))
         if self.individual is not None:
             arrays.update(spike_individual=self.individual, n_individuals=np.int64(self.n_individuals))
+        if self.dt_ms is not None:
+            arrays.update(dt_ms=np.float64(self.dt_ms))
         save_npz(path, **arrays)
 
     @classmethod
@@ -129,10 +147,13 @@ class InputSpikes:
         for k in ("n_trials", "n_steps", "n_individuals"):
             if k in data and (data[k].ndim != 0 or data[k].dtype.kind not in "iu"):
                 raise FormatError(f"{path}: '{k}' must be an integer scalar, got dtype {data[k].dtype} shape {data[k].shape}")
+        if "dt_ms" in data and (data["dt_ms"].ndim != 0 or data["dt_ms"].dtype.kind not in "iuf"):
+            raise FormatError(f"{path}: 'dt_ms' must be a number, got dtype {data['dt_ms'].dtype} shape {data['dt_ms'].shape}")
         return cls(trial=data["spike_trial"], channel=data["spike_channel"], step=data["spike_step"],
                    n_trials=int(data["n_trials"]), n_steps=int(data["n_steps"]),
                    individual=data.get("spike_individual"),
-                   n_individuals=int(data["n_individuals"]) if "n_individuals" in data else None)
+                   n_individuals=int(data["n_individuals"]) if "n_individuals" in data else None,
+                   dt_ms=float(data["dt_ms"]) if "dt_ms" in data else None)
 
     # ------------------------------------------------------------------ generators
     @classmethod
@@ -159,7 +180,7 @@ class InputSpikes:
             raise ValueError(f"rates must be in [0, 1/dt] = [0, {1e3 / dt_ms:g}] Hz")
         hits = rng.random((n_trials, p.shape[1], n_steps)) < p[:, :, None]
         trial, channel, step = np.nonzero(hits)
-        return cls(trial=trial, channel=channel, step=step, n_trials=n_trials, n_steps=n_steps)
+        return cls(trial=trial, channel=channel, step=step, n_trials=n_trials, n_steps=n_steps, dt_ms=dt_ms)
 
 
 def _as_index(value, name: str) -> np.ndarray:

@@ -1,6 +1,7 @@
-"""numba kernels: one call simulates every (individual, trial) of a population.
+"""numba kernel: one call simulates every (individual, trial) of a population.
 
-Schedule of one step ``n`` (Brian2's default schedule, see ``docs/model.md``):
+Schedule of one step ``n`` (Brian2's default schedule, see ``docs/model.md``; the neuron
+step itself is :mod:`evo_circuits.dynamics.lif`):
 
 1. *update*: every non-refractory neuron advances over ``dt`` (exact propagator in
    current mode, exponential Euler with conductances held in conductance mode), using the
@@ -15,81 +16,91 @@ Schedule of one step ``n`` (Brian2's default schedule, see ``docs/model.md``):
 
 The kernel is event driven: synaptic work is done only for sources that spiked.
 Random draws (stochastic release) come from a SplitMix64 stream seeded by
-``(seed, individual id, trial)``, so results do not depend on how a population is split.
+``(seed, individual id, trial)`` (:mod:`evo_circuits.dynamics.rng`), so results do not
+depend on how a population is split.
+
+Arguments are grouped in the named tuples of :mod:`.pack` (layout, neuron constants,
+synapse table, inputs) and :class:`Recording` (outputs).
 """
 
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
-from numba import njit, prange, uint64
+from numba import njit, prange
 
-_GOLDEN = uint64(0x9E3779B97F4A7C15)
-_M1 = uint64(0xBF58476D1CE4E5B9)
-_M2 = uint64(0x94D049BB133111EB)
-_TO_UNIT = 1.0 / 9007199254740992.0  # 2**-53
+from ..dynamics.lif import conductance_update, current_update, integrates, spikes
+from ..dynamics.rng import next_unit, stream_seed
 
 
-@njit(cache=True, inline="always")
-def _mix64(z: uint64) -> uint64:
-    z = (z ^ (z >> uint64(30))) * _M1
-    z = (z ^ (z >> uint64(27))) * _M2
-    return z ^ (z >> uint64(31))
+class Recording(NamedTuple):
+    """Output arrays of :func:`simulate_population` (task = circuit * n_trials + trial).
 
+    ``counts[task, i]`` and ``first[task, i]`` (first spike step or -1) always; with
+    ``record_spikes`` the spikes of a task go to ``spk_step/spk_neuron[spk_off[task]:
+    spk_off[task+1]]`` (sizes from a counting pass); with ``record_v``, ``v_out[task, i, n]``
+    is v at the start of step n.
+    """
 
-@njit(cache=True)
-def stream_seed(seed: int, individual: int, trial: int) -> uint64:
-    """Initial SplitMix64 state of the stream of one (individual, trial)."""
-    s = _mix64(uint64(seed) + _GOLDEN)
-    s = _mix64(s + uint64(individual) + _GOLDEN)
-    return _mix64(s + uint64(trial) + _GOLDEN)
+    counts: np.ndarray
+    first: np.ndarray
+    record_spikes: bool
+    spk_off: np.ndarray
+    spk_step: np.ndarray
+    spk_neuron: np.ndarray
+    record_v: bool
+    v_out: np.ndarray
 
 
 @njit(cache=True, parallel=True)
-def simulate_population(conductance, n_steps, n_trials, seed, ind_ids, set_index, in_ptr, in_ch,
-                        neuron_off, n_inputs, src_off, ring_size,
-                        em, de, di, ke, ki, v_inf, v_th, v_reset, v_init, ref_steps, tau_m, e_e, e_i, dt,
-                        syn_ptr, syn_post, syn_inh, syn_w, syn_delay, syn_p, syn_u, syn_tau_rec,
-                        row_off, row_inh, row_dense, counts, first, record_spikes, spk_off, spk_step, spk_neuron, record_v, v_out):
-    """Simulate all (circuit, trial) tasks; results are written into the output arrays.
+def simulate_population(layout, neurons, synapses, inputs, rec, conductance, n_steps, n_trials, seed, dt):
+    """Simulate all (circuit, trial) tasks; results are written into ``rec``.
 
-    Output arrays: ``counts[task, i]`` and ``first[task, i]`` (first spike step or -1),
-    task = circuit * n_trials + trial; with ``record_spikes`` the spikes of a task go to
-    ``spk_step/spk_neuron[spk_off[task]:spk_off[task+1]]`` (sizes from a counting pass);
-    with ``record_v``, ``v_out[task, i, n]`` is v at the start of step n.
+    Parameters
+    ----------
+    layout : :class:`.pack.Layout`
+    neurons : :class:`evo_circuits.dynamics.Propagators`
+        Per-neuron constants of the whole population (concatenated circuits).
+    synapses : :class:`.pack.SynapseTable`
+    inputs : :class:`.pack.InputTable`
+    rec : :class:`Recording`
+    conductance : bool
+    n_steps, n_trials : int
+    seed : uint64
+    dt : float
     """
-    n_tasks = (neuron_off.shape[0] - 1) * n_trials
+    n_tasks = (layout.neuron_off.shape[0] - 1) * n_trials
     for task in prange(n_tasks):
-        c = task // n_trials
-        tr = task - c * n_trials
-        _simulate_one(task, c, tr, conductance, n_steps, seed, ind_ids[c], set_index[c, tr], in_ptr, in_ch,
-                      neuron_off, n_inputs, src_off, ring_size,
-                      em, de, di, ke, ki, v_inf, v_th, v_reset, v_init, ref_steps, tau_m, e_e, e_i, dt,
-                      syn_ptr, syn_post, syn_inh, syn_w, syn_delay, syn_p, syn_u, syn_tau_rec,
-                      row_off, row_inh, row_dense, counts, first, record_spikes, spk_off, spk_step, spk_neuron, record_v, v_out)
+        _simulate_one(task, layout, neurons, synapses, inputs, rec, conductance, n_steps, n_trials, seed, dt)
 
 
 @njit(cache=True)
-def _simulate_one(task, c, tr, conductance, n_steps, seed, ind_id, input_set, in_ptr, in_ch,
-                  neuron_off, n_inputs, src_off, ring_size,
-                  em, de, di, ke, ki, v_inf, v_th, v_reset, v_init, ref_steps, tau_m, e_e, e_i, dt,
-                  syn_ptr, syn_post, syn_inh, syn_w, syn_delay, syn_p, syn_u, syn_tau_rec,
-                  row_off, row_inh, row_dense, counts, first, record_spikes, spk_off, spk_step, spk_neuron, record_v, v_out):
-    nb0 = neuron_off[c]
-    n = neuron_off[c + 1] - nb0
-    nin = n_inputs[c]
-    r0 = src_off[c]
-    ring_n = ring_size[c]
+def _simulate_one(task, layout, neurons, synapses, inputs, rec, conductance, n_steps, n_trials, seed, dt):
+    c = task // n_trials
+    tr = task - c * n_trials
+    nb0 = layout.neuron_off[c]
+    n = layout.neuron_off[c + 1] - nb0
+    nin = layout.n_inputs[c]
+    r0 = layout.src_off[c]
+    ring_n = layout.ring_size[c]
+    syn_ptr, syn_post, syn_inh, syn_w = synapses.ptr, synapses.post, synapses.inh, synapses.w
+    syn_delay, syn_p, syn_u, syn_tau_rec = synapses.delay, synapses.p, synapses.u, synapses.tau_rec
+    row_off, row_inh, row_dense = synapses.row_off, synapses.row_inh, synapses.row_dense
+    in_ptr, in_ch = inputs.ptr, inputs.channel
+    counts, first, spk_step, spk_neuron, v_out = rec.counts, rec.first, rec.spk_step, rec.spk_neuron, rec.v_out
+    record_spikes, record_v = rec.record_spikes, rec.record_v
     s0 = syn_ptr[r0]
     n_syn = syn_ptr[r0 + nin + n] - s0
 
-    v = v_init[nb0:nb0 + n].copy()
+    v = neurons.v_init[nb0:nb0 + n].copy()
     # Per-circuit views: the neuron loops below index contiguous arrays, so LLVM vectorises them.
-    c_em, c_de, c_di = em[nb0:nb0 + n], de[nb0:nb0 + n], di[nb0:nb0 + n]
-    c_ke, c_ki, c_vinf = ke[nb0:nb0 + n], ki[nb0:nb0 + n], v_inf[nb0:nb0 + n]
-    c_th, c_ref, c_tau = v_th[nb0:nb0 + n], ref_steps[nb0:nb0 + n], tau_m[nb0:nb0 + n]
-    c_ee, c_ei = e_e[nb0:nb0 + n], e_i[nb0:nb0 + n]
+    c_em, c_de, c_di = neurons.em[nb0:nb0 + n], neurons.de[nb0:nb0 + n], neurons.di[nb0:nb0 + n]
+    c_ke, c_ki, c_vinf = neurons.ke[nb0:nb0 + n], neurons.ki[nb0:nb0 + n], neurons.v_inf[nb0:nb0 + n]
+    c_th, c_ref, c_tau = neurons.v_th[nb0:nb0 + n], neurons.ref_steps[nb0:nb0 + n], neurons.tau_m[nb0:nb0 + n]
+    c_ee, c_ei = neurons.e_e[nb0:nb0 + n], neurons.e_i[nb0:nb0 + n]
+    c_reset = neurons.v_reset[nb0:nb0 + n]
     x_e = np.zeros(n)          # I_e (current mode) or g_e (conductance mode)
     x_i = np.zeros(n)
     last = np.full(n, -(1 << 40), np.int64)  # step of the last spike
@@ -100,32 +111,29 @@ def _simulate_one(task, c, tr, conductance, n_steps, seed, ind_id, input_set, in
     std_t = np.zeros(n_syn, np.int64)  # step of the last delivery
     spiked = np.empty(n, np.int64)
     fire = np.empty(n + nin, np.int64)
-    rng = stream_seed(seed, ind_id, tr)
-    in_base = input_set * n_steps
-    rec = spk_off[task] if record_spikes else 0
+    rng = stream_seed(seed, layout.ind_ids[c], tr)
+    in_base = inputs.set_index[c, tr] * n_steps
+    pos = rec.spk_off[task] if record_spikes else 0
 
     for step in range(n_steps):
         if record_v:
             for i in range(n):
                 v_out[task, i, step] = v[i]
-        # (1) update. Refractory (clamped) iff fewer than r steps since the last spike.
-        # The count of neurons above threshold (vectorised with the update) lets most
-        # steps skip the spike scan below.
+        # (1) update. The count of neurons above threshold (vectorised with the update)
+        # lets most steps skip the spike scan below.
         n_above = 0
         if conductance:
             for i in range(n):
-                b = -(1.0 + x_e[i] + x_i[i]) / c_tau[i]
-                ba = (c_vinf[i] + x_e[i] * c_ee[i] + x_i[i] * c_ei[i]) / c_tau[i] / b
-                vn = -ba + (ba + v[i]) * math.exp(b * dt)
-                vn = vn if step - last[i] >= c_ref[i] else v[i]
+                vn = conductance_update(v[i], x_e[i], x_i[i], c_vinf[i], c_tau[i], c_ee[i], c_ei[i], dt)
+                vn = vn if integrates(step, last[i], c_ref[i]) else v[i]
                 v[i] = vn
                 n_above += vn > c_th[i]
                 x_e[i] *= c_de[i]
                 x_i[i] *= c_di[i]
         else:
             for i in range(n):
-                vn = c_vinf[i] + (v[i] - c_vinf[i]) * c_em[i] + c_ke[i] * x_e[i] - c_ki[i] * x_i[i]
-                vn = vn if step - last[i] >= c_ref[i] else v[i]
+                vn = current_update(v[i], x_e[i], x_i[i], c_vinf[i], c_em[i], c_ke[i], c_ki[i])
+                vn = vn if integrates(step, last[i], c_ref[i]) else v[i]
                 v[i] = vn
                 n_above += vn > c_th[i]
                 x_e[i] *= c_de[i]
@@ -134,7 +142,7 @@ def _simulate_one(task, c, tr, conductance, n_steps, seed, ind_id, input_set, in
         n_sp = 0
         if n_above > 0:
             for i in range(n):
-                if v[i] > c_th[i] and step - last[i] >= c_ref[i]:
+                if spikes(v[i], c_th[i], integrates(step, last[i], c_ref[i])):
                     spiked[n_sp] = i
                     n_sp += 1
         # (3) propagate: sources that fire now (input channels, then spiking neurons).
@@ -163,8 +171,8 @@ def _simulate_one(task, c, tr, conductance, n_steps, seed, ind_id, input_set, in
                 continue
             for s in range(syn_ptr[row], syn_ptr[row + 1]):
                 if syn_p[s] < 1.0:
-                    rng += _GOLDEN
-                    if (_mix64(rng) >> uint64(11)) * _TO_UNIT >= syn_p[s]:
+                    rng, u = next_unit(rng)
+                    if u >= syn_p[s]:
                         continue
                 w = syn_w[s]
                 d = syn_delay[s]
@@ -203,12 +211,12 @@ def _simulate_one(task, c, tr, conductance, n_steps, seed, ind_id, input_set, in
         # (4) reset and record
         for q in range(n_sp):
             i = spiked[q]
-            v[i] = v_reset[nb0 + i]
+            v[i] = c_reset[i]
             last[i] = step
             counts[task, i] += 1
             if first[task, i] < 0:
                 first[task, i] = step
             if record_spikes:
-                spk_step[rec] = step
-                spk_neuron[rec] = i
-                rec += 1
+                spk_step[pos] = step
+                spk_neuron[pos] = i
+                pos += 1

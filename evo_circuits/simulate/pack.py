@@ -4,19 +4,62 @@ Every per-neuron quantity is stored once per neuron in one flat array, with
 ``neuron_off[c]`` the first neuron of circuit ``c``. Synapses are stored in CSR form by
 presynaptic source (a circuit's inputs first, then its neurons): the outgoing synapses of
 source row ``r`` of circuit ``c`` are ``syn_*[syn_ptr[src_off[c] + r] : syn_ptr[src_off[c] + r + 1]]``.
-Propagators of the exact integration are precomputed here, once per population.
+The neurons' propagators (:func:`evo_circuits.dynamics.propagators`) are computed once per population.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 import numpy as np
 
 from ..circuit import Circuit
 from ..errors import CircuitError
-from ..model import NEURON_PARAMS
+from ..dynamics.propagators import Propagators, propagators
+
+
+class Layout(NamedTuple):
+    """Where each circuit's neurons and source rows are in the flat arrays.
+
+    ``neuron_off[c]:neuron_off[c+1]`` are circuit ``c``'s neurons, ``src_off[c]`` its first
+    source row (its inputs, then its neurons), ``ring_size[c]`` its longest delay + 1 and
+    ``ind_ids[c]`` the id of its random stream (set by :func:`.api.simulate`).
+    """
+
+    neuron_off: np.ndarray   # (C+1,) int64
+    n_inputs: np.ndarray     # (C,) int64
+    src_off: np.ndarray      # (C+1,) int64 into SynapseTable.ptr rows
+    ring_size: np.ndarray    # (C,) int64
+    ind_ids: np.ndarray      # (C,) int64
+
+
+class SynapseTable(NamedTuple):
+    """Synapses in CSR form by source row (see the module docstring)."""
+
+    ptr: np.ndarray          # (total_rows+1,) int64
+    post: np.ndarray         # int32, neuron index within the circuit
+    inh: np.ndarray          # bool: presynaptic source is inhibitory
+    w: np.ndarray
+    delay: np.ndarray        # int32 steps
+    p: np.ndarray            # release probability
+    u: np.ndarray            # depression utilisation, 0 = no depression
+    tau_rec: np.ndarray
+    # "dense" source rows: every synapse has delay 0, p_release 1 and no depression, so a
+    # spike is one vectorised add of row_dense[row_off[r] : row_off[r] + n] (-1: not dense)
+    row_off: np.ndarray      # (total_rows,) int64
+    row_inh: np.ndarray      # (total_rows,) bool
+    row_dense: np.ndarray
+
+
+class InputTable(NamedTuple):
+    """Input spikes in CSR form by (input set, step): the channels firing at step ``t`` of
+    set ``k`` are ``channel[ptr[k * n_steps + t] : ptr[k * n_steps + t + 1]]``; task
+    (circuit ``c``, trial ``tr``) reads set ``set_index[c, tr]``."""
+
+    ptr: np.ndarray
+    channel: np.ndarray
+    set_index: np.ndarray
 
 
 @dataclass
@@ -26,57 +69,14 @@ class PackedPopulation:
     dt_ms: float
     conductance: bool
     n_circuits: int
-    neuron_off: np.ndarray   # (C+1,) int64
-    n_inputs: np.ndarray     # (C,) int64
-    src_off: np.ndarray      # (C+1,) int64 into syn_ptr rows
-    ring_size: np.ndarray    # (C,) int64: max delay + 1
-    # per neuron: propagators and thresholds
-    em: np.ndarray
-    de: np.ndarray
-    di: np.ndarray
-    ke: np.ndarray
-    ki: np.ndarray
-    v_inf: np.ndarray
-    v_th: np.ndarray
-    v_reset: np.ndarray
-    v_init: np.ndarray
-    ref_steps: np.ndarray    # int64
-    tau_m: np.ndarray
-    e_e: np.ndarray
-    e_i: np.ndarray
-    # synapses, CSR by source row
-    syn_ptr: np.ndarray      # (total_rows+1,) int64
-    syn_post: np.ndarray     # int32, neuron index within the circuit
-    syn_inh: np.ndarray      # bool: presynaptic source is inhibitory
-    syn_w: np.ndarray
-    syn_delay: np.ndarray    # int32 steps
-    syn_p: np.ndarray
-    syn_u: np.ndarray        # 0 = no depression
-    syn_tau_rec: np.ndarray
-    # "dense" source rows: every synapse has delay 0, p_release 1 and no depression, so a
-    # spike is one vectorised add of row_dense[row_off[r] : row_off[r] + n] (-1: not dense)
-    row_off: np.ndarray      # (total_rows,) int64
-    row_inh: np.ndarray      # (total_rows,) bool
-    row_dense: np.ndarray
+    layout: Layout
+    neurons: Propagators     # per neuron, all circuits concatenated
+    synapses: SynapseTable
 
     @property
     def max_neurons(self) -> int:
         """Size of the largest circuit."""
-        return int(np.diff(self.neuron_off).max()) if self.n_circuits else 0
-
-
-def _psc_kernel(tau_s: np.ndarray, tau_m: np.ndarray, dt: float) -> np.ndarray:
-    """Exact contribution of a synaptic current at the start of a step to v at its end.
-
-    ``tau_s/(tau_s - tau_m) * (exp(-dt/tau_s) - exp(-dt/tau_m))``, with the limit
-    ``dt/tau_m * exp(-dt/tau_m)`` when the time constants are equal.
-    """
-    em, es = np.exp(-dt / tau_m), np.exp(-dt / tau_s)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        k = tau_s / (tau_s - tau_m) * (es - em)
-    close = np.isclose(tau_s, tau_m, rtol=1e-9, atol=0.0)
-    k[close] = dt / tau_m[close] * em[close]
-    return k
+        return int(np.diff(self.layout.neuron_off).max()) if self.n_circuits else 0
 
 
 def pack(circuits: Sequence[Circuit]) -> PackedPopulation:
@@ -108,8 +108,6 @@ def pack(circuits: Sequence[Circuit]) -> PackedPopulation:
     neuron_off = np.concatenate([[0], np.cumsum(sizes)])
     src_off = np.concatenate([[0], np.cumsum(sizes + n_in)])
     params = np.concatenate([c.params for c in circuits])
-    col = {name: params[:, k] for k, name in enumerate(NEURON_PARAMS)}
-    tau_m, tau_e, tau_i = col["tau_m"], col["tau_e"], col["tau_i"]
 
     rows_ptr, post, inh, w, d, p, u, tr = [[0]], [], [], [], [], [], [], []
     ring = np.zeros(len(circuits), np.int64)
@@ -142,14 +140,12 @@ def pack(circuits: Sequence[Circuit]) -> PackedPopulation:
 
     return PackedPopulation(
         dt_ms=dt, conductance=(model == "conductance"), n_circuits=len(circuits),
-        neuron_off=neuron_off, n_inputs=n_in, src_off=src_off, ring_size=ring,
-        em=np.exp(-dt / tau_m), de=np.exp(-dt / tau_e), di=np.exp(-dt / tau_i),
-        ke=_psc_kernel(tau_e, tau_m, dt), ki=_psc_kernel(tau_i, tau_m, dt),
-        v_inf=col["v_rest"] + col["i_bias"], v_th=col["v_th"].copy(), v_reset=col["v_reset"].copy(),
-        v_init=col["v_rest"].copy(), ref_steps=np.rint(col["t_ref"] / dt).astype(np.int64),
-        tau_m=tau_m.copy(), e_e=col["e_e"].copy(), e_i=col["e_i"].copy(),
-        syn_ptr=cat(rows_ptr, np.int64), syn_post=cat(post, np.int32), syn_inh=cat(inh, np.bool_),
-        syn_w=cat(w, np.float64), syn_delay=cat(d, np.int32), syn_p=cat(p, np.float64),
-        syn_u=cat(u, np.float64), syn_tau_rec=cat(tr, np.float64),
-        row_off=cat(row_off, np.int64), row_inh=cat(row_inh, np.bool_), row_dense=cat(dense, np.float64),
+        layout=Layout(neuron_off=neuron_off, n_inputs=n_in, src_off=src_off, ring_size=ring,
+                      ind_ids=np.arange(len(circuits), dtype=np.int64)),
+        neurons=propagators(params, dt),
+        synapses=SynapseTable(
+            ptr=cat(rows_ptr, np.int64), post=cat(post, np.int32), inh=cat(inh, np.bool_),
+            w=cat(w, np.float64), delay=cat(d, np.int32), p=cat(p, np.float64),
+            u=cat(u, np.float64), tau_rec=cat(tr, np.float64),
+            row_off=cat(row_off, np.int64), row_inh=cat(row_inh, np.bool_), row_dense=cat(dense, np.float64)),
     )

@@ -59,7 +59,7 @@ class Coincidence(Task):
         channel = np.stack([first, 1 - first])
         trial = np.tile(np.arange(n_trials), 2)
         inputs = InputSpikes(trial=trial, channel=channel.ravel(), step=steps.ravel(), n_trials=n_trials,
-                             n_steps=int(round(p.duration_ms / dt_ms)))
+                             n_steps=int(round(p.duration_ms / dt_ms)), dt_ms=dt_ms)
         return TrialBatch(inputs=inputs, labels=coincident, info={"gap_ms": gap})
 
     def score_ports(self, ports: PortActivity, batch: TrialBatch):

@@ -114,7 +114,7 @@ class Gating(Task):
         c_tr, c_st = _train(rng, control_on, p.control_hz, 0, n_steps, dt_ms, p.encoding)
         inputs = InputSpikes(trial=np.concatenate([s_tr, c_tr]),
                              channel=np.concatenate([np.zeros(len(s_tr), np.int64), np.ones(len(c_tr), np.int64)]),
-                             step=np.concatenate([s_st, c_st]), n_trials=n_trials, n_steps=n_steps)
+                             step=np.concatenate([s_st, c_st]), n_trials=n_trials, n_steps=n_steps, dt_ms=dt_ms)
         return TrialBatch(inputs=inputs, labels=TARGETS[cond],
                           info={"signal_on": signal_on, "control_on": control_on})
 

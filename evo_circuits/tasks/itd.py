@@ -122,7 +122,7 @@ class ITD(Task):
         keep = rng.random((2, n_trials, n_cyc)) >= p.p_miss
         ear, trial, _ = np.nonzero(keep)
         inputs = InputSpikes(trial=trial, channel=ear, step=step[keep], n_trials=n_trials,
-                             n_steps=int(round(p.duration_ms / dt_ms)))
+                             n_steps=int(round(p.duration_ms / dt_ms)), dt_ms=dt_ms)
         return TrialBatch(inputs=inputs, labels=labels, info={"itd_ms": itds[labels]})
 
     def score_ports(self, ports: PortActivity, batch: TrialBatch) -> tuple[np.ndarray, dict]:

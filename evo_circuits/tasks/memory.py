@@ -106,7 +106,7 @@ class Memory(Task):
                 state[bin_start > end] = cue == "on"
             target[t] = state
         trial, channel, step = (np.concatenate(xs) if xs else np.zeros(0, np.int64) for xs in (trial, channel, step))
-        inputs = InputSpikes(trial=trial, channel=channel, step=step, n_trials=n_trials, n_steps=n_steps)
+        inputs = InputSpikes(trial=trial, channel=channel, step=step, n_trials=n_trials, n_steps=n_steps, dt_ms=dt_ms)
         return TrialBatch(inputs=inputs, labels=cue_ms,
                           info={"target": target, "scored": scored, "kind": np.array(_KINDS)[kinds],
                                 "bin_ms": bin_steps * dt_ms})

@@ -50,7 +50,7 @@ class Robustness:
         _, keep = np.unique(key, axis=1, return_index=True)
         keep.sort()
         jittered = InputSpikes(trial=inp.trial[keep], channel=inp.channel[keep], step=step[keep],
-                               n_trials=inp.n_trials, n_steps=inp.n_steps)
+                               n_trials=inp.n_trials, n_steps=inp.n_steps, dt_ms=inp.dt_ms)
         return type(batch)(inputs=jittered, labels=batch.labels, info=batch.info)
 
 

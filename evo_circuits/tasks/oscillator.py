@@ -77,7 +77,7 @@ class Oscillator(Task):
         # Bernoulli per step: a Poisson train with at most one spike per step.
         trial, step = np.nonzero(rng.random((n_trials, n_steps)) < min(1.0, p.input_hz * dt_ms * 1e-3))
         inputs = InputSpikes(trial=trial, channel=np.zeros_like(trial), step=step, n_trials=n_trials,
-                             n_steps=n_steps)
+                             n_steps=n_steps, dt_ms=dt_ms)
         bin_steps = max(1, round(p.bin_ms / dt_ms))
         return TrialBatch(inputs=inputs, labels=np.full(n_trials, p.target_hz),
                           info={"bin_ms": bin_steps * dt_ms,

@@ -90,7 +90,7 @@ class TimingPattern(Task):
         step = onset[:, :, None] + gap[:, :, None] * pos[:, None, :]  # (trial, event, channel)
         trial, _, channel = np.indices(step.shape)
         inputs = InputSpikes(trial=trial.ravel(), channel=channel.ravel(), step=step.ravel(), n_trials=n_trials,
-                             n_steps=int(round(p.duration_ms / dt_ms)))
+                             n_steps=int(round(p.duration_ms / dt_ms)), dt_ms=dt_ms)
         return TrialBatch(inputs=inputs, labels=labels, info={"onset_steps": onset, "gap_steps": gap})
 
     def score_ports(self, ports: PortActivity, batch: TrialBatch) -> tuple[np.ndarray, dict]:

@@ -77,7 +77,7 @@ class Wta(Task):
         start = min(int(round(p.onset_ms / dt_ms)), n_steps - 1)
         hits = rng.random((n_trials, p.k, n_steps - start)) < rates[:, :, None] * (dt_ms * 1e-3)
         trial, channel, step = np.nonzero(hits)
-        inputs = InputSpikes(trial=trial, channel=channel, step=step + start, n_trials=n_trials, n_steps=n_steps)
+        inputs = InputSpikes(trial=trial, channel=channel, step=step + start, n_trials=n_trials, n_steps=n_steps, dt_ms=dt_ms)
         return TrialBatch(inputs=inputs, labels=winner, info={"rates_hz": rates})
 
     def score_ports(self, ports: PortActivity, batch: TrialBatch) -> tuple[np.ndarray, dict]:

@@ -106,7 +106,7 @@ class Xor(Task):
         key = (trial * 2 + channel) * n_steps + steps
         _, keep = np.unique(key, return_index=True)
         inputs = InputSpikes(trial=trial[keep], channel=channel[keep], step=steps[keep],
-                             n_trials=n_trials, n_steps=n_steps)
+                             n_trials=n_trials, n_steps=n_steps, dt_ms=dt_ms)
         return TrialBatch(inputs=inputs, labels=on.sum(axis=1) == 1,
                           info={"pattern": pattern, "on": on, "onset_ms": onset})
 

@@ -18,7 +18,7 @@ from functools import lru_cache
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-from .kernels import backward, forward
+from .kernels import BackwardOut, LossGrad, Trace, Transposed, Wiring, backward, forward
 from .network import TrainableNetwork, TrainError
 from .readout import Readout, cross_entropy
 from .surrogate import DEFAULT_SLOPE
@@ -64,27 +64,22 @@ class BPTT:
         spikes are delivered one by one, in its order); float32 is the fast path: it sums
         the input currents of all steps in one matrix product, and may move a spike whose
         potential is within rounding of threshold.
-    smooth : bool
-        Test device: smooth spikes (see :mod:`.surrogate`); refractoriness is ignored.
     """
 
     def __init__(self, net: TrainableNetwork, readout: Readout | None = None, *, slope: float = DEFAULT_SLOPE,
-                 reset_grad: bool = False, dtype=np.float64, smooth: bool = False):
+                 reset_grad: bool = False, dtype=np.float64):
         self.net = net
         self.readout = readout or Readout()
         if not (np.isfinite(slope) and slope > 0):
             raise TrainError(f"slope: expected a positive number (1/mV), got {slope}")
-        self.slope, self.reset_grad, self.smooth = float(slope), bool(reset_grad), bool(smooth)
+        self.slope, self.reset_grad = float(slope), bool(reset_grad)
         self.dtype = np.dtype(dtype)
         if self.dtype not in (np.float32, np.float64):
             raise TrainError(f"dtype: expected float32 or float64, got {self.dtype}")
         if len(net.outputs) == 0:
             raise TrainError(f"circuit '{net.circuit.name}': has no output neurons to read out")
-        f = lambda a: np.ascontiguousarray(a, self.dtype)  # noqa: E731
-        self._const = dict(em=f(net.em), de=f(net.de), di=f(net.di), ke=f(net.ke), ki=f(net.ki),
-                           v_th=f(net.v_th), v_reset=f(net.v_reset), v_init=f(net.v_init))
-        self._ref = np.ascontiguousarray(net.ref_steps, np.int64)
-        self._inh_pre = f(net.inh_row[net.n_inputs:])
+        self._neurons = net.prop.astype(self.dtype)  # v_inf replaced per batch (trained bias)
+        self._inh_pre = np.ascontiguousarray(net.inh_row[net.n_inputs:], self.dtype)
         self._exact = self.dtype == np.float64  # the simulator's delivery order (see dtype)
         # Work arrays reused from batch to batch: fresh multi-MB arrays every call cost
         # page faults comparable to the kernels themselves.
@@ -124,10 +119,16 @@ class BPTT:
         p, m, _ = self._forward(self._spikes(spikes), buffered=False)
         return p, m
 
-    def _weights(self) -> tuple[np.ndarray, np.ndarray]:
+    def _weights(self) -> Wiring:
         """The current weights in the kernels' float type, once per batch: synapses without
         delay (dense, delayed entries 0) and the delayed ones (sparse, ``net.dl_*`` order)."""
-        return self.net.fast_weights(self.dtype), self.net.delayed_weights(self.dtype)
+        net = self.net
+        return Wiring(net.fast_weights(self.dtype), net.col_lo, net.col_hi, net.inh_row, net.row_delayed,
+                      net.dl_ptr, net.dl_row, net.dl_col, net.dl_delay, net.delayed_weights(self.dtype), net.n_ring)
+
+    def _neuron_constants(self):
+        """The propagators in the kernels' float type, with the current (trained) bias."""
+        return self._neurons._replace(v_inf=np.ascontiguousarray(self.net.v_inf, self.dtype))
 
     def _input_current(self, x: np.ndarray, w_fast: np.ndarray, shape: tuple) -> np.ndarray:
         """Summed current of the input synapses without delay at every step, (B, T, n), as
@@ -146,33 +147,26 @@ class BPTT:
         """Input spikes as a float matrix (B*T, C), the left factor of the products."""
         return spikes.reshape(-1, spikes.shape[2]).astype(self.dtype)
 
-    def _forward(self, spikes: np.ndarray, x: np.ndarray | None = None, weights: tuple | None = None,
+    def _forward(self, spikes: np.ndarray, x: np.ndarray | None = None, weights: Wiring | None = None,
                  buffered: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """p, m and the spikes s of every neuron, (B, T, n) each; ``x`` (:meth:`_inputs`) and
         ``weights`` (:meth:`_weights`) if already computed; ``buffered`` reuses work arrays."""
-        net, c = self.net, self._const
-        w_fast, w_dl = weights if weights is not None else self._weights()
+        net = self.net
+        wiring = weights if weights is not None else self._weights()
         shape = spikes.shape[:2] + (net.n_neurons,)
         alloc = self._buffer if buffered else (lambda name, sh, dt: np.empty(sh, dt))
         p, m, s = alloc("p", shape, self.dtype), alloc("m", shape, np.uint8), alloc("s", shape, self.dtype)
         if not self._exact and x is None:
             x = self._inputs(spikes)
-        i_in = self._input_current(x, w_fast, shape)
+        i_in = self._input_current(x, wiring.w, shape)
         n_ch = spikes.shape[2]
         # Channels delivered spike by spike: all in float64, else those with delayed synapses.
         channels = np.arange(n_ch) if self._exact else np.flatnonzero(net.row_delayed[:n_ch])
-        forward(spikes, i_in, channels, w_fast, net.dl_ptr, net.dl_col, net.dl_delay, w_dl, net.inh_row,
-                net.row_delayed, net.col_lo, net.col_hi, net.n_ring, c["em"], c["de"], c["di"], c["ke"], c["ki"],
-                np.ascontiguousarray(net.v_inf, self.dtype), c["v_th"], c["v_reset"], c["v_init"], self._ref,
-                self.dtype.type(self.slope), self.smooth, p, m, s)
+        forward(spikes, i_in, channels, wiring, self._neuron_constants(), Trace(p, m, s))
         return p, m, s
 
     def spikes_of(self, p: np.ndarray, m: np.ndarray) -> np.ndarray:
-        """Spikes of every neuron (0/1, or the smooth values with ``smooth``) from the
-        ``p`` and ``m`` of :meth:`forward`."""
-        if self.smooth:
-            x = self.slope * (p - self.net.v_th)
-            return (0.5 + 0.5 * x / (1.0 + np.abs(x))) * m
+        """Spikes of every neuron (0/1) from the ``p`` and ``m`` of :meth:`forward`."""
         return ((p > self.net.v_th) & (m != 0)).astype(np.uint8)
 
     def _activity(self, p: np.ndarray, s: np.ndarray) -> np.ndarray:
@@ -211,7 +205,7 @@ class BPTT:
         if labels.shape != (len(spikes),) or (labels < 0).any() or (labels >= n_cls).any():
             raise TrainError(f"labels: expected {len(spikes)} class indices in [0, {n_cls}), "
                              f"got shape {labels.shape}, range [{labels.min(initial=0)}, {labels.max(initial=0)}]")
-        net, c = self.net, self._const
+        net = self.net
         x, weights = self._inputs(spikes), self._weights()
         p, m, s = self._forward(spikes, x, weights)
         n_steps = p.shape[1]
@@ -230,15 +224,14 @@ class BPTT:
         gb = self._buffer("gb", (n_chunks, net.n_neurons), self.dtype)
         g_dl.fill(0)
         gb.fill(0)
-        wt = np.ascontiguousarray(weights[0][net.n_inputs:].T)  # (post, pre)
+        wt = np.ascontiguousarray(weights.w[net.n_inputs:].T)  # (post, pre)
         (e_lo, e_hi), (q_lo, q_hi) = net.rec_cols[False], net.rec_cols[True]
         ge_rec = self._buffer("ge", (len(spikes), n_steps, e_hi - e_lo), self.dtype)
         gq_rec = self._buffer("gq", (len(spikes), n_steps, q_hi - q_lo), self.dtype)
         slope = self.dtype.type(self.slope)
-        backward(spikes, net.dl_ptr, net.dl_row, net.dl_col, net.dl_delay, weights[1], net.inh_row, net.n_ring, wt,
-                 self._inh_pre, net.post_cols, net.tcol_lo, net.tcol_hi, c["em"], c["de"], c["di"], c["ke"], c["ki"],
-                 c["v_th"], c["v_reset"], slope, self.smooth, self.reset_grad, p, m, g_s, g_p, lo, hi, n_chunks, g_dl,
-                 gb, e_lo, q_lo, ge_rec, gq_rec)
+        backward(spikes, weights, Transposed(wt, self._inh_pre, net.post_cols, net.tcol_lo, net.tcol_hi),
+                 self._neuron_constants(), Trace(p, m, s), LossGrad(g_s, g_p, lo, hi), slope, self.reset_grad,
+                 n_chunks, BackwardOut(g_dl, gb, e_lo, q_lo, ge_rec, gq_rec))
         grad_w = self._weight_grad(x, s, ge_rec, gq_rec)
         if len(net.dl_col):  # delayed synapses: from the kernel (the products assumed no delay)
             grad_w[net.dl_row, net.dl_col] = g_dl.sum(axis=0, dtype=np.float64)

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..circuit import Circuit, default_params
 from ..model import PARAM_INDEX
-from ..simulate.pack import _psc_kernel
+from ..dynamics.propagators import psc_coefficient
 
 #: Neuron parameters of the digits workload (dt = 1 ms, 32 steps per sample): membrane and
 #: synapses fast enough for a 32-ms presentation; t_ref = 1 step, so no clamp.
@@ -99,7 +99,7 @@ def feedforward_circuit(n_inputs: int = 64, n_hidden: int = 128, n_outputs: int 
 
     # Mean depolarisation per unit of summed input rate x weight: ke / ((1 - de)(1 - em)) mV.
     tau_m, tau_e = params[:, PARAM_INDEX["tau_m"]], params[:, PARAM_INDEX["tau_e"]]
-    ke = _psc_kernel(tau_e, tau_m, dt_ms)
+    ke = psc_coefficient(tau_e, tau_m, dt_ms)
     gain = ke / ((1 - np.exp(-dt_ms / tau_e)) * (1 - np.exp(-dt_ms / tau_m)))
     gap = params[:, PARAM_INDEX["v_th"]] - params[:, PARAM_INDEX["v_rest"]]
     w = np.zeros(mask.shape)

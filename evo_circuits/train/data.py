@@ -23,36 +23,25 @@ from dataclasses import dataclass, field
 import numpy as np
 from numba import njit, prange, uint64
 
+from ..dynamics.rng import GOLDEN, mix64, stream_seed
 from .network import TrainError
 
 ENCODINGS = ("rate", "latency")
-
-_GOLDEN = uint64(0x9E3779B97F4A7C15)
-_M1 = uint64(0xBF58476D1CE4E5B9)
-_M2 = uint64(0x94D049BB133111EB)
-
-
-@njit(cache=True, inline="always")
-def _mix(z):
-    z = (z ^ (z >> uint64(30))) * _M1
-    z = (z ^ (z >> uint64(27))) * _M2
-    return z ^ (z >> uint64(31))
-
 
 @njit(cache=True, parallel=True)
 def _rate_kernel(x, ids, seed, draw, n_steps, out):
     # out[b, t, c] = 1 with probability x[b, c]; SplitMix64 stream per (seed, draw, sample id).
     n_b, n_c = x.shape
     for b in prange(n_b):
-        state = _mix(_mix(_mix(uint64(seed) + _GOLDEN) + uint64(draw) + _GOLDEN) + uint64(ids[b]) + _GOLDEN)
+        state = stream_seed(seed, draw, ids[b])
         thr = np.empty(n_c, np.uint64)
         for c in range(n_c):
             # P(u < x) with u uniform on 53-bit integers: compare integers, no float conversion.
             thr[c] = uint64(min(max(x[b, c], 0.0), 1.0) * 9007199254740992.0)
         for t in range(n_steps):
             for c in range(n_c):
-                state += _GOLDEN
-                out[b, t, c] = (_mix(state) >> uint64(11)) < thr[c]
+                state += GOLDEN
+                out[b, t, c] = (mix64(state) >> uint64(11)) < thr[c]
 
 
 @dataclass(frozen=True)
@@ -118,6 +107,9 @@ class SpikeDataset:
     name: str = ""
     #: Readout settings the data set needs (e.g. a "none" class), see :class:`~.readout.Readout`.
     readout_hint: dict = {}
+    #: Time step the samples' steps are counted in (ms); ``None``: step-based data (e.g. the
+    #: digits' T presentation steps), valid at any dt. ``train`` refuses a mismatch.
+    dt_ms: float | None = None
 
     def __len__(self) -> int:
         return len(self.labels)

@@ -60,10 +60,13 @@ synapse.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit, prange
 
-from .surrogate import smooth_spike, smooth_spike_grad, surrogate_grad
+from ..dynamics.lif import current_update, integrates, spikes
+from .surrogate import surrogate_grad
 
 #: "Long ago": the step of the last spike before the first step.
 _NEVER = -(1 << 40)
@@ -71,10 +74,120 @@ _NEVER = -(1 << 40)
 _BACKWARD_MATH = {"reassoc", "contract", "nsz", "arcp"}
 
 
+class Wiring(NamedTuple):
+    """The synapses of a :class:`~.network.TrainableNetwork` in the kernels' float type.
+
+    Attributes
+    ----------
+    w : float array (n_inputs + n, n)
+        Weight magnitudes of the synapses without delay (delayed ones 0); row ``r`` is
+        non-zero only in ``col_lo[r]:col_hi[r]``.
+    col_lo, col_hi : int64 arrays (n_inputs + n,)
+    inh_row : bool array (n_inputs + n,)
+        Source is inhibitory (delivers into Q).
+    row_delayed : bool array (n_inputs + n,)
+        The row has delayed synapses.
+    dl_ptr, dl_row, dl_col, dl_delay : int64 arrays
+    dl_w : float array
+        The delayed synapses, sparse: source row ``r``'s are entries
+        ``dl_ptr[r]:dl_ptr[r + 1]``, with their row, column, delay in steps
+        (``1 <= d < n_ring``) and weight.
+    n_ring : int
+        Longest delay + 1.
+    """
+
+    w: np.ndarray
+    col_lo: np.ndarray
+    col_hi: np.ndarray
+    inh_row: np.ndarray
+    row_delayed: np.ndarray
+    dl_ptr: np.ndarray
+    dl_row: np.ndarray
+    dl_col: np.ndarray
+    dl_delay: np.ndarray
+    dl_w: np.ndarray
+    n_ring: int
+
+
+class Transposed(NamedTuple):
+    """Neuron-to-neuron synapses without delay by postsynaptic neuron, for the backward pass.
+
+    Attributes
+    ----------
+    wt : float array (n, n)
+        ``wt[i, j] = w[n_inputs + j, i]``.
+    inh_pre : float array (n,)
+        1 for inhibitory neurons, 0 for excitatory ones (which adjoint, gQ or gE, their
+        synapses feed).
+    post_cols : int64 array
+        Neurons ``i`` with incoming synapses in ``wt``; ``tcol_lo[i]:tcol_hi[i]`` bounds
+        the presynaptic neurons ``j`` of those synapses.
+    """
+
+    wt: np.ndarray
+    inh_pre: np.ndarray
+    post_cols: np.ndarray
+    tcol_lo: np.ndarray
+    tcol_hi: np.ndarray
+
+
+class Trace(NamedTuple):
+    """What the forward pass records per (sample, step, neuron), shape (B, T, n) each.
+
+    Attributes
+    ----------
+    p : float array
+        Membrane potential after the update of each step (the value compared with v_th).
+    m : uint8 array
+        1 where the neuron integrated (was not refractory) in that step.
+    s : float array
+        Spikes (0/1), for the weight gradients.
+    """
+
+    p: np.ndarray
+    m: np.ndarray
+    s: np.ndarray
+
+
+class LossGrad(NamedTuple):
+    """Direct loss gradients w.r.t. each neuron's spike (``g_s``) and membrane ``p``
+    (``g_p``), float arrays (B, n), at every step of the readout window
+    ``win_lo <= t < win_hi`` (zero for non-output neurons)."""
+
+    g_s: np.ndarray
+    g_p: np.ndarray
+    win_lo: int
+    win_hi: int
+
+
+class BackwardOut(NamedTuple):
+    """What the backward pass writes.
+
+    Attributes
+    ----------
+    grad_dl : float array (n_chunks, number of delayed synapses), zeroed
+        dL/dW of the delayed synapses (order of ``dl_ptr``), one row per chunk.
+    grad_b : float array (n_chunks, n), zeroed
+        dL/d(i_bias), one row per chunk.
+    e_lo, q_lo : int
+    ge_rec, gq_rec : float arrays (B, T, n_e), (B, T, n_q)
+        Receive ``gE^(t+1)`` of neurons ``e_lo:e_lo + n_e`` and ``gQ^(t+1)`` of neurons
+        ``q_lo:q_lo + n_q``: the adjoints the deliveries of step ``t`` feed, for the
+        columns that synapses without delays reach (recording all of them cost a fifth of
+        the kernel's time, in memory traffic).
+    """
+
+    grad_dl: np.ndarray
+    grad_b: np.ndarray
+    e_lo: int
+    q_lo: int
+    ge_rec: np.ndarray
+    gq_rec: np.ndarray
+
+
 @njit(cache=True, parallel=True)
-def forward(spk_in, i_in, channels, w, dl_ptr, dl_col, dl_delay, dl_w, inh_row, row_delayed, col_lo, col_hi, n_ring, em,
-            de, di, ke, ki, v_inf, v_th, v_reset, v_init, ref_steps, slope, smooth, p_out, m_out, s_out):
-    """Forward pass of a batch; fills ``p_out[b, t, i]``, ``m_out[b, t, i]`` and ``s_out[b, t, i]``.
+def forward(spk_in, i_in, channels, wiring, neurons, trace):
+    """Forward pass of a batch; fills ``trace`` (:class:`Trace`).
 
     Parameters
     ----------
@@ -88,61 +201,41 @@ def forward(spk_in, i_in, channels, w, dl_ptr, dl_col, dl_delay, dl_w, inh_row, 
     channels : int64 array
         The input channels delivered spike by spike, ascending: all of them without
         ``i_in``, else those with delayed synapses.
-    w : float array (n_inputs + n, n)
-        Weight magnitudes of the synapses without delay (delayed ones 0); row ``r`` is
-        non-zero only in ``col_lo[r]:col_hi[r]``.
-    dl_ptr, dl_col, dl_delay : int64 arrays
-    dl_w : float array
-        The delayed synapses, sparse: source row ``r``'s are entries
-        ``dl_ptr[r]:dl_ptr[r + 1]``, with their column, delay in steps (``1 <= d < n_ring``)
-        and weight.
-    inh_row : bool array (n_inputs + n,)
-        Source is inhibitory (delivers into Q).
-    row_delayed : bool array (n_inputs + n,)
-        The row has delayed synapses.
-    n_ring : int
-        Longest delay + 1.
-    em, de, di, ke, ki, v_inf, v_th, v_reset, v_init : float arrays (n,)
-    ref_steps : int64 array (n,)
-    slope : float
-    smooth : bool
-        Test device: spikes are ``smooth_spike(p - v_th)`` (no refractoriness), see :mod:`.surrogate`.
-    p_out : float array (B, T, n)
-        Membrane potential after the update of each step (the value compared with v_th).
-    m_out : uint8 array (B, T, n)
-        1 where the neuron integrated (was not refractory) in that step.
-    s_out : float array (B, T, n)
-        Spikes (0/1; the smooth amplitude with ``smooth``), for the weight gradients.
+    wiring : Wiring
+    neurons : evo_circuits.dynamics.Propagators
+        In the kernels' float type; ``v_inf`` includes the trained bias.
+    trace : Trace
     """
     for b in prange(spk_in.shape[0]):
-        _forward_one(b, spk_in, i_in, channels, w, dl_ptr, dl_col, dl_delay, dl_w, inh_row, row_delayed, col_lo, col_hi,
-                     n_ring, em, de, di, ke, ki, v_inf, v_th, v_reset, v_init, ref_steps, slope, smooth, p_out, m_out,
-                     s_out)
+        _forward_one(b, spk_in, i_in, channels, wiring, neurons, trace)
 
 
 @njit(cache=True, inline="always")  # a call per spike cost more than its few synapses
-def _deliver_delayed(r, t, amp, smooth, dl_ptr, dl_col, dl_delay, dl_w, inh_row, n_ring, ring_e, ring_i):
-    """Deliver one spike (amplitude ``amp``) of source row ``r`` through its delayed
-    synapses, into the ring slots of their arrival steps. They are listed sparsely (rows of
-    assembled motifs span many columns with few delayed synapses)."""
-    ring = ring_i if inh_row[r] else ring_e
+def _deliver_delayed(r, t, wiring, ring_e, ring_i):
+    """Deliver one spike of source row ``r`` through its delayed synapses, into the ring
+    slots of their arrival steps. They are listed sparsely (rows of assembled motifs span
+    many columns with few delayed synapses)."""
+    n_ring, dl_col, dl_delay, dl_w = wiring.n_ring, wiring.dl_col, wiring.dl_delay, wiring.dl_w
+    ring = ring_i if wiring.inh_row[r] else ring_e
     base = t % n_ring  # slot of step t + d: base + d, wrapped (no division per synapse)
-    for q in range(dl_ptr[r], dl_ptr[r + 1]):
+    for q in range(wiring.dl_ptr[r], wiring.dl_ptr[r + 1]):
         slot = base + dl_delay[q]
-        ring[slot - n_ring if slot >= n_ring else slot, dl_col[q]] += amp * dl_w[q] if smooth else dl_w[q]
+        ring[slot - n_ring if slot >= n_ring else slot, dl_col[q]] += dl_w[q]
 
 
 @njit(cache=True)
-def _forward_one(b, spk_in, i_in, channels, w, dl_ptr, dl_col, dl_delay, dl_w, inh_row, row_delayed, col_lo, col_hi,
-                 n_ring, em, de, di, ke, ki, v_inf, v_th, v_reset, v_init, ref_steps, slope, smooth, p_out, m_out,
-                 s_out):
+def _forward_one(b, spk_in, i_in, channels, wiring, neurons, trace):
+    em, de, di, ke, ki = neurons.em, neurons.de, neurons.di, neurons.ke, neurons.ki
+    v_inf, v_th, v_reset, ref_steps = neurons.v_inf, neurons.v_th, neurons.v_reset, neurons.ref_steps
+    w, col_lo, col_hi, inh_row, row_delayed = wiring.w, wiring.col_lo, wiring.col_hi, wiring.inh_row, wiring.row_delayed
+    n_ring = wiring.n_ring
     n = em.shape[0]
-    n_in = dl_ptr.shape[0] - 1 - n
+    n_in = wiring.dl_ptr.shape[0] - 1 - n
     n_steps = spk_in.shape[1]
     # Every array written in the neuron loops is allocated here: LLVM then knows they
     # alias nothing and vectorises the loops (with arguments as targets it would need a
     # runtime check per pair of arrays, gives up, and the loops run ~6x slower).
-    v = v_init.copy()
+    v = neurons.v_init.copy()
     xe = np.zeros_like(v)
     xi = np.zeros_like(v)
     s = np.zeros_like(v)
@@ -152,31 +245,26 @@ def _forward_one(b, spk_in, i_in, channels, w, dl_ptr, dl_col, dl_delay, dl_w, i
     ring_i = np.zeros((n_ring, n), v.dtype)
     last = np.full(n, _NEVER, np.int64)
     active = np.empty(max(n, channels.shape[0]), np.int64)  # sources that spiked this step, ascending
-    one = np.ones(1, v.dtype)[0]
     for t in range(n_steps):
-        # (1) update: same expression and evaluation order as the simulator (bit-identical).
+        # (1) update: the simulator's step function (bit-identical in float64).
         for i in range(n):
-            vn = v_inf[i] + (v[i] - v_inf[i]) * em[i] + ke[i] * xe[i] - ki[i] * xi[i]
-            integ = t - last[i] >= ref_steps[i]
+            vn = current_update(v[i], xe[i], xi[i], v_inf[i], em[i], ke[i], ki[i])
+            integ = integrates(t, last[i], ref_steps[i])
             vn = vn if integ else v[i]
             v[i] = vn
             xe[i] *= de[i]
             xi[i] *= di[i]
             pl[i] = vn
             ml[i] = integ
-        pt = p_out[b, t]
-        mt = m_out[b, t]
+        pt = trace.p[b, t]
+        mt = trace.m[b, t]
         for i in range(n):
             pt[i] = pl[i]
             mt[i] = ml[i]
         # (2) threshold
-        if smooth:
-            for i in range(n):
-                s[i] = smooth_spike(pl[i] - v_th[i], slope, one) if ml[i] else 0.0
-        else:
-            for i in range(n):
-                s[i] = 1.0 if (pl[i] > v_th[i]) & (ml[i] != 0) else 0.0
-        st = s_out[b, t]
+        for i in range(n):
+            s[i] = 1.0 if spikes(pl[i], v_th[i], ml[i] != 0) else 0.0
+        st = trace.s[b, t]
         for i in range(n):
             st[i] = s[i]
         # (3) deliver, in the simulator's order: input channels, then neurons, then the
@@ -199,7 +287,7 @@ def _forward_one(b, spk_in, i_in, channels, w, dl_ptr, dl_col, dl_delay, dl_w, i
         for q in range(n_act):
             c = active[q]
             if row_delayed[c]:
-                _deliver_delayed(c, t, one, False, dl_ptr, dl_col, dl_delay, dl_w, inh_row, n_ring, ring_e, ring_i)
+                _deliver_delayed(c, t, wiring, ring_e, ring_i)
             if summed:  # its synapses without delay are in i_in
                 continue
             lo, hi = col_lo[c], col_hi[c]
@@ -213,19 +301,14 @@ def _forward_one(b, spk_in, i_in, channels, w, dl_ptr, dl_col, dl_delay, dl_w, i
             n_sp += s[j] != 0.0
         for q in range(n_sp):
             j = active[q]
-            sj = s[j]
             r = n_in + j
             if row_delayed[r]:
-                _deliver_delayed(r, t, sj, smooth, dl_ptr, dl_col, dl_delay, dl_w, inh_row, n_ring, ring_e, ring_i)
+                _deliver_delayed(r, t, wiring, ring_e, ring_i)
             lo, hi = col_lo[r], col_hi[r]
             wr = w[r, lo:hi]
             x = xi[lo:hi] if inh_row[r] else xe[lo:hi]
-            if smooth:
-                for k in range(wr.shape[0]):
-                    x[k] += sj * wr[k]
-            else:
-                for k in range(wr.shape[0]):
-                    x[k] += wr[k]
+            for k in range(wr.shape[0]):
+                x[k] += wr[k]
         if n_ring > 1:
             slot = t % n_ring
             for i in range(n):
@@ -234,20 +317,14 @@ def _forward_one(b, spk_in, i_in, channels, w, dl_ptr, dl_col, dl_delay, dl_w, i
                 ring_e[slot, i] = 0.0
                 ring_i[slot, i] = 0.0
         # (4) reset
-        if smooth:
-            for j in range(n):
-                v[j] = v[j] * (one - s[j]) + v_reset[j] * s[j]
-        else:
-            for q in range(n_sp):
-                j = active[q]
-                v[j] = v_reset[j]
-                last[j] = t
+        for q in range(n_sp):
+            j = active[q]
+            v[j] = v_reset[j]
+            last[j] = t
 
 
 @njit(cache=True, parallel=True, fastmath=_BACKWARD_MATH)
-def backward(spk_in, dl_ptr, dl_row, dl_col, dl_delay, dl_w, inh_row, n_ring, wt,
-             inh_pre, post_cols, tcol_lo, tcol_hi, em, de, di, ke, ki, v_th, v_reset, slope, smooth,
-             reset_grad, p, m, g_s, g_p, win_lo, win_hi, n_chunks, grad_dl, grad_b, e_lo, q_lo, ge_rec, gq_rec):
+def backward(spk_in, wiring, transposed, neurons, trace, target, slope, reset_grad, n_chunks, out):
     """Backward pass of a batch: adjoints, dL/d(i_bias) and dL/dW of delayed synapses.
 
     Weight gradients of synapses without delays are left to matrix products of the spikes
@@ -256,51 +333,42 @@ def backward(spk_in, dl_ptr, dl_row, dl_col, dl_delay, dl_w, inh_row, n_ring, wt
 
     Parameters
     ----------
-    spk_in, dl_ptr, dl_col, dl_delay, dl_w, inh_row, n_ring, em, de, di, ke, ki, v_th, v_reset, slope, smooth
-        As in :func:`forward`.
-    dl_row : int64 array
-        Source row of every delayed synapse (``dl_ptr`` expanded).
-    wt : float array (n, n)
-        Transposed neuron-to-neuron weights of synapses without delay: ``wt[i, j] = w[n_inputs + j, i]``.
-    inh_pre : float array (n,)
-        1 for inhibitory neurons, 0 for excitatory ones (which adjoint, gQ or gE, their
-        synapses feed).
-    post_cols : int64 array
-        Neurons ``i`` with incoming synapses in ``wt``; ``tcol_lo[i]:tcol_hi[i]``
-        bounds the presynaptic neurons ``j`` of those synapses.
+    spk_in : uint8 array (B, T, C)
+    wiring : Wiring
+    transposed : Transposed
+    neurons : evo_circuits.dynamics.Propagators
+    trace : Trace
+        From :func:`forward`.
+    target : LossGrad
+    slope : float
+        Slope of the surrogate (:mod:`.surrogate`).
     reset_grad : bool
         Let the gradient flow through the reset (otherwise it is detached).
-    p, m : arrays from :func:`forward`
-    g_s, g_p : float arrays (B, n)
-        Direct loss gradients w.r.t. each neuron's spike and membrane ``p`` at every step of
-        the readout window ``win_lo <= t < win_hi`` (zero for non-output neurons).
     n_chunks : int
-        Samples are split into this many contiguous chunks, each with its own buffer.
-    grad_dl : float array (n_chunks, number of delayed synapses), zeroed
-        Receives dL/dW of the delayed synapses (order of ``dl_ptr``).
-    grad_b : float array (n_chunks, n), zeroed
-    e_lo, q_lo : int
-    ge_rec, gq_rec : float arrays (B, T, n_e), (B, T, n_q)
-        Receive ``gE^(t+1)`` of neurons ``e_lo:e_lo + n_e`` and ``gQ^(t+1)`` of neurons
-        ``q_lo:q_lo + n_q``: the adjoints the deliveries of step ``t`` feed, for the
-        columns that synapses without delays reach (recording all of them cost a fifth of
-        the kernel's time, in memory traffic).
+        Samples are split into this many contiguous chunks, each with its own row of
+        ``out.grad_dl``/``out.grad_b`` (so results do not depend on the number of threads).
+    out : BackwardOut
     """
     n_b = spk_in.shape[0]
     for k in prange(n_chunks):
         lo = k * n_b // n_chunks
         hi = (k + 1) * n_b // n_chunks
         for b in range(lo, hi):
-            _backward_one(b, spk_in, dl_ptr, dl_row, dl_col, dl_delay, dl_w, inh_row, n_ring, wt, inh_pre,
-                          post_cols, tcol_lo, tcol_hi, em, de, di, ke, ki, v_th, v_reset, slope,
-                          smooth, reset_grad, p, m, g_s, g_p, win_lo, win_hi, grad_dl[k], grad_b[k], e_lo, q_lo, ge_rec,
-                          gq_rec)
+            _backward_one(b, spk_in, wiring, transposed, neurons, trace, target, slope, reset_grad,
+                          out.grad_dl[k], out.grad_b[k], out)
 
 
 @njit(cache=True, fastmath=_BACKWARD_MATH)
-def _backward_one(b, spk_in, dl_ptr, dl_row, dl_col, dl_delay, dl_w, inh_row, n_ring,
-                  wt, inh_pre, post_cols, tcol_lo, tcol_hi, em, de, di, ke, ki, v_th, v_reset, slope,
-                  smooth, reset_grad, p, m, g_s, g_p, win_lo, win_hi, g_dl, gb, e_lo, q_lo, ge_rec, gq_rec):
+def _backward_one(b, spk_in, wiring, transposed, neurons, trace, target, slope, reset_grad, g_dl, gb, out):
+    em, de, di, ke, ki = neurons.em, neurons.de, neurons.di, neurons.ke, neurons.ki
+    v_th, v_reset = neurons.v_th, neurons.v_reset
+    dl_ptr, dl_row, dl_col, dl_delay, dl_w = wiring.dl_ptr, wiring.dl_row, wiring.dl_col, wiring.dl_delay, wiring.dl_w
+    inh_row, n_ring = wiring.inh_row, wiring.n_ring
+    wt, inh_pre, post_cols = transposed.wt, transposed.inh_pre, transposed.post_cols
+    tcol_lo, tcol_hi = transposed.tcol_lo, transposed.tcol_hi
+    p, m = trace.p, trace.m
+    win_lo, win_hi = target.win_lo, target.win_hi
+    e_lo, q_lo, ge_rec, gq_rec = out.e_lo, out.q_lo, out.ge_rec, out.gq_rec
     n = em.shape[0]
     n_in = dl_ptr.shape[0] - 1 - n
     n_steps = spk_in.shape[1]
@@ -320,24 +388,18 @@ def _backward_one(b, spk_in, dl_ptr, dl_row, dl_col, dl_delay, dl_w, inh_row, n_
     n_hist = n_ring + 1 if n_ring > 1 else 1
     hist = np.zeros((2, n_hist, n), em.dtype)  # [0]: gE, [1]: gQ
     n_ch = spk_in.shape[2]
-    gsb = g_s[b]
-    gpb = g_p[b]
+    gsb = target.g_s[b]
+    gpb = target.g_p[b]
     one = np.ones(1, em.dtype)[0]  # 1 in the kernel's float type (no float64 promotion)
     zero = one - one
     for t in range(n_steps - 1, -1, -1):
         pt = p[b, t]
         mt = m[b, t]
-        if smooth:
-            for i in range(n):
-                x = pt[i] - v_th[i]
-                s[i] = smooth_spike(x, slope, one) * mt[i]
-                sd[i] = smooth_spike_grad(x, slope, one) * mt[i]
-        else:
-            for i in range(n):
-                x = pt[i] - v_th[i]
-                mf = one * mt[i]
-                s[i] = mf if x > zero else zero
-                sd[i] = mf * surrogate_grad(x, slope, one)
+        for i in range(n):
+            x = pt[i] - v_th[i]
+            mf = one * mt[i]
+            s[i] = mf if x > zero else zero
+            sd[i] = mf * surrogate_grad(x, slope, one)
         # The adjoints fed by the deliveries of step t (for the weight gradients).
         ger = ge_rec[b, t]
         src = g_e[e_lo:e_lo + ger.shape[0]]

@@ -3,7 +3,7 @@
 :class:`TrainableNetwork` holds what training changes (synapse weight magnitudes and
 optionally the per-neuron bias ``i_bias``), which entries exist and which may change, and
 the per-neuron constants of the exact propagator — taken from the simulator's own packing
-(:func:`evo_circuits.simulate.pack.pack`) so that the training forward pass and the
+(:func:`evo_circuits.dynamics.propagators`) so that the training forward pass and the
 simulator compute the very same numbers.
 
 Dale's law is structural here: a weight is a magnitude >= 0 and its sign is its source
@@ -29,7 +29,7 @@ import numpy as np
 from ..circuit import Circuit
 from ..errors import EvoCircuitsError
 from ..model import PARAM_INDEX
-from ..simulate.pack import pack
+from ..dynamics.propagators import propagators
 
 
 class TrainError(EvoCircuitsError, ValueError):
@@ -65,8 +65,8 @@ class TrainableNetwork:
 
     def __post_init__(self) -> None:
         c = self.circuit
-        p = pack([c])
-        # Constants of the exact propagator, computed by the simulator's packing code.
+        # Constants of the exact propagator, the very numbers the simulator uses.
+        self.prop = p = propagators(c.params, c.dt_ms)
         self.em, self.de, self.di, self.ke, self.ki = p.em, p.de, p.di, p.ke, p.ki
         self.v_rest = c.param("v_rest").copy()
         self.v_th, self.v_reset, self.v_init = p.v_th, p.v_reset, p.v_init

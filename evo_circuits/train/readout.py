@@ -72,7 +72,7 @@ class Readout:
         Parameters
         ----------
         spikes, p : ndarray (B, T_window, K)
-            Spikes (0/1, or smooth values) and membrane of the outputs inside the window.
+            Spikes (0/1) and membrane of the outputs inside the window.
         v_rest : ndarray (K,)
         """
         if self.kind == "count":

@@ -10,10 +10,9 @@ derivative of a fast sigmoid (SuperSpike, Zenke & Ganguli 2018; snnTorch's
 ``v - v_th`` is in mV, so ``slope`` is in 1/mV: the surrogate is half its height
 ``(sqrt(2) - 1) / slope`` mV from threshold.
 
-For gradient checks a *smoothed* forward pass replaces the spike itself by the fast
-sigmoid whose derivative is exactly the surrogate above (up to a constant), see
-:func:`smooth_spike`. The backward kernel then computes the exact gradient of that
-smooth model, which finite differences can verify.
+Gradient checks (tests/test_train_gradients.py) compare the kernels with finite
+differences where the surrogate vanishes (a steep surrogate: the exact gradient of the
+model with its spikes held), and with PyTorch autograd through :mod:`evo_circuits.torch`.
 """
 
 from __future__ import annotations
@@ -32,24 +31,6 @@ def surrogate_grad(x: float, slope: float, one: float) -> float:
     """Fast-sigmoid surrogate of dH/dx at ``x = v - v_th`` (mV)."""
     a = one + slope * abs(x)
     return one / (a * a)
-
-
-@njit(cache=True, inline="always")
-def smooth_spike(x: float, slope: float, one: float) -> float:
-    """Smooth stand-in of the spike used by the gradient checks, in (0, 1).
-
-    ``0.5 + 0.5 * slope * x / (1 + slope * |x|)``; its derivative is
-    ``0.5 * slope * surrogate_grad(x, slope)`` (:func:`smooth_spike_grad`).
-    """
-    half = 0.5 * one
-    return half + half * slope * x / (one + slope * abs(x))
-
-
-@njit(cache=True, inline="always")
-def smooth_spike_grad(x: float, slope: float, one: float) -> float:
-    """Exact derivative of :func:`smooth_spike`."""
-    a = one + slope * abs(x)
-    return 0.5 * one * slope / (a * a)
 
 
 def surrogate_grad_np(x: np.ndarray, slope: float) -> np.ndarray:

@@ -159,6 +159,9 @@ def evaluate(bp: BPTT, data: SpikeDataset, batch_size: int = 256) -> tuple[float
 
 
 def _check_fit(circuit: Circuit, readout: Readout, data: SpikeDataset) -> None:
+    if data.dt_ms is not None and not np.isclose(data.dt_ms, circuit.dt_ms, rtol=1e-9, atol=0.0):
+        raise TrainError(f"data set {data.name or ''}: made for dt_ms {data.dt_ms:g}, but circuit '{circuit.name}' "
+                         f"uses dt_ms {circuit.dt_ms:g}; build the data set at the circuit's time step")
     if data.n_channels > circuit.n_inputs:
         raise TrainError(f"data set {data.name or ''}: {data.n_channels} input channels, but circuit "
                          f"'{circuit.name}' has only {circuit.n_inputs} inputs")
