@@ -11,7 +11,8 @@ and the Brian2 venv (numpy<2) can load it by path, e.g.::
 
     spec = importlib.util.spec_from_file_location("wl", "benchmarks/_workload_s_gen.py")
 
-Run as a script to write the two files the Brian2 reference runner reads::
+Run as a script to write workload S as files (circuit JSON array + input-spike NPZ;
+``evo_circuits.brian2_bridge.run_brian2`` accepts the circuit dicts directly)::
 
     python benchmarks/_workload_s_gen.py --seed 0 --circuits C.json --inputs IN.npz
 """

@@ -65,12 +65,12 @@ def main(argv: list[str] | None = None) -> int:
     import numba
 
     import evo_circuits as ec
-    from evo_circuits.io import circuit_from_dict
+    from evo_circuits.io import from_dict
 
     gen = load_generator()
     sizes = dict(n_circuits=32, n_trials=4) if args.quick else {}
     circ_dicts, inp = gen.make_workload_s(args.seed, **sizes)
-    circuits = [circuit_from_dict(d) for d in circ_dicts]
+    circuits = [from_dict(d) for d in circ_dicts]
     inputs = ec.InputSpikes(trial=inp["spike_trial"], channel=inp["spike_channel"], step=inp["spike_step"],
                             n_trials=inp["n_trials"], n_steps=inp["n_steps"])
     n_c, n_t, n_s = len(circuits), inputs.n_trials, inputs.n_steps
@@ -137,7 +137,7 @@ def plot_population(res, circuits, inputs, path: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from evo_circuits.atomic import atomic_open
+    from evo_circuits.io.atomic import atomic_open
 
     fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.4))
     a.hist(res.mean_rate_hz(), bins=20, color="#888")

@@ -1,9 +1,11 @@
 """Run circuits through Brian2 (the reference simulator) from the project's own venv.
 
 Brian2 2.9 needs numpy < 2, so it lives in its own virtualenv (``make brian2`` creates
-``.venv-brian2``). This module writes the circuits and inputs in the documented file
-formats, calls the standalone script :mod:`evo_circuits.brian2_ref` with that venv's
-Python, and reads the spikes back. Used by the agreement tests and the benchmark; users
+``.venv-brian2``) and cannot import this package. This module writes the circuits in
+the fully resolved ``evo-circuits/arrays-population`` NPZ (:mod:`evo_circuits.io.npz`:
+every parameter explicit, delays and refractory periods in steps) and the inputs as the
+input-spike NPZ, calls the standalone script :mod:`evo_circuits.brian2_ref` with that
+venv's Python, and reads the spikes back. Used by the agreement tests and the benchmark; users
 can call it to cross-check their own circuits.
 """
 
@@ -21,6 +23,8 @@ import numpy as np
 
 from .circuit import Circuit
 from .errors import EvoCircuitsError
+from .io import from_dict
+from .io.npz import save_population
 from .simulate import InputSpikes
 
 RUNNER = Path(__file__).with_name("brian2_ref.py")
@@ -74,12 +78,13 @@ def run_brian2(circuits: Circuit | Sequence[Circuit] | Sequence[dict], inputs: I
         raise EvoCircuitsError("run_brian2: per-individual inputs are not supported")
     if isinstance(circuits, Circuit):
         circuits = [circuits]
-    dicts = [c.to_dict() if isinstance(c, Circuit) else c for c in circuits]
+    circuits = [c if isinstance(c, Circuit) else from_dict(c) for c in circuits]
+    _check_supported(circuits)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(workdir) if workdir is not None else Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
-        cpath, ipath, opath, tpath = (work / n for n in ("circuits.json", "inputs.npz", "spikes.npz", "timing.json"))
-        cpath.write_text(json.dumps(dicts))
+        cpath, ipath, opath, tpath = (work / n for n in ("circuits.npz", "inputs.npz", "spikes.npz", "timing.json"))
+        save_population(circuits, cpath)
         inputs.save(ipath)
         cmd = [str(py), str(RUNNER), "--circuits", str(cpath), "--inputs", str(ipath), "--out", str(opath),
                "--mode", mode, "--timing", str(tpath), "--build-dir", str(work / f"build_{mode}")]
@@ -89,3 +94,13 @@ def run_brian2(circuits: Circuit | Sequence[Circuit] | Sequence[dict], inputs: I
         with np.load(opath, allow_pickle=False) as z:
             spikes = {k: z[k] for k in ("individual", "trial", "neuron", "step")}
         return Brian2Run(spikes=spikes, timing=json.loads(tpath.read_text()))
+
+
+def _check_supported(circuits: Sequence[Circuit]) -> None:
+    """Refuse what the reference does not model: empty circuits and stochastic release."""
+    for k, c in enumerate(circuits):
+        if c.n_neurons == 0:
+            raise EvoCircuitsError(f"run_brian2: circuit {k} has no neurons")
+        if np.any((c.weights > 0) & (c.p_release != 1.0)):
+            raise EvoCircuitsError(f"run_brian2: circuit {k}: release probabilities < 1 are not supported by the "
+                                   "Brian2 reference (release is stochastic otherwise)")

@@ -8,8 +8,14 @@ runs in its own virtualenv (Brian2 needs numpy<2)::
 
     bash mk/brian2-venv.sh
     .venv-brian2/bin/python evo_circuits/brian2_ref.py \\
-        --circuits C.json --inputs IN.npz --out OUT.npz \\
+        --circuits C.npz --inputs IN.npz --out OUT.npz \\
         [--mode runtime|cpp_standalone] [--timing T.json] [--build-dir DIR]
+
+It reads numbers only: ``C.npz`` is the fully resolved ``evo-circuits/arrays-population``
+form (``docs/formats.md``) that :mod:`evo_circuits.brian2_bridge` writes with
+:func:`evo_circuits.io.npz.save_population` — every neuron parameter explicit, delays
+and refractory periods in whole steps, signed weights — so no default or rounding rule
+of the circuit format is repeated here. ``IN.npz`` is the input-spike NPZ.
 
 All (circuit, trial) copies are merged into one network: neurons live in one
 NeuronGroup as consecutive blocks (circuit-major, then trial), per-neuron
@@ -27,7 +33,8 @@ Brian2 details this relies on (checked against Brian2 2.9's generated code):
   neurons with ``tau_m == tau_e`` or ``tau_m == tau_i`` (current mode) get a
   NeuronGroup of their own (see ``_neuron_equations``).
 - Brian2's refractory test is ``int(t_ref/dt + 1e-3)`` steps; DESIGN.md says
-  ``round(t_ref/dt)``, so t_ref is passed already rounded to whole steps.
+  ``round(t_ref/dt)``, so t_ref is given to Brian2 as the file's whole
+  ``refractory_steps`` times dt.
 - ``(unless refractory)`` leaves v untouched (exactly v_reset) while
   refractory; the synaptic variables keep decaying.
 
@@ -38,7 +45,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import shutil
 import sys
 import tempfile
@@ -48,33 +54,9 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-FORMAT = "evo-circuits/circuit"
-VERSION = 1
-SYNAPSE_MODELS = ("current", "conductance")
+POPULATION_FORMAT = "evo-circuits/arrays-population"
+POPULATION_VERSION = 1
 MODES = ("runtime", "cpp_standalone")
-
-# DESIGN.md defaults (ms, mV); identical for E and I neurons.
-NEURON_DEFAULTS: dict[str, float] = {
-    "tau_m": 20.0,
-    "tau_e": 5.0,
-    "tau_i": 10.0,
-    "v_rest": -65.0,
-    "v_th": -50.0,
-    "v_reset": -65.0,
-    "t_ref": 2.0,
-    "i_bias": 0.0,
-    "e_e": 0.0,
-    "e_i": -80.0,
-}
-# Fields that never change the dynamics; anything else unknown is rejected so
-# that a semantic field this reference does not implement cannot pass silently.
-COSMETIC_FIELDS = frozenset({"name", "label", "role", "id", "metadata"})
-SYNAPSE_FIELDS = frozenset({"pre", "post", "weight", "delay_ms", "p_release", "std"})
-INPUT_SYNAPSE_FIELDS = frozenset(
-    {"channel", "post", "weight", "delay_ms", "p_release", "std"}
-)
-# Tolerance (in steps) for "delay_ms is a whole number of dt steps".
-STEP_TOL = 1e-6
 
 
 class RefInputError(ValueError):
@@ -82,7 +64,7 @@ class RefInputError(ValueError):
 
 
 # --------------------------------------------------------------------------
-# Parsing and validation (pure Python/numpy)
+# Reading the resolved circuits (pure numpy)
 # --------------------------------------------------------------------------
 
 
@@ -113,6 +95,18 @@ class SynapseTable:
     std_u: np.ndarray
     std_tau_rec: np.ndarray
 
+    @classmethod
+    def from_rows(cls, arrays: dict[str, np.ndarray], rows: slice) -> "SynapseTable":
+        """The synapses of some source rows of a circuit's dense matrices, row-major."""
+        weight = arrays["weights"][rows]
+        src, post = np.nonzero(weight)
+        u = arrays["std_u"][rows][src, post]
+        depressed = u > 0
+        return cls(src.astype(np.int64), post.astype(np.int64), np.abs(weight[src, post]),
+                   arrays["delays"][rows][src, post].astype(np.int64),
+                   np.where(depressed, u, np.nan),
+                   np.where(depressed, arrays["std_tau_rec"][rows][src, post], np.nan))
+
     @property
     def has_std(self) -> np.ndarray:
         """Boolean mask of synapses with short-term depression."""
@@ -121,7 +115,7 @@ class SynapseTable:
 
 @dataclass
 class Circuit:
-    """A parsed, validated circuit.
+    """One circuit of the population file.
 
     Attributes
     ----------
@@ -130,7 +124,8 @@ class Circuit:
     is_exc : numpy.ndarray
         bool per neuron, True for E.
     params : dict of str to numpy.ndarray
-        float64 per-neuron parameters (ms, mV), keys of ``NEURON_DEFAULTS``.
+        float64 per-neuron parameters (ms, mV) by the file's ``param_names``, plus
+        ``refractory_steps``.
     synapses, input_synapses : SynapseTable
         Recurrent and input synapses.
     """
@@ -147,215 +142,39 @@ class Circuit:
         return int(self.is_exc.size)
 
 
-def _type_name(value: Any) -> str:
-    """Name a JSON value's type for error messages."""
-    return {bool: "boolean", int: "integer", float: "number", str: "string",
-            list: "array", dict: "object", type(None): "null"}.get(
-        type(value), type(value).__name__)
-
-
-def _number(obj: dict[str, Any], key: str, where: str, default: float | None = None,
-            minimum: float | None = None, exclusive: bool = False) -> float:
-    """Read a finite number field, optionally bounded below.
-
-    Parameters
-    ----------
-    obj : dict
-        JSON object holding the field.
-    key : str
-        Field name.
-    where : str
-        Path of ``obj`` for error messages.
-    default : float, optional
-        Value when the field is absent; None makes the field required.
-    minimum : float, optional
-        Lower bound.
-    exclusive : bool
-        Whether the bound is strict.
-
-    Returns
-    -------
-    float
-    """
-    if key not in obj:
-        if default is None:
-            raise RefInputError(f"{where}: missing required field '{key}'")
-        return float(default)
-    value = obj[key]
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise RefInputError(
-            f"{where}.{key}: expected a number, got {_type_name(value)} {value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise RefInputError(f"{where}.{key}: expected a finite number, got {value!r}")
-    if minimum is not None and (value <= minimum if exclusive else value < minimum):
-        rel = ">" if exclusive else ">="
-        raise RefInputError(f"{where}.{key}: expected a number {rel} {minimum}, got {value!r}")
-    return value
-
-
-def _integer(obj: dict[str, Any], key: str, where: str, lo: int, hi: int) -> int:
-    """Read a required integer field with ``lo <= value < hi``."""
-    if key not in obj:
-        raise RefInputError(f"{where}: missing required field '{key}'")
-    value = obj[key]
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise RefInputError(
-            f"{where}.{key}: expected an integer, got {_type_name(value)} {value!r}")
-    if not lo <= value < hi:
-        raise RefInputError(f"{where}.{key}: expected an integer in [{lo}, {hi}), got {value}")
-    return value
-
-
-def _check_fields(obj: Any, allowed: frozenset[str], where: str) -> dict[str, Any]:
-    """Require a JSON object whose fields are all known or cosmetic."""
-    if not isinstance(obj, dict):
-        raise RefInputError(f"{where}: expected an object, got {_type_name(obj)}")
-    unknown = sorted(set(obj) - allowed - COSMETIC_FIELDS)
-    if unknown:
-        raise RefInputError(
-            f"{where}: unknown field '{unknown[0]}' (known: {', '.join(sorted(allowed))})")
-    return obj
-
-
-def _delay_steps(delay_ms: float, dt_ms: float, where: str) -> int:
-    """Convert a delay to whole steps, rejecting fractional ones."""
-    steps = delay_ms / dt_ms
-    k = round(steps)
-    if abs(steps - k) > STEP_TOL * max(1.0, abs(k)):
-        raise RefInputError(
-            f"{where}.delay_ms: {delay_ms!r} ms is not a whole number of dt = {dt_ms!r} ms steps")
-    return int(k)
-
-
-def _parse_synapses(items: Any, kind: str, where: str, n_src: int, n_post: int,
-                    dt_ms: float) -> SynapseTable:
-    """Parse ``synapses`` (kind 'pre') or ``input_synapses`` (kind 'channel')."""
-    if not isinstance(items, list):
-        raise RefInputError(f"{where}: expected an array, got {_type_name(items)}")
-    allowed = SYNAPSE_FIELDS if kind == "pre" else INPUT_SYNAPSE_FIELDS
-    rows = []
-    for k, s in enumerate(items):
-        w = f"{where}[{k}]"
-        _check_fields(s, allowed, w)
-        src = _integer(s, kind, w, 0, n_src)
-        post = _integer(s, "post", w, 0, n_post)
-        weight = _number(s, "weight", w, minimum=0.0)
-        delay = _delay_steps(_number(s, "delay_ms", w, default=0.0, minimum=0.0), dt_ms, w)
-        p_rel = _number(s, "p_release", w, default=1.0, minimum=0.0, exclusive=True)
-        if p_rel != 1.0:
-            raise RefInputError(
-                f"{w}.p_release: only 1.0 is supported by the Brian2 reference "
-                f"(release is stochastic otherwise), got {p_rel!r}")
-        u = tau = math.nan
-        std = s.get("std")
-        if std is not None:
-            _check_fields(std, frozenset({"U", "tau_rec"}), f"{w}.std")
-            u = _number(std, "U", f"{w}.std", minimum=0.0, exclusive=True)
-            if u > 1.0:
-                raise RefInputError(f"{w}.std.U: expected a number in (0, 1], got {u!r}")
-            tau = _number(std, "tau_rec", f"{w}.std", minimum=0.0, exclusive=True)
-        rows.append((src, post, weight, delay, u, tau))
-    cols = list(zip(*rows)) if rows else [()] * 6
-    return SynapseTable(
-        src=np.array(cols[0], dtype=np.int64),
-        post=np.array(cols[1], dtype=np.int64),
-        weight=np.array(cols[2], dtype=np.float64),
-        delay=np.array(cols[3], dtype=np.int64),
-        std_u=np.array(cols[4], dtype=np.float64),
-        std_tau_rec=np.array(cols[5], dtype=np.float64),
-    )
-
-
-def parse_circuit(obj: Any, where: str) -> tuple[Circuit, float, str]:
-    """Validate one circuit JSON object.
-
-    Parameters
-    ----------
-    obj : Any
-        Decoded JSON value.
-    where : str
-        Its path, for error messages.
-
-    Returns
-    -------
-    circuit : Circuit
-    dt_ms : float
-    synapse_model : str
-    """
-    if not isinstance(obj, dict):
-        raise RefInputError(f"{where}: expected a circuit object, got {_type_name(obj)}")
-    if obj.get("format") != FORMAT:
-        raise RefInputError(f"{where}.format: expected {FORMAT!r}, got {obj.get('format')!r}")
-    version = obj.get("version")
-    if isinstance(version, bool) or version != VERSION:
-        raise RefInputError(f"{where}.version: expected {VERSION}, got {version!r}")
-    dt_ms = _number(obj, "dt_ms", where, default=0.1, minimum=0.0, exclusive=True)
-    model = obj.get("synapse_model", "current")
-    if model not in SYNAPSE_MODELS:
-        raise RefInputError(
-            f"{where}.synapse_model: expected one of {SYNAPSE_MODELS}, got {model!r}")
-    n_inputs = 0
-    if "n_inputs" in obj:
-        n_inputs = _integer(obj, "n_inputs", where, 0, 2**31)
-    neurons = obj.get("neurons")
-    if not isinstance(neurons, list) or not neurons:
-        raise RefInputError(f"{where}.neurons: expected a non-empty array, got {neurons!r:.60}")
-    is_exc = np.empty(len(neurons), dtype=bool)
-    params = {k: np.empty(len(neurons)) for k in NEURON_DEFAULTS}
-    for k, nrn in enumerate(neurons):
-        w = f"{where}.neurons[{k}]"
-        _check_fields(nrn, frozenset(NEURON_DEFAULTS) | {"type"}, w)
-        typ = nrn.get("type")
-        if typ not in ("E", "I"):
-            raise RefInputError(f"{w}.type: expected 'E' or 'I', got {typ!r}")
-        is_exc[k] = typ == "E"
-        for name, default in NEURON_DEFAULTS.items():
-            positive = name.startswith("tau")
-            minimum = 0.0 if positive or name == "t_ref" else None
-            params[name][k] = _number(nrn, name, w, default, minimum, exclusive=positive)
-    n = len(neurons)
-    syn = _parse_synapses(obj.get("synapses", []), "pre", f"{where}.synapses", n, n, dt_ms)
-    inp = _parse_synapses(obj.get("input_synapses", []), "channel",
-                          f"{where}.input_synapses", n_inputs, n, dt_ms)
-    return Circuit(n_inputs, is_exc, params, syn, inp), dt_ms, model
-
-
 def load_circuits(path: str) -> tuple[list[Circuit], float, str]:
-    """Read one circuit object or an array of them; check shared dt/model.
+    """Read an ``evo-circuits/arrays-population`` NPZ.
 
     Parameters
     ----------
     path : str
-        Circuit JSON file.
 
     Returns
     -------
     circuits : list of Circuit
     dt_ms : float
+        Shared by all circuits.
     synapse_model : str
     """
     try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except OSError as exc:
-        raise RefInputError(f"--circuits: cannot read {path!r}: {exc.strerror}") from exc
-    except json.JSONDecodeError as exc:
-        raise RefInputError(f"--circuits: {path!r} is not valid JSON: {exc}") from exc
-    if isinstance(data, dict):
-        items, names = [data], ["circuit"]
-    elif isinstance(data, list) and data:
-        items, names = data, [f"circuits[{k}]" for k in range(len(data))]
-    else:
-        raise RefInputError("--circuits: expected a circuit object or a non-empty array of them")
-    parsed = [parse_circuit(obj, name) for obj, name in zip(items, names)]
-    _, dt_ms, model = parsed[0]
-    for (_, dt_k, model_k), name in zip(parsed, names):
-        if dt_k != dt_ms or model_k != model:
-            raise RefInputError(
-                f"{name}: dt_ms/synapse_model ({dt_k!r}, {model_k!r}) differ from the "
-                f"first circuit's ({dt_ms!r}, {model!r}); all circuits must share them")
-    return [c for c, _, _ in parsed], dt_ms, model
+        with np.load(path, allow_pickle=False) as z:
+            data = {k: z[k] for k in z.files}
+    except (OSError, ValueError) as exc:
+        raise RefInputError(f"--circuits: cannot read {path!r} as NPZ: {exc}") from exc
+    fmt, version = str(data.get("format", "")), data.get("version")
+    if fmt != POPULATION_FORMAT or version is None or int(version) != POPULATION_VERSION:
+        raise RefInputError(f"--circuits: expected format {POPULATION_FORMAT!r} version {POPULATION_VERSION}, "
+                            f"got {fmt!r} version {version}")
+    circuits = []
+    for k in range(int(data["n_circuits"])):
+        arrays = {name[len(f"{k}/"):]: value for name, value in data.items() if name.startswith(f"{k}/")}
+        n_in = int(arrays["n_inputs"])
+        params = {str(name): arrays["params"][:, j] for j, name in enumerate(arrays["param_names"])}
+        params["refractory_steps"] = arrays["refractory_steps"].astype(np.float64)
+        circuits.append(Circuit(n_in, arrays["types"] > 0, params,
+                                SynapseTable.from_rows(arrays, slice(n_in, None)),
+                                SynapseTable.from_rows(arrays, slice(0, n_in))))
+    return circuits, float(data["dt_ms"]), str(data["synapse_model"])
 
 
 @dataclass
@@ -532,7 +351,7 @@ def merge(circuits: list[Circuit], inputs: Inputs, dt_ms: float, model: str) -> 
     nrn = np.concatenate([np.tile(np.arange(c.n_neurons), n_tr) for c in circuits])
     exc = np.concatenate([np.tile(c.is_exc, n_tr) for c in circuits])
     par = {k: np.concatenate([np.tile(c.params[k], n_tr) for c in circuits])
-           for k in NEURON_DEFAULTS}
+           for k in circuits[0].params}
     # Equation variant: bit 0 tau_e == tau_m, bit 1 tau_i == tau_m (only the
     # exact solver of current mode is singular there).
     if model == "current":
@@ -746,9 +565,9 @@ def run_brian2(net_spec: MergedNetwork, mode: str, build_dir: str | None
             for k in ("tau_m", "tau_e", "tau_i"):
                 value = g.params[k][0] if g.shared_tau else g.params[k]
                 setattr(G, k, value * b2.ms)
-            # DESIGN: r = round(t_ref/dt) steps. Brian2 counts
-            # int(t_ref/dt + 1e-3), so hand it the rounded value.
-            G.t_ref = np.round(g.params["t_ref"] / net_spec.dt_ms) * dt
+            # Whole steps (the file's round(t_ref/dt)): Brian2 counts
+            # int(t_ref/dt + 1e-3), which a whole number of steps passes unchanged.
+            G.t_ref = g.params["refractory_steps"] * dt
             G.v = g.params["v_rest"]
             if g.same_e or g.same_i:
                 # Refractory clamp replacing (unless refractory): right after
@@ -851,7 +670,7 @@ def main(argv: list[str] | None = None) -> None:
     t_start = time.perf_counter()
     ap = argparse.ArgumentParser(
         prog="brian2_ref", description="Brian2 reference simulator for evo-circuits.")
-    ap.add_argument("--circuits", required=True, help="circuit JSON: one object or an array")
+    ap.add_argument("--circuits", required=True, help="circuits NPZ (evo-circuits/arrays-population)")
     ap.add_argument("--inputs", required=True, help="input spike NPZ")
     ap.add_argument("--out", required=True, help="output spike NPZ")
     ap.add_argument("--mode", choices=MODES, default="runtime")

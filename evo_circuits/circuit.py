@@ -11,6 +11,8 @@ and columns are postsynaptic neurons::
     std_u, std_tau_rec          Tsodyks–Markram depression (std_u = 0: none)
 
 Circuits are immutable by convention: operators build new ones with :meth:`replace`.
+:meth:`Circuit.to_networkx` / :meth:`Circuit.from_networkx` give a networkx view; files
+are read and written by :mod:`evo_circuits.io` (``evo_circuits.load`` / ``save``).
 """
 
 from __future__ import annotations
@@ -18,11 +20,11 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
-from .errors import CircuitError
+from .errors import CircuitError, FormatError
 from .model import (
     DEFAULT_DT_MS,
     EXCITATORY,
@@ -34,6 +36,9 @@ from .model import (
     TYPE_DEFAULTS,
     TYPE_NAMES,
 )
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 #: Longest allowed synaptic delay in steps (100 ms at the default dt).
 MAX_DELAY_STEPS = 1000
@@ -262,33 +267,103 @@ class Circuit:
         return (f"Circuit({label}{self.n_exc}E+{self.n_inh}I, inputs={self.n_inputs}, "
                 f"outputs={self.outputs.tolist()}, synapses={self.n_synapses}, {self.synapse_model})")
 
-    # ------------------------------------------------------------------ I/O façade
-    def to_dict(self) -> dict:
-        """The circuit as a JSON-ready dict (see ``docs/formats.md``)."""
-        from .io import circuit_to_dict
-        return circuit_to_dict(self)
+    # ------------------------------------------------------------------ networkx view
+    def to_networkx(self) -> "nx.DiGraph":
+        """A networkx DiGraph view of the circuit.
+
+        Node ids are strings: ``"in<c>"`` for input channel ``c`` and ``"n<i>"`` for
+        neuron ``i`` (:func:`input_node`, :func:`neuron_node`). Node attributes: ``kind``
+        (input|neuron), ``type`` (E|I; inputs are E), ``role`` (in|hidden|out), ``index``
+        and, for outputs, ``out_port``; neurons also carry their parameters. Edge
+        attributes: ``weight`` (signed by Dale's law), ``delay_ms``, ``p_release`` and,
+        with depression, ``std_U`` and ``std_tau_rec``. Graph attributes: ``name``,
+        ``dt_ms``, ``synapse_model``, ``n_inputs``. All values are scalars, so the graph
+        writes to GraphML as is; ``metadata`` is not carried.
+        """
+        import networkx as nx  # ~0.2 s to import; only the view needs it
+
+        g = nx.DiGraph(name=self.name, dt_ms=self.dt_ms, synapse_model=self.synapse_model,
+                       n_inputs=self.n_inputs)
+        for c in range(self.n_inputs):
+            g.add_node(input_node(c), kind="input", type="E", role="in", index=c)
+        ports = {int(o): k for k, o in enumerate(self.outputs)}
+        for i, t in enumerate(self.types):
+            attrs = {name: float(self.params[i, k]) for k, name in enumerate(NEURON_PARAMS)}
+            role = "out" if i in ports else "hidden"
+            if i in ports:
+                attrs["out_port"] = ports[i]
+            g.add_node(neuron_node(i), kind="neuron", type=TYPE_NAMES[int(t)], role=role, index=i, **attrs)
+        signs = self.source_signs
+        for pre, post in zip(*np.nonzero(self.weights)):
+            src = input_node(pre) if pre < self.n_inputs else neuron_node(pre - self.n_inputs)
+            attrs = {"weight": float(signs[pre] * self.weights[pre, post]),
+                     "delay_ms": float(self.delays[pre, post] * self.dt_ms),
+                     "p_release": float(self.p_release[pre, post])}
+            if self.std_u[pre, post] > 0:
+                attrs["std_U"] = float(self.std_u[pre, post])
+                attrs["std_tau_rec"] = float(self.std_tau_rec[pre, post])
+            g.add_edge(src, neuron_node(int(post)), **attrs)
+        return g
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Circuit":
-        """Build a circuit from a circuit-JSON dict, validating every field."""
-        from .io import circuit_from_dict
-        return circuit_from_dict(data)
+    def from_networkx(cls, g: "nx.DiGraph") -> "Circuit":
+        """Inverse of :meth:`to_networkx` (also accepts graphs read back from GraphML).
 
-    def save(self, path: str) -> None:
-        """Write circuit JSON atomically."""
-        from .io import save_circuit
-        save_circuit(self, path)
-
-    @classmethod
-    def load(cls, path: str) -> "Circuit":
-        """Read and validate circuit JSON."""
-        from .io import load_circuit
-        return load_circuit(path)
-
-    def to_networkx(self):
-        """A networkx DiGraph view (see :func:`evo_circuits.graph.to_networkx`)."""
-        from .graph import to_networkx
-        return to_networkx(self)
+        Raises
+        ------
+        FormatError
+            If a node or edge lacks a required attribute or breaks Dale's law.
+        """
+        gattr = g.graph
+        n_in = int(gattr.get("n_inputs", sum(1 for _, d in g.nodes(data=True) if d.get("kind") == "input")))
+        dt = float(gattr.get("dt_ms", DEFAULT_DT_MS))
+        neurons = sorted(((int(d["index"]), node, d) for node, d in g.nodes(data=True) if d.get("kind") == "neuron"),
+                         key=lambda x: x[0])
+        if [i for i, _, _ in neurons] != list(range(len(neurons))):
+            raise FormatError("graph: neuron 'index' attributes must be 0..n-1")
+        row_of: dict = {}
+        for node, d in g.nodes(data=True):
+            if d.get("kind") == "input":
+                row_of[node] = int(d["index"])
+            elif d.get("kind") != "neuron":
+                raise FormatError(f"graph node {node!r}: 'kind' must be 'input' or 'neuron', got {d.get('kind')!r}")
+        n = len(neurons)
+        types = np.zeros(n, np.int8)
+        params = np.zeros((n, len(NEURON_PARAMS)))
+        outputs: dict[int, int] = {}
+        for i, node, d in neurons:
+            row_of[node] = n_in + i
+            if d.get("type") not in TYPE_CODES:
+                raise FormatError(f"graph node {node!r}: 'type' must be 'E' or 'I', got {d.get('type')!r}")
+            types[i] = TYPE_CODES[d["type"]]
+            for k, name in enumerate(NEURON_PARAMS):
+                if name not in d:
+                    raise FormatError(f"graph node {node!r}: missing neuron parameter {name!r}")
+                params[i, k] = float(d[name])
+            if d.get("role") == "out":
+                outputs[int(d.get("out_port", len(outputs)))] = i
+        shape = (n_in + n, n)
+        w, p, su, st = (np.zeros(shape) for _ in range(4))
+        p[:] = 1.0
+        delays = np.zeros(shape, np.int64)
+        signs = np.concatenate([np.ones(n_in, np.int8), types])
+        for u, v, d in g.edges(data=True):
+            r, col = row_of[u], row_of[v] - n_in
+            if col < 0:
+                raise FormatError(f"graph edge {u!r}->{v!r}: an input channel cannot be postsynaptic")
+            weight = float(d["weight"])
+            if weight * signs[r] < 0:
+                raise FormatError(f"graph edge {u!r}->{v!r}: weight {weight} breaks Dale's law "
+                                  f"(presynaptic type {'E' if signs[r] > 0 else 'I'})")
+            w[r, col] = abs(weight)
+            delays[r, col] = int(round(float(d.get("delay_ms", 0.0)) / dt))
+            p[r, col] = float(d.get("p_release", 1.0))
+            su[r, col] = float(d.get("std_U", 0.0))
+            st[r, col] = float(d.get("std_tau_rec", 0.0))
+        return cls(types=types, n_inputs=n_in, weights=w, delays=delays, p_release=p, std_u=su,
+                   std_tau_rec=st, params=params, outputs=[outputs[k] for k in sorted(outputs)],
+                   dt_ms=dt, synapse_model=str(gattr.get("synapse_model", "current")),
+                   name=str(gattr.get("name", "")))
 
     @classmethod
     def _trusted(cls, **fields: Any) -> "Circuit":
@@ -298,24 +373,18 @@ class Circuit:
             setattr(obj, f.name, fields.get(f.name, f.default if f.default is not dataclasses.MISSING else {}))
         return obj
 
-    def to_arrays(self) -> dict:
-        """Plain NumPy arrays (signed weights, delays, types, outputs...); see :func:`evo_circuits.motifs.to_arrays`."""
-        from .motifs.export import to_arrays
-        return to_arrays(self)
-
-    def to_nir(self):
-        """A ``nir.NIRGraph`` of this circuit (needs the ``nir`` extra); see :func:`evo_circuits.motifs.to_nir`."""
-        from .motifs.export import to_nir
-        return to_nir(self)
-
-    @classmethod
-    def from_networkx(cls, graph) -> "Circuit":
-        """Inverse of :meth:`to_networkx`."""
-        from .graph import from_networkx
-        return from_networkx(graph)
-
 
 _ARRAY_FIELDS = ("types", "weights", "delays", "p_release", "std_u", "std_tau_rec", "params", "outputs")
+
+
+def input_node(c: int) -> str:
+    """Node id of input channel ``c`` in :meth:`Circuit.to_networkx`."""
+    return f"in{c}"
+
+
+def neuron_node(i: int) -> str:
+    """Node id of neuron ``i`` in :meth:`Circuit.to_networkx`."""
+    return f"n{i}"
 
 
 def _check_types(types: np.ndarray) -> None:

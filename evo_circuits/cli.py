@@ -8,19 +8,17 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Sequence
 
-
 from .errors import EvoCircuitsError, Interrupted
+from .io import load, save
+from .io.atomic import save_npz
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
-    from .atomic import save_npz
-    from .io import load_circuit
     from .simulate import InputSpikes, simulate
 
-    circuit = load_circuit(args.circuit)
+    circuit = load(args.circuit)
     inputs = InputSpikes.load(args.inputs)
     if inputs.per_individual and inputs.n_individuals != 1:
         raise EvoCircuitsError(f"{args.inputs}: holds inputs for {inputs.n_individuals} individuals; "
@@ -75,26 +73,14 @@ def _cmd_inputs(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from .io import load_circuit
-
-    c = load_circuit(args.circuit)
+    c = load(args.circuit)
     print(f"ok: {c!r}")
     return 0
 
 
 def _cmd_convert(args: argparse.Namespace) -> int:
-    from .graph import load_graphml, save_graphml
-    from .io import load_circuit, save_circuit
-
-    src, dst = Path(args.source), Path(args.dest)
-    c = load_graphml(src) if src.suffix == ".graphml" else load_circuit(src)
-    if dst.suffix == ".graphml":
-        save_graphml(c, dst)
-    elif dst.suffix == ".json":
-        save_circuit(c, dst)
-    else:
-        raise EvoCircuitsError(f"{dst}: unknown output format (use .json or .graphml)")
-    print(f"wrote {dst}")
+    # The source format is told from its content, the destination's from its suffix.
+    print(f"wrote {save(load(args.source), args.dest)}")
     return 0
 
 
@@ -107,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     s = sub.add_parser("simulate", help="run one circuit on input spikes and write its spikes (NPZ)")
-    s.add_argument("circuit", help="circuit JSON")
+    s.add_argument("circuit", help="circuit file (JSON, GraphML or NIR)")
     s.add_argument("--inputs", required=True, help="input spikes NPZ (docs/formats.md)")
     s.add_argument("--out", required=True, help="output spikes NPZ")
     s.add_argument("--seed", type=int, default=0, help="seed of stochastic release (default 0)")
@@ -124,13 +110,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0)
     s.set_defaults(func=_cmd_inputs)
 
-    s = sub.add_parser("validate", help="check a circuit JSON file")
+    s = sub.add_parser("validate", help="check a circuit file (JSON, GraphML or NIR)")
     s.add_argument("circuit")
     s.set_defaults(func=_cmd_validate)
 
-    s = sub.add_parser("convert", help="convert a circuit between JSON and GraphML")
-    s.add_argument("source")
-    s.add_argument("dest")
+    s = sub.add_parser("convert", help="convert a circuit file (JSON, GraphML, NIR -> JSON, GraphML, NIR, NPZ)")
+    s.add_argument("source", help="circuit JSON, GraphML or NIR (told from the content)")
+    s.add_argument("dest", help="output file; the format comes from its suffix (.json .graphml .nir .npz)")
     s.set_defaults(func=_cmd_convert)
 
     # Each subsystem adds its own commands (keeps this file small and conflict-free).

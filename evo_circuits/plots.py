@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import atomic_open
 from .circuit import Circuit
+from .io.atomic import atomic_open
 from .simulate import InputSpikes, SimResult
 
 E_COLOUR = "#c0392b"

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from evo_circuits import EvoCircuitsError, InputSpikes, load_circuit, simulate
+from evo_circuits import EvoCircuitsError, InputSpikes, load, save, simulate
 from evo_circuits.assemble import (
     Assembly,
     AssemblyError,
@@ -103,8 +103,8 @@ def test_module_membership_and_metadata_round_trip(tmp_path):
     assert asm.neurons("wta", copy=1).tolist() == [4, 5, 6, 7]
     assert asm.readout == [8, 9, 10] == c.outputs.tolist()
     assert asm.input_names == [f"in{i}" for i in range(6)]
-    c.save(tmp_path / "n.json")
-    back = load_circuit(tmp_path / "n.json")
+    save(c, tmp_path / "n.json")
+    back = load(tmp_path / "n.json")
     module, copy, names = module_membership(back)
     np.testing.assert_array_equal(module, asm.module)
     np.testing.assert_array_equal(copy, asm.copy)
@@ -467,7 +467,7 @@ def test_cli_writes_circuit_mask_summary_and_drawing(tmp_path, capsys):
                "--summary", str(summ), "--seed", "4") == 0
     text = capsys.readouterr().out
     assert "module wta: 24 x 4 neurons" in text and f"wrote {out}" in text
-    c = load_circuit(out)
+    c = load(out)
     expected = assemble(spec_path, seed=4)
     assert c == expected.circuit
     meta = c.metadata["assembly"]

@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 
 from evo_circuits import Circuit, CircuitError, FormatError, random_circuit
-from evo_circuits.graph import from_networkx, load_graphml, save_graphml, to_networkx
-from evo_circuits.io import circuit_from_dict, load_circuit, save_circuit
+from evo_circuits.io import from_dict, graphml, load, save, to_dict
 
 EXAMPLE = {
     "format": "evo-circuits/circuit", "version": 1, "name": "feedforward-inhibition", "dt_ms": 0.1,
@@ -38,7 +37,7 @@ def rich() -> Circuit:
 
 
 def test_design_example_loads_with_defaults():
-    c = circuit_from_dict(EXAMPLE)
+    c = from_dict(EXAMPLE)
     assert (c.n_exc, c.n_inh, c.n_inputs) == (2, 1, 1)
     assert c.param("tau_m").tolist() == [20.0, 10.0, 20.0]
     assert c.param("v_th").tolist() == [-50.0, -50.0, -52.0]
@@ -48,15 +47,15 @@ def test_design_example_loads_with_defaults():
 
 def test_json_round_trip(tmp_path, rich):
     path = tmp_path / "c.json"
-    save_circuit(rich, path)
-    back = load_circuit(path)
+    save(rich, path)
+    back = load(path)
     assert back == rich
     text = path.read_text()
     assert '"format": "evo-circuits/circuit"' in text and "pickle" not in text
 
 
 def test_json_writes_only_non_default_neuron_fields(rich):
-    d = rich.to_dict()
+    d = to_dict(rich)
     assert d["neurons"][3] == {"type": "E", "tau_m": 12.5}
     assert d["neurons"][0] == {"type": "E"}
 
@@ -85,7 +84,7 @@ def test_json_errors_name_the_field(mutate, field):
     d = json.loads(json.dumps(EXAMPLE))
     mutate(d)
     with pytest.raises((FormatError, CircuitError)) as exc:
-        circuit_from_dict(d)
+        from_dict(d)
     assert field in str(exc.value)
     assert "\n" not in str(exc.value)
 
@@ -94,7 +93,7 @@ def test_json_rejects_nan(tmp_path):
     path = tmp_path / "nan.json"
     path.write_text(json.dumps(EXAMPLE).replace('"weight": 1.5', '"weight": NaN'))
     with pytest.raises(FormatError, match="NaN"):
-        load_circuit(path)
+        load(path)
 
 
 @pytest.mark.parametrize("kwargs,field", [
@@ -118,7 +117,7 @@ def test_array_validation_names_the_field(kwargs, field):
 
 
 def test_networkx_view_and_inverse(rich):
-    g = to_networkx(rich)
+    g = rich.to_networkx()
     assert g.nodes["in0"]["kind"] == "input" and g.nodes["n1"]["role"] == "out"
     inh = [i for i in range(rich.n_neurons) if rich.types[i] < 0]
     for u, v, d in g.edges(data=True):
@@ -127,23 +126,24 @@ def test_networkx_view_and_inverse(rich):
         else:
             assert d["weight"] > 0
     assert g.number_of_edges() == rich.n_synapses
-    back = from_networkx(g)
+    back = Circuit.from_networkx(g)
     assert back == rich.replace(metadata={})
 
 
 def test_graphml_round_trip(tmp_path, rich):
     path = tmp_path / "c.graphml"
-    save_graphml(rich, path)
+    save(rich, path)
     assert isinstance(nx.read_graphml(path), nx.DiGraph)
-    assert load_graphml(path) == rich.replace(metadata={})
+    assert load(path) == rich.replace(metadata={})
+    assert graphml.load(path) == rich.replace(metadata={})
 
 
 def test_from_networkx_rejects_dale_violation(rich):
-    g = to_networkx(rich)
+    g = rich.to_networkx()
     u, v = next((u, v) for u, v in g.edges if u.startswith("in"))
     g.edges[u, v]["weight"] = -1.0
     with pytest.raises(FormatError, match="Dale"):
-        from_networkx(g)
+        Circuit.from_networkx(g)
 
 
 def test_replace_validates_and_copies(rich):

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from evo_circuits import InputSpikes, load_circuit, simulate
+from evo_circuits import InputSpikes, load, simulate
 from evo_circuits.cli import main
 
 EXAMPLE = Path(__file__).parent.parent / "docs" / "examples" / "feedforward_inhibition.json"
@@ -35,7 +35,7 @@ def test_simulate_writes_the_documented_npz(tmp_path, inputs_npz, capsys):
     z = np.load(out, allow_pickle=False)
     assert sorted(z.files) == ["neuron", "step", "trial"]
     assert all(z[k].dtype.kind == "i" for k in z.files)
-    res = simulate(load_circuit(EXAMPLE), InputSpikes.load(inputs_npz), record_spikes=True)
+    res = simulate(load(EXAMPLE), InputSpikes.load(inputs_npz), record_spikes=True)
     for k in ("trial", "neuron", "step"):
         np.testing.assert_array_equal(z[k], res.spikes[k])
     assert (tmp_path / "r.png").stat().st_size > 1000
@@ -89,5 +89,5 @@ def test_convert_json_graphml_round_trip(tmp_path):
     back = tmp_path / "c.json"
     assert main(["convert", str(EXAMPLE), str(g)]) == 0
     assert main(["convert", str(g), str(back)]) == 0
-    assert load_circuit(back) == load_circuit(EXAMPLE).replace(metadata={})
+    assert load(back) == load(EXAMPLE).replace(metadata={})
     assert main(["validate", str(back)]) == 0

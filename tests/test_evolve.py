@@ -70,7 +70,7 @@ def test_every_operator_returns_a_valid_circuit_within_limits(seed, steps):
         assert c.n_neurons <= max(LIMITS.max_neurons, max(p.n_neurons for p in POOL))
         assert c.delays.max(initial=0) <= max(LIMITS.max_delay_steps, 30)
         assert np.all(c.weights >= 0) and np.all(np.isfinite(c.weights))
-        back = ec.Circuit.from_dict(c.to_dict())  # checkpoints round-trip exactly
+        back = ec.io.from_dict(ec.io.to_dict(c))  # checkpoints round-trip exactly
         assert back == c
 
 
@@ -118,7 +118,7 @@ def test_algorithms_run_and_write_outputs(tmp_path, algorithm):
         assert (run_dir / name).is_file(), name
     rows = (run_dir / "logbook.csv").read_text().splitlines()
     assert len(rows) == 1 + 5  # header + generations 0..4
-    champ = ec.load_circuit(run_dir / "champion.json")
+    champ = ec.load(run_dir / "champion.json")
     assert champ.metadata["objectives"]["score"] >= 0.5
     status = json.loads((run_dir / "status.json").read_text())
     assert status["status"] == "finished" and status["generation"] == 4

@@ -10,7 +10,7 @@ import numpy as np
 import evo_circuits as ec
 from evo_circuits.cli import main
 from evo_circuits.evolve import evolve
-from evo_circuits.motifs import MotifLibrary, canonical_label, export_circuit, import_circuit
+from evo_circuits.motifs import MotifLibrary, canonical_label
 from evo_circuits.motifs.prune import prune
 from evo_circuits.tasks import load_fitness
 
@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_pruning_removes_useless_parts_and_keeps_the_score():
     spec = load_fitness(ROOT / "fitness" / "coincidence.toml")
-    ref = ec.load_circuit(ROOT / "fitness" / "reference" / "coincidence.json")
+    ref = ec.load(ROOT / "fitness" / "reference" / "coincidence.json")
     # Add a dangling E neuron fed by input 0 and a weak extra synapse onto the output.
     big = ref.with_neurons([1])
     w = big.weights.copy()
@@ -54,8 +54,8 @@ def test_run_to_library_find_export_reimport(tmp_path):
         assert any(r.id == mid for r in lib.list(task="coincidence", min_score=0.9))
         core = lib.get(mid)
     for fmt in ("json", "graphml", "nir"):
-        path = export_circuit(core, tmp_path / f"m.{fmt}", fmt)
-        assert canonical_label(import_circuit(path)) == canonical_label(core)
+        path = ec.save(core, tmp_path / f"m.{fmt}", fmt)
+        assert canonical_label(ec.load(path)) == canonical_label(core)
     # by name: a named motif is in every new library
     with MotifLibrary(lib_path) as lib:
         assert lib.get("feedforward-inhibition").n_neurons == 2

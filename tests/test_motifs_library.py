@@ -14,10 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from evo_circuits import Circuit, FormatError, load_circuit, random_circuit
+from evo_circuits import Circuit, FormatError, load, random_circuit, save
 from evo_circuits.motifs.canonical import canonical_label, contains, same_motif
-from evo_circuits.motifs.export import (MAX_FILE_BYTES, export_circuit, from_nir, import_circuit, to_arrays,
-                                        to_nir)
+from evo_circuits.io import IMPORT_CAPS, MAX_FILE_BYTES, from_nir, to_arrays, to_dict, to_nir
 from evo_circuits.motifs.entry import MotifEntry
 from evo_circuits.motifs.library import SCHEMA_VERSION, MotifLibrary, MotifNotFound, default_library_path
 from evo_circuits.motifs.named import named_motifs
@@ -119,7 +118,7 @@ def test_list_and_entry_return_entries(lib):
     full = e.to_dict()
     assert {k: full[k] for k in summary} == summary  # one type: the listing is the entry without details
     assert set(full) - set(summary) == {"census", "scores", "provenance", "runs", "seeds", "circuit_name", "circuit"}
-    assert json.loads(json.dumps(full, allow_nan=False))["circuit"] == e.circuit.to_dict()
+    assert json.loads(json.dumps(full, allow_nan=False))["circuit"] == to_dict(e.circuit)
 
 
 def test_add_find_by_id_name_and_query(lib):
@@ -213,8 +212,8 @@ def test_add_validates_inputs(lib):
 def test_export_import_round_trip_same_label(tmp_path, fmt):
     pytest.importorskip("nir") if fmt == "nir" else None
     c = motif(4)
-    path = export_circuit(c, tmp_path / f"m.{fmt}")
-    back = import_circuit(path)
+    path = save(c, tmp_path / f"m.{fmt}")
+    back = load(path)
     assert canonical_label(back) == canonical_label(c)
     assert same_motif(back, c)
     assert np.array_equal(back.weights, c.weights) and np.array_equal(back.delays, c.delays)
@@ -268,13 +267,13 @@ def test_nir_conductance_refused(tmp_path):
     pytest.importorskip("nir")
     c = random_circuit(2, 1, 1, seed=1, synapse_model="conductance")
     with pytest.raises(FormatError, match="conductance"):
-        export_circuit(c, tmp_path / "c.nir")
+        save(c, tmp_path / "c.nir")
     assert not (tmp_path / "c.nir").exists()
 
 
 def test_npz_arrays_without_pickle(tmp_path):
     c = motif(6)
-    path = export_circuit(c, tmp_path / "m.npz")
+    path = save(c, tmp_path / "m.npz")
     with np.load(path, allow_pickle=False) as z:
         assert np.array_equal(z["weights"], c.signed_weights)
         assert np.array_equal(z["delays"], c.delays) and np.array_equal(z["types"], c.types)
@@ -283,12 +282,12 @@ def test_npz_arrays_without_pickle(tmp_path):
     arrays = to_arrays(c)
     assert all(np.asarray(v).dtype != object for v in arrays.values())
     with pytest.raises(FormatError, match="export-only"):
-        import_circuit(path)
+        load(path)
 
 
 # ----------------------------------------------------------------------------- hostile inputs
 def _json_text(**changes) -> str:
-    d = load_circuit(ROOT / "docs/examples/feedforward_inhibition.json").to_dict()
+    d = to_dict(load(ROOT / "docs/examples/feedforward_inhibition.json"))
     d.update(changes)
     return json.dumps(d)
 
@@ -327,9 +326,9 @@ def _hostile_files(tmp: Path) -> dict[str, Path]:
         fh.write('{"type": "E"}]}')
     out[big.name] = big
     # GraphML whose weight is NaN.
-    c = load_circuit(ROOT / "docs/examples/feedforward_inhibition.json")
+    c = load(ROOT / "docs/examples/feedforward_inhibition.json")
     gpath = tmp / "nan.graphml"
-    export_circuit(c, gpath)
+    save(c, gpath)
     text = gpath.read_text()
     key = re.search(r'<key id="(d\d+)" for="edge" attr.name="weight"', text).group(1)
     gpath.write_text(re.sub(rf'<data key="{key}">[^<]*</data>', f'<data key="{key}">NaN</data>', text, count=1))
@@ -340,10 +339,10 @@ def _hostile_files(tmp: Path) -> dict[str, Path]:
 def _hostile_nir(tmp: Path) -> dict[str, Path]:
     h5py = pytest.importorskip("h5py")
     pytest.importorskip("nir")
-    c = load_circuit(ROOT / "docs/examples/feedforward_inhibition.json")
+    c = load(ROOT / "docs/examples/feedforward_inhibition.json")
     out = {}
     good = tmp / "good.nir"
-    export_circuit(c, good)
+    save(c, good)
 
     def variant(name: str, edit) -> None:
         p = tmp / name
@@ -420,13 +419,13 @@ def _msg(lib: MotifLibrary, path: Path) -> str:
 
 def import_into(lib: MotifLibrary, path: Path, **kw) -> tuple[int, bool]:
     """Importing a file into the library: load it, then add it."""
-    return lib.add(import_circuit(path), provenance={"source": "import", "file": str(path)}, **kw)
+    return lib.add(load(path, **IMPORT_CAPS), provenance={"source": "import", "file": str(path)}, **kw)
 
 
 def test_import_file_adds_and_counts(lib, tmp_path):
     c = motif(8)
     for fmt in ("json", "graphml") + (("nir",) if _has_nir() else ()):
-        export_circuit(relabel(c, np.arange(c.n_neurons)[::-1]), tmp_path / f"c.{fmt}")
+        save(relabel(c, np.arange(c.n_neurons)[::-1]), tmp_path / f"c.{fmt}")
     mid, new = import_into(lib, tmp_path / "c.json", task="coincidence", score=0.7)
     assert new
     for fmt in ("graphml",) + (("nir",) if _has_nir() else ()):
@@ -497,7 +496,7 @@ def test_cli_commands(tmp_path, monkeypatch):
     db = str(tmp_path / "cli.db")
     out = run_cli("motifs", "list", "--library", db)
     assert "feedforward-inhibition" in out and f"{len(named_motifs())} motif(s)" in out
-    export_circuit(motif(9), tmp_path / "m.json")
+    save(motif(9), tmp_path / "m.json")
     out = run_cli("motifs", "import", str(tmp_path / "m.json"), "--task", "coincidence", "--score", "0.75",
                   "--library", db)
     mid = int(out.split("motif ")[1].split()[0].rstrip(","))
@@ -516,7 +515,7 @@ def test_cli_commands(tmp_path, monkeypatch):
     for fmt in ("json", "graphml", "npz") + (("nir",) if _has_nir() else ()):
         run_cli("motifs", "export", str(mid), "--format", fmt, "-o", str(tmp_path / f"e.{fmt}"))
         if fmt != "npz":
-            assert canonical_label(import_circuit(tmp_path / f"e.{fmt}")) == canonical_label(motif(9))
+            assert canonical_label(load(tmp_path / f"e.{fmt}")) == canonical_label(motif(9))
     with pytest.raises(MotifNotFound):
         run_cli("motifs", "show", "999")
     bad = tmp_path / "bad.json"

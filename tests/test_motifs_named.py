@@ -8,7 +8,7 @@ from importlib import resources
 import numpy as np
 import pytest
 
-from evo_circuits import load_circuit
+from evo_circuits import load
 from evo_circuits.motifs import canonical_label, match_named, named_motif, named_motifs, same_motif
 
 REQUIRED = {
@@ -30,7 +30,7 @@ def test_all_required_motifs_load_with_metadata() -> None:
         assert isinstance(c.metadata.get("description"), str) and len(c.metadata["description"]) > 20
         assert isinstance(c.metadata.get("reference"), str) and len(c.metadata["reference"]) > 10
         with resources.as_file(folder.joinpath(f"{name}.json")) as path:
-            assert load_circuit(str(path)) == c
+            assert load(str(path)) == c
 
 
 def test_named_labels_are_pairwise_distinct() -> None:

@@ -50,23 +50,16 @@ nir = pytest.importorskip("nir", reason="NIR export needs the 'nir' package (pip
 from evo_circuits.circuit import Circuit
 from evo_circuits.cli import main
 from evo_circuits.errors import FormatError
-from evo_circuits.io import load_circuit
 from evo_circuits.model import PARAM_INDEX
-from evo_circuits.motifs.export import (
-    NIR_CUBA_FORMAT,
-    NIRApproximationWarning,
-    export_circuit,
-    from_nir,
-    import_circuit,
-    to_nir,
-)
+from evo_circuits.io import NIRApproximationWarning, from_nir, load, save, to_nir
+from evo_circuits.io.nir import NIR_CUBA_FORMAT
 from evo_circuits.simulate import InputSpikes, simulate
 
 NAMED = Path(__file__).resolve().parents[1] / "evo_circuits" / "motifs" / "named"
 
 
 def _named(name: str) -> Circuit:
-    return load_circuit(NAMED / f"{name}.json")
+    return load(NAMED / f"{name}.json")
 
 
 def _cuba(c: Circuit, **kw):
@@ -86,14 +79,14 @@ def _exact_for_cuba(c: Circuit) -> Circuit:
 # ============================================================================ our side (nir only)
 @pytest.mark.parametrize("path", sorted(NAMED.glob("*.json")), ids=lambda p: p.stem)
 def test_cuba_round_trip_is_exact(path, tmp_path):
-    c = load_circuit(path)
+    c = load(path)
     g = _cuba(c, allow_drop_delays=True)
     assert g.metadata["format"] == NIR_CUBA_FORMAT
     assert from_nir(g) == c
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NIRApproximationWarning)
-        out = export_circuit(c, tmp_path / "m.nir", flavour="cuba", allow_drop_delays=True)
-    assert import_circuit(out) == c
+        out = save(c, tmp_path / "m.nir", flavour="cuba", allow_drop_delays=True)
+    assert load(out) == c
 
 
 def test_cuba_graph_alone_carries_the_weights_and_neurons():
@@ -143,7 +136,7 @@ def test_flavour_arguments():
     with pytest.raises(FormatError, match="flavour"):
         to_nir(c, "lif")
     with pytest.raises(FormatError, match="nir format only"):
-        export_circuit(c, "x.json", flavour="cuba")
+        save(c, "x.json", flavour="cuba")
 
 
 def test_cli_export_nir_flavour(tmp_path, capsys):
@@ -156,7 +149,7 @@ def test_cli_export_nir_flavour(tmp_path, capsys):
         assert main(["motifs", "export", "winner-take-all", "--format", "nir", "--nir-flavour", "cuba",
                      "--allow-drop-delays", "-o", str(out)]) == 0
     assert "cuba flavour" in capsys.readouterr().out
-    assert import_circuit(out) == _named("winner-take-all")
+    assert load(out) == _named("winner-take-all")
 
 
 # ============================================================================ snnTorch

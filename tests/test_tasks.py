@@ -36,7 +36,7 @@ def test_every_task_has_spec_and_reference():
 
 
 def test_reference_circuit_solves_the_task(spec):
-    ref = ec.load_circuit(FITNESS / "reference" / f"{spec.task.name}.json")
+    ref = ec.load(FITNESS / "reference" / f"{spec.task.name}.json")
     scores = [spec.evaluate(ref, seed=s).score[0] for s in range(3)]
     assert min(scores) >= 0.9, scores
 
@@ -80,7 +80,7 @@ def test_spec_errors_name_the_key():
 
 
 def test_robustness_and_stability_modifiers():
-    ref = ec.load_circuit(FITNESS / "reference" / "coincidence.json")
+    ref = ec.load(FITNESS / "reference" / "coincidence.json")
     spec = fitness_from_dict({"task": {"family": "coincidence", "trials": 64},
                               "robustness": {"p_release": 0.5, "jitter_ms": 0.5}})
     noisy = spec.evaluate(ref, seed=1).score[0]
@@ -228,7 +228,7 @@ def test_xor_trials_and_monotone_gates_at_chance():
     relay0 = ec.Circuit(types=[1], n_inputs=2, weights=[[300.0], [0.0], [0.0]], outputs=[0])
     pop = [or_gate, relay0, _input_blind(2, [0.0]), _input_blind(2, [30.0])]
     np.testing.assert_allclose(task.evaluate(pop, seed=0).score, [0.5, 0.25, 0.5, 0.5])
-    ref = ec.load_circuit(FITNESS / "reference" / "xor.json")
+    ref = ec.load(FITNESS / "reference" / "xor.json")
     assert get_task("xor")(encoding="poisson").evaluate(ref, seed=0).score[0] > 0.5
     with pytest.raises(TaskError, match="task.trials"):
         get_task("xor")(trials=3)
@@ -255,7 +255,7 @@ def test_gating_needs_both_routing_and_the_signal():
     res = task.evaluate(pop, seed=0)
     np.testing.assert_allclose(res.score, 0.5)
     assert res.extras["detection"][0] == 1.0 and res.extras["routing"][1] == 1.0
-    ref = ec.load_circuit(FITNESS / "reference" / "gating.json")
+    ref = ec.load(FITNESS / "reference" / "gating.json")
     assert get_task("gating")(encoding="regular").evaluate(ref, seed=0).score[0] >= 0.9
 
 
@@ -272,7 +272,7 @@ def test_wta_input_blind_is_chance_and_competition_beats_relay():
     # One-to-one relays without competition fire the losers too; the reference silences them.
     relay = ec.Circuit(types=[1, 1, 1], n_inputs=3, weights=np.vstack([300.0 * np.eye(3), np.zeros((3, 3))]),
                        outputs=[0, 1, 2])
-    ref = ec.load_circuit(FITNESS / "reference" / "wta.json")
+    ref = ec.load(FITNESS / "reference" / "wta.json")
     s_relay, s_ref = task.evaluate([relay, ref], seed=0).score
     assert 1 / 3 + 0.1 < s_relay < s_ref - 0.2, (s_relay, s_ref)
     assert get_task("wta")(k=4).chance_level() == 0.25
@@ -319,7 +319,7 @@ def test_oscillator_rewards_antiphase_rhythm_only():
     np.testing.assert_allclose(score, [1.0, 0.0, 0.0])  # anti-phase, in phase, one port silent
     off_band = (((t * 2 * task.p.target_hz / 1000.0) % 1.0) < 0.5).astype(float)
     assert task.score_counts(np.stack([off_band, 1 - off_band])[None], 1.0)[0][0] < 0.1
-    ref = ec.load_circuit(FITNESS / "reference" / "oscillator.json")
+    ref = ec.load(FITNESS / "reference" / "oscillator.json")
     in_phase = ref.replace(outputs=[0, 2])  # port 1 reads E0's own I cell, which follows it
     s_ref, s_same = task.evaluate([ref, in_phase], seed=1).score
     assert s_ref >= 0.9 and s_same == 0.0

@@ -7,7 +7,7 @@ import argparse
 import numpy as np
 import pytest
 
-from evo_circuits import Circuit
+from evo_circuits import Circuit, save
 from evo_circuits.train import (Adam, SpikeTrainDataset, TrainConfig, TrainError, balance_inhibition,
                                 clip_grad_norm, compare, cross_entropy, epochs_to_fraction, feedforward_circuit,
                                 mean_ci, random_like, train)
@@ -170,7 +170,7 @@ def test_cli_train_on_a_task(tmp_path, capsys):
     types = np.array([1, 1, 1, 1, 1, -1, -1, 1], np.int8)
     w = np.where(rng.random((2 + n, n)) < 0.5, rng.uniform(20, 60, (2 + n, n)), 0.0)
     net = Circuit(types=types, n_inputs=2, weights=w, outputs=[7], name="xor-net")
-    net.save(tmp_path / "net.json")
+    save(net, tmp_path / "net.json")
     out = tmp_path / "run"
     assert run_cli(["train", str(tmp_path / "net.json"), "--data", "task:xor", "--epochs", "2", "--trials", "32",
                     "--batch-size", "16", "--out", str(out), "-q"]) == 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from evo_circuits import InputSpikes, simulate
+from evo_circuits import InputSpikes, load, save, simulate
 from evo_circuits.train import (BPTT, SpikeTrainDataset, TrainableNetwork, TrainConfig, TrainError,
                                 feedforward_circuit, train)
 
@@ -64,10 +64,8 @@ def test_trained_json_roundtrip(tmp_path):
     x = (np.random.default_rng(1).random((20, 32, 4)) < 0.3).astype(np.uint8)
     data = SpikeTrainDataset(x, np.arange(20) % 2, 2)
     res = train(c, data, None, TrainConfig(epochs=1, batch_size=10), mask=mask)
-    res.circuit.save(tmp_path / "t.json")
-    from evo_circuits import load_circuit
-
-    back = load_circuit(tmp_path / "t.json")
+    save(res.circuit, tmp_path / "t.json")
+    back = load(tmp_path / "t.json")
     assert back == res.circuit
     assert res.circuit.metadata["training"]["epochs"] == 1
 

@@ -274,12 +274,12 @@ def _build_module(name: str, raw: Any, net: dict, library: Any, base_dir: Path) 
             if not isinstance(fpath, str):
                 raise AssemblyError(f"{where}.file: expected a path, got {fpath!r}")
             full = Path(fpath) if Path(fpath).is_absolute() else base_dir / fpath
-            from ..io import load_circuit
+            from ..io import load
 
             if not full.is_file():
                 raise AssemblyError(f"{where}.file: no such file {full}")
             try:
-                proto = load_circuit(full)
+                proto = load(full)
             except EvoCircuitsError as exc:
                 raise AssemblyError(f"{where}.file: {exc}") from None
             source = f"file:{fpath}"

@@ -9,9 +9,9 @@ from pathlib import Path
 
 
 def _cmd_assemble(args: argparse.Namespace) -> int:
-    from ..atomic import write_text
     from ..errors import EvoCircuitsError
-    from ..io import save_circuit
+    from ..io import save
+    from ..io.atomic import write_text
     from .build import assemble
 
     if args.draw is not None and args.draw.suffix.lower() not in (".png", ".svg", ".pdf"):
@@ -38,7 +38,7 @@ def _cmd_assemble(args: argparse.Namespace) -> int:
         if library is not None:
             library.close()
     c = asm.circuit
-    save_circuit(c, args.out)
+    save(c, args.out)
     print(f"{c!r}")
     for m in asm.modules:
         print(f"  module {m['name']}: {m['copies']} x {m['neurons_per_copy']} neurons ({m['source']}), "

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic import atomic_open
 from ..circuit import Circuit
+from ..io.atomic import atomic_open
 from ..plots import E_COLOUR, I_COLOUR, INPUT_COLOUR, image_format, pyplot
 from .structure import module_membership
 

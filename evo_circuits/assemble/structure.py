@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic import save_npz
+from ..io.atomic import save_npz
 from ..circuit import Circuit
 from ..errors import FormatError
 

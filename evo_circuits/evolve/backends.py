@@ -21,7 +21,7 @@ import numpy as np
 
 from ..circuit import Circuit
 from ..errors import EvoCircuitsError
-from ..io import circuit_from_dict
+from ..io import from_dict
 
 FIELDS = ("score", "raw_score", "spikes_per_trial", "silent", "runaway")
 
@@ -45,7 +45,7 @@ def evaluate_chunk(spec_path: str, circuits: Sequence[dict | Circuit], ids: Sequ
         numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
     if isinstance(circuits, PackedCircuits):
         circuits = circuits.unpack()
-    circuits = [c if isinstance(c, Circuit) else circuit_from_dict(c) for c in circuits]
+    circuits = [c if isinstance(c, Circuit) else from_dict(c) for c in circuits]
     res = _WORKER_SPEC[1].evaluate(circuits, seed=seed, individual_ids=np.asarray(ids, np.int64))
     return {k: np.asarray(getattr(res, k)) for k in FIELDS}
 

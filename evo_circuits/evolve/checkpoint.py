@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from ..atomic import write_text
 from ..errors import FormatError
-from ..io import circuit_from_dict
+from ..io import from_dict, to_dict
+from ..io.atomic import write_text
 from .toolbox import Individual
 
 FORMAT = "evo-circuits/checkpoint"
@@ -50,11 +50,11 @@ class EvoState:
 def _ind_to_json(ind: Individual) -> dict:
     return {"uid": ind.uid, "fitness": list(ind.fitness.values),
             "extras": {k: v for k, v in ind.extras.items() if k not in ("rank", "crowding")},
-            "circuit": ind.circuit.to_dict()}
+            "circuit": to_dict(ind.circuit)}
 
 
 def _ind_from_json(d: dict, fitness_cls: type) -> Individual:
-    ind = Individual(circuit_from_dict(d["circuit"]), fitness_cls(), int(d["uid"]))
+    ind = Individual(from_dict(d["circuit"]), fitness_cls(), int(d["uid"]))
     ind.fitness.values = tuple(float(v) for v in d["fitness"])
     ind.extras = dict(d.get("extras", {}))
     return ind

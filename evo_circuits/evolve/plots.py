@@ -12,14 +12,14 @@ from ..errors import EvoCircuitsError
 def run_plots(run_dir: str | Path) -> list[Path]:
     """(Re)draw ``plots/*.png`` of a run from its files; returns the paths written."""
     from .. import plots
-    from ..io import load_circuit
+    from ..io import load
     from ..simulate import simulate
     from ..tasks import fitness_from_dict
 
     run_dir = Path(run_dir)
     try:
         rows = list(csv.DictReader((run_dir / "logbook.csv").open()))
-        champ = load_circuit(run_dir / "champion.json")
+        champ = load(run_dir / "champion.json")
     except FileNotFoundError as exc:
         raise EvoCircuitsError(f"{run_dir}: not a run directory ({Path(exc.filename).name} missing)") from None
     out = run_dir / "plots"

@@ -28,8 +28,9 @@ from typing import Sequence
 
 import numpy as np
 
-from ..atomic import write_text
 from ..errors import EvoCircuitsError, Interrupted
+from ..io import save
+from ..io.atomic import write_text
 from ..tasks import FitnessSpec, load_fitness
 from .algorithms import GENERATIONS, archive_insert, n_cells
 from .backends import Evaluator
@@ -182,10 +183,10 @@ class Run:
         meta = {"run": d.name, "generation": state.generation, "uid": champ.uid, "seed": self.cfg.seed,
                 "config_hash": self.cfg.hash(), "task": self.spec.task.name, "fitness": self.spec.name,
                 "objectives": dict(zip(self.objectives, champ.fitness.values))}
-        champ.circuit.replace(name=f"{d.name}-champion", metadata=meta).save(d / "champion.json")
+        save(champ.circuit.replace(name=f"{d.name}-champion", metadata=meta), d / "champion.json")
         for r, ind in enumerate(state.hall_of_fame, 1):
             m = {**meta, "uid": ind.uid, "objectives": dict(zip(self.objectives, ind.fitness.values))}
-            ind.circuit.replace(name=f"{d.name}-hof{r:02d}", metadata=m).save(d / "hall_of_fame" / f"rank_{r:02d}.json")
+            save(ind.circuit.replace(name=f"{d.name}-hof{r:02d}", metadata=m), d / "hall_of_fame" / f"rank_{r:02d}.json")
         write_text(d / "status.json", json.dumps({
             "status": status, "generation": state.generation, "generations": self.cfg.generations,
             "best_score": champ.fitness.values[0], "evaluations": state.evaluations,

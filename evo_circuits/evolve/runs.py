@@ -57,9 +57,9 @@ def summarize(run_dir: Path) -> str:
             lines.append(f"wall time {sum(walls):.1f} s, mean {sum(float(r['evals_per_s']) for r in rows) / len(rows):.0f} evaluations/s")
     champ = run_dir / "champion.json"
     if champ.exists():
-        from ..io import load_circuit
+        from ..io import load
 
-        c = load_circuit(champ)
+        c = load(champ)
         lines.append(f"champion: {c!r}")
         lines.append(f"champion objectives: {c.metadata.get('objectives')}")
     hof = sorted((run_dir / "hall_of_fame").glob("rank_*.json"))

@@ -5,7 +5,7 @@
 - :mod:`.census` — E/I-coloured 3/4-node subgraph census (Milo et al. 2002) with a
   degree- and colour-preserving randomised ensemble.
 - :mod:`.named` — canonical motifs from the literature shipped as circuit JSON.
-- :mod:`.library` — the SQLite motif library (entries as :class:`.entry.MotifEntry`); :mod:`.export` — JSON/GraphML/NIR/NPZ;
+- :mod:`.library` — the SQLite motif library (entries as :class:`.entry.MotifEntry`); files: :mod:`evo_circuits.io`;
   :mod:`.draw` — motif drawings; :mod:`.gallery` — static HTML gallery.
 """
 
@@ -29,7 +29,6 @@ from .census import (
 )
 from .draw import draw_motif
 from .entry import MotifEntry
-from .export import export_circuit, from_nir, import_circuit, to_arrays, to_nir
 from .gallery import write_gallery
 from .library import MotifLibrary, MotifNotFound, default_library_path
 from .named import match_named, named_motif, named_motifs
@@ -38,6 +37,5 @@ __all__ = [
     "LABEL_SCHEME", "CensusResult", "canonical_label", "census", "class_key", "contains", "describe_class",
     "find_embeddings", "graph_label", "match_named", "motif_graph", "named_motif", "named_motifs",
     "randomise_circuit", "same_graph", "same_motif", "subgraph_counts",
-    "MotifEntry", "MotifLibrary", "MotifNotFound", "default_library_path", "draw_motif", "export_circuit", "from_nir",
-    "import_circuit", "to_arrays", "to_nir", "write_gallery",
+    "MotifEntry", "MotifLibrary", "MotifNotFound", "default_library_path", "draw_motif", "write_gallery",
 ]

@@ -26,7 +26,7 @@ import numpy as np
 from networkx.algorithms import isomorphism as iso
 
 from ..circuit import Circuit
-from ..graph import input_node, neuron_node
+from ..circuit import input_node, neuron_node
 from ..model import TYPE_NAMES
 
 #: Prefix of :func:`canonical_label` strings; bump it whenever the scheme changes, so
@@ -80,7 +80,7 @@ def motif_graph(circuit: Circuit, *, weight_bins: Bins = None, delay_bins: Bins 
     Returns
     -------
     networkx.DiGraph
-        Node ids as in :func:`evo_circuits.graph.to_networkx` (``"in<c>"``, ``"n<i>"``).
+        Node ids as in :meth:`evo_circuits.Circuit.to_networkx` (``"in<c>"``, ``"n<i>"``).
         Node attributes: ``color`` (``in``, ``out:E``, ``out:I``, ``E``, ``I``), ``type``
         (``in``, ``E``, ``I``), ``role`` (``in``, ``out``, ``hidden``). Edge attributes:
         ``color`` (identity), ``sign`` (+1/-1), ``weight`` (signed magnitude, mV) and
@@ -196,7 +196,7 @@ def _typed_graph(x: GraphLike) -> nx.DiGraph:
     """Normalise a circuit or a hand-made DiGraph to node ``type`` + edge ``sign``.
 
     A DiGraph may describe node types with ``type`` (``E``/``I``/``in``) or the
-    :func:`~evo_circuits.graph.to_networkx` convention (``kind="input"``); edge signs come
+    :meth:`~evo_circuits.Circuit.to_networkx` convention (``kind="input"``); edge signs come
     from ``sign``, else the sign of ``weight``, else the source's type (Dale's law).
     """
     if isinstance(x, Circuit):

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from ..errors import FormatError
+from ..io import IMPORT_CAPS, format_from_suffix, load, save
 
 
 def _open(args: argparse.Namespace):
@@ -100,24 +101,20 @@ def _cmd_gallery(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from .export import export_circuit, format_from_suffix
-
     fmt = args.format or format_from_suffix(args.out)
     with _open(args) as lib:
         c = lib.get(args.motif)
     flavour = args.nir_flavour or "exact"
     if fmt != "nir" and (args.nir_flavour or args.allow_drop_delays):
         raise FormatError("--nir-flavour and --allow-drop-delays apply to --format nir only")
-    out = export_circuit(c, args.out, fmt, flavour=flavour, allow_drop_delays=args.allow_drop_delays)
+    out = save(c, args.out, fmt, flavour=flavour, allow_drop_delays=args.allow_drop_delays)
     print(f"wrote {out} ({fmt}" + (f", {flavour} flavour)" if fmt == "nir" else ")"))
     return 0
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
-    from .export import import_circuit
-
     # Validate every file before touching the library: one bad file adds nothing.
-    circuits = [(path, import_circuit(path, args.format)) for path in args.files]
+    circuits = [(path, load(path, args.format, **IMPORT_CAPS)) for path in args.files]
     with _open(args) as lib:
         for path, circuit in circuits:
             mid, is_new = lib.add(circuit, task=args.task, score=args.score,

@@ -15,7 +15,7 @@ from typing import Sequence
 
 from ..circuit import Circuit
 from ..errors import EvoCircuitsError
-from ..io import load_circuit
+from ..io import load
 from .census import subgraph_counts
 from .library import MotifLibrary
 from .prune import PruneResult, prune
@@ -42,7 +42,7 @@ def run_circuits(run_dir: str | Path, hall_of_fame: bool = False) -> list[tuple[
     for f in files:
         if not f.is_file():
             raise EvoCircuitsError(f"{run_dir}: {f.name} missing (not a finished run directory?)")
-        out.append((str(f), load_circuit(f)))
+        out.append((str(f), load(f)))
     return out
 
 

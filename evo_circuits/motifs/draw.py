@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic import atomic_open
 from ..circuit import Circuit
+from ..io.atomic import atomic_open
 from ..plots import E_COLOUR, I_COLOUR, image_format, pyplot
 
 INPUT_COLOUR = "#8a8a8a"

@@ -7,6 +7,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from ..circuit import Circuit
+from ..io import to_dict
 
 #: Fields filled only by :meth:`MotifLibrary.entry`.
 DETAILS = ("circuit", "census", "scores", "provenance")
@@ -97,6 +98,6 @@ class MotifEntry:
         if self.has_details:
             out.update(census=self.census, scores=[dict(s) for s in self.scores or ()],
                        provenance=[dict(p) for p in self.provenance or ()], runs=self.runs, seeds=self.seeds,
-                       circuit_name=self.circuit_name, circuit=self.circuit.to_dict())
+                       circuit_name=self.circuit_name, circuit=to_dict(self.circuit))
         return out
 

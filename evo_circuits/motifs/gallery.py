@@ -19,10 +19,10 @@ from typing import Any
 
 import numpy as np
 
-from ..atomic import write_text
 from ..circuit import Circuit
 from ..errors import EvoCircuitsError
-from ..io import dumps
+from ..io.atomic import write_text
+from ..io.json import dumps
 from .draw import draw_motif
 from .entry import MotifEntry
 from .library import MotifLibrary

@@ -31,9 +31,8 @@ from typing import Any, Iterator
 
 from ..circuit import Circuit
 from ..errors import EvoCircuitsError, FormatError
-from ..io import dumps
+from ..io import IMPORT_CAPS, MAX_FILE_BYTES, dumps, loads, save
 from .entry import MotifEntry
-from .export import MAX_FILE_BYTES, _circuit_from_data, _parse_json_text
 
 #: Schema version written to ``PRAGMA user_version`` and ``meta.schema_version``.
 SCHEMA_VERSION = 1
@@ -342,10 +341,10 @@ class MotifLibrary:
             raise FormatError(f"circuit: cannot be written as circuit JSON ({exc})") from None
         if len(text) > MAX_FILE_BYTES:
             raise FormatError("circuit: too large for the motif library")
-        return text, _circuit_from_data(_parse_json_text(text, "circuit"), "circuit")
+        return text, loads(text, where="circuit", **IMPORT_CAPS)
 
     def _parse(self, text: str, mid: int) -> Circuit:
-        return _circuit_from_data(_parse_json_text(text, f"library entry {mid}"), f"library entry {mid}")
+        return loads(text, where=f"library entry {mid}", **IMPORT_CAPS)
 
     @staticmethod
     def _insert(cur: sqlite3.Cursor, c: Circuit, text: str, label: str, name: str | None, *,
@@ -580,16 +579,14 @@ class MotifLibrary:
 
     def export(self, id_or_name: int | str, path: str | os.PathLike, fmt: str | None = None,
                **options: Any) -> Path:
-        """Write an entry's circuit to a file: json | graphml | npz | nir (see :mod:`.export`).
+        """Write an entry's circuit to a file: json | graphml | npz | nir (:func:`evo_circuits.io.save`).
 
         The library's verbs: :meth:`get` reads a circuit, :meth:`export` writes one to a
         file, :meth:`add` stores one; importing a file is loading it then adding it
-        (``lib.add(import_circuit(path), provenance={"source": "import", "file": path})``).
+        (``lib.add(evo_circuits.load(path), provenance={"source": "import", "file": path})``).
         ``options`` go to the writer (e.g. NIR's ``flavour``).
         """
-        from .export import export_circuit
-
-        return export_circuit(self.get(id_or_name), path, fmt, **options)
+        return save(self.get(id_or_name), path, fmt, **options)
 
 
 # ---------------------------------------------------------------------------- validation

@@ -19,7 +19,7 @@ from importlib import resources
 import networkx as nx
 
 from ..circuit import Circuit
-from ..io import circuit_from_dict
+from ..io import from_dict
 from .canonical import canonical_label, motif_graph, same_graph
 
 _PACKAGE = "evo_circuits.motifs"
@@ -32,7 +32,7 @@ def _load_all() -> dict[str, Circuit]:
     out: dict[str, Circuit] = {}
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".json"):
-            out[entry.name[:-len(".json")]] = circuit_from_dict(json.loads(entry.read_text(encoding="utf-8")))
+            out[entry.name[:-len(".json")]] = from_dict(json.loads(entry.read_text(encoding="utf-8")))
     return out
 
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..atomic import save_npz
 from ..errors import FormatError
+from ..io.atomic import save_npz
 
 
 @dataclass

@@ -19,10 +19,10 @@ def _cmd_tasks(args: argparse.Namespace) -> int:
 
 
 def _cmd_score(args: argparse.Namespace) -> int:
-    from ..io import load_circuit
+    from ..io import load
     from .spec import load_fitness
 
-    circuit = load_circuit(args.circuit)
+    circuit = load(args.circuit)
     spec = load_fitness(args.fitness)
     task = spec.task
     res, batch, sim = spec.evaluate(circuit, seed=args.seed, return_raw=True)

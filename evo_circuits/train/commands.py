@@ -51,7 +51,7 @@ def _config(args: argparse.Namespace):
 
 
 def _write_history(path: Path, rows: list[dict]) -> None:
-    from ..atomic import atomic_open
+    from ..io.atomic import atomic_open
 
     with atomic_open(path, "w") as fh:
         w = csv.DictWriter(fh, fieldnames=list(rows[0]))
@@ -60,12 +60,12 @@ def _write_history(path: Path, rows: list[dict]) -> None:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from ..io import load_circuit
+    from ..io import load, save
     from ..plots import learning_curves
     from .progress import TrainProgress
     from .trainer import train
 
-    circuit = load_circuit(args.circuit)
+    circuit = load(args.circuit)
     mask = trainable = None
     if args.mask:
         from ..assemble import load_structure
@@ -83,7 +83,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     print(f"readout: {cfg.readout} (gain {cfg.gain:g}), Adam lr {cfg.lr:g}, batch {cfg.batch_size}, {cfg.dtype}")
     res = train(circuit, train_data, test_data, cfg, mask=mask, trainable=trainable,
                 progress=None if args.quiet else TrainProgress(cfg.epochs))
-    res.circuit.save(out / "trained.json")
+    save(res.circuit, out / "trained.json")
     _write_history(out / "history.csv", res.history)
     curves = {"test": res.curve("test_acc"), "train": res.curve("train_acc")}
     plot = learning_curves(curves, out / "learning_curve.png", ylabel="accuracy", chance=1.0 / train_data.n_classes,
@@ -96,7 +96,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 def _cmd_compare(args: argparse.Namespace) -> int:
     from ..assemble import assemble, load_spec
-    from ..atomic import atomic_open
+    from ..io.atomic import atomic_open
     from ..plots import learning_curves
     from .compare import compare
     from .progress import TrainProgress

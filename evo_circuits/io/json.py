@@ -1,9 +1,12 @@
 """Circuit JSON: the versioned, pickle-free file format of circuits and motifs.
 
-The layout is specified in ``docs/formats.md``. Readers are strict: an unknown
-``format``/``version``, an unknown key, or a value of the wrong type is rejected with a
-:class:`~evo_circuits.errors.FormatError` whose message names the field (for example
-``synapses[3].delay_ms``).
+The layout is specified in ``docs/formats.md``. The reader is strict and is the only
+circuit-JSON reader of the package (files, library entries, checkpoints, the JSON
+embedded in NIR files): an unknown ``format``/``version``, an unknown key, a value of
+the wrong type, a non-finite number, text that is not UTF-8 or JSON nested too deeply
+is rejected with a one-line :class:`~evo_circuits.errors.FormatError` whose message names
+the field (for example ``synapses[3].delay_ms``); sizes are checked against the caps
+(:mod:`.caps`) before any array is allocated.
 """
 
 from __future__ import annotations
@@ -15,10 +18,11 @@ from typing import Any
 
 import numpy as np
 
+from ..circuit import Circuit, type_codes
+from ..errors import CircuitError, FormatError
+from ..model import DEFAULT_DT_MS, NEURON_PARAMS, SYNAPSE_MODELS, TYPE_DEFAULTS, TYPE_NAMES
 from .atomic import write_text
-from .circuit import Circuit, type_codes
-from .errors import CircuitError, FormatError
-from .model import DEFAULT_DT_MS, NEURON_PARAMS, SYNAPSE_MODELS, TYPE_DEFAULTS, TYPE_NAMES
+from .caps import check_size, read_bytes
 
 FORMAT = "evo-circuits/circuit"
 VERSION = 1
@@ -29,7 +33,7 @@ _SYN_KEYS = {"post", "weight", "delay_ms", "p_release", "std"}
 
 
 # ---------------------------------------------------------------------------- writing
-def circuit_to_dict(c: Circuit) -> dict:
+def to_dict(c: Circuit) -> dict:
     """Serialise a circuit to a JSON-ready dict.
 
     Neuron parameters equal to their type's default are omitted, so files stay short
@@ -73,7 +77,7 @@ def circuit_to_dict(c: Circuit) -> dict:
 
 def dumps(c: Circuit) -> str:
     """Circuit JSON text: top-level keys indented, one neuron or synapse per line."""
-    d = circuit_to_dict(c)
+    d = to_dict(c)
     lines = []
     for key, value in d.items():
         if isinstance(value, list) and value and isinstance(value[0], dict):
@@ -85,7 +89,7 @@ def dumps(c: Circuit) -> str:
     return "{\n" + ",\n".join(lines) + "\n}\n"
 
 
-def save_circuit(c: Circuit, path: str | os.PathLike) -> None:
+def save(c: Circuit, path: str | os.PathLike) -> None:
     """Write circuit JSON to ``path`` atomically (temp file + ``os.replace``)."""
     write_text(path, dumps(c))
 
@@ -96,43 +100,78 @@ def _steps_to_ms(steps: int, dt: float) -> float:
 
 
 # ---------------------------------------------------------------------------- reading
-def load_circuit(path: str | os.PathLike) -> Circuit:
-    """Read circuit JSON from ``path``.
+def load(path: str | os.PathLike, *, max_neurons: int | None = None, max_inputs: int | None = None,
+         max_bytes: int | None = None) -> Circuit:
+    """Read circuit JSON from ``path``; the caps as in :func:`evo_circuits.io.load`.
 
     Raises
     ------
     FormatError
-        If the file is missing, not JSON, or does not follow the format.
-    CircuitError
-        If the circuit it describes is invalid.
+        One line starting with the path: missing file, not UTF-8, not JSON, too large,
+        or not following the format (the message names the field).
     """
+    raw = read_bytes(path, max_bytes)
     try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh, parse_constant=_reject_constant)
-    except FileNotFoundError:
-        raise FormatError(f"{path}: no such file") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise FormatError(f"{path}: not valid JSON ({exc})") from None
-    return circuit_from_dict(data)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise FormatError(f"{path}: not UTF-8 text (expected circuit JSON)") from None
+    return loads(text, where=str(path), max_neurons=max_neurons, max_inputs=max_inputs)
 
 
-def loads(text: str) -> Circuit:
-    """Parse circuit JSON text."""
+def loads(text: str, *, where: str | None = None, max_neurons: int | None = None,
+          max_inputs: int | None = None, max_bytes: int | None = None) -> Circuit:
+    """Parse circuit JSON text (see :func:`load`).
+
+    Parameters
+    ----------
+    text : str
+    where : str, optional
+        What the text is (a path, ``"library entry 3"``); prefixes every error message.
+    max_neurons, max_inputs, max_bytes : int, optional
+        Size caps (``max_bytes`` counts characters of ``text``).
+    """
+    prefix = f"{where}: " if where else ""
+    if max_bytes is not None and len(text) > max_bytes:
+        raise FormatError(f"{prefix}{len(text):,} characters is larger than the import cap of {max_bytes:,}")
     try:
         data = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
-        raise FormatError(f"not valid JSON ({exc})") from None
-    return circuit_from_dict(data)
+        raise FormatError(f"{prefix}not valid JSON ({exc})") from None
+    except RecursionError:
+        raise FormatError(f"{prefix}JSON nested too deeply") from None
+    except FormatError as exc:
+        raise FormatError(f"{prefix}{exc}") from None
+    try:
+        return from_dict(data, max_neurons=max_neurons, max_inputs=max_inputs)
+    except FormatError as exc:
+        raise FormatError(f"{prefix}{exc}") from None
 
 
 def _reject_constant(name: str) -> None:
     raise FormatError(f"{name} is not allowed in circuit JSON (numbers must be finite)")
 
 
-def circuit_from_dict(data: Any) -> Circuit:
-    """Validate a circuit-JSON dict and build the :class:`Circuit` it describes."""
+def from_dict(data: Any, *, max_neurons: int | None = None, max_inputs: int | None = None) -> Circuit:
+    """Validate a circuit-JSON dict and build the :class:`Circuit` it describes.
+
+    Parameters
+    ----------
+    data : dict
+        Decoded circuit JSON.
+    max_neurons, max_inputs : int, optional
+        Size caps, checked before anything is allocated.
+
+    Raises
+    ------
+    FormatError
+        Naming the first bad field.
+    """
     if not isinstance(data, dict):
         raise FormatError(f"circuit JSON: expected an object at top level, got {type(data).__name__}")
+    neurons, n_in = data.get("neurons"), data.get("n_inputs", 0)
+    check_size(len(neurons) if isinstance(neurons, list) else 0,
+               n_in if isinstance(n_in, int) and not isinstance(n_in, bool) else 0, "",
+               max_neurons=max_neurons, max_inputs=max_inputs)
     if data.get("format") != FORMAT:
         raise FormatError(f"format: expected {FORMAT!r}, got {data.get('format')!r}")
     if data.get("version") != VERSION or isinstance(data.get("version"), bool):
@@ -161,7 +200,10 @@ def circuit_from_dict(data: Any) -> Circuit:
         if not isinstance(nd["type"], str):
             raise FormatError(f"neurons[{i}].type: expected 'E' or 'I', got {nd['type']!r}")
         names.append(nd["type"])
-    types = type_codes(names)
+    try:
+        types = type_codes(names)
+    except CircuitError as exc:
+        raise FormatError(str(exc)) from None
     params = np.zeros((n, len(NEURON_PARAMS)))
     for i, nd in enumerate(neurons):
         _no_unknown(nd, {"type", *NEURON_PARAMS}, f"neurons[{i}]")

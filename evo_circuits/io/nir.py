@@ -1,20 +1,11 @@
-"""Export and import circuits (motifs): circuit JSON, GraphML, NPZ arrays and NIR.
+"""NIR (Neuromorphic Intermediate Representation): circuits as NIR graphs and ``.nir`` files.
 
-=========  ======  ======  =====================================================
-format     export  import  notes
-=========  ======  ======  =====================================================
-json       yes     yes     the lossless native format (``docs/formats.md``)
-graphml    yes     yes     networkx view; circuit ``metadata`` is not carried
-npz        yes     no      the arrays of :func:`to_arrays`; ``allow_pickle=False``
-nir        yes     yes     NIR graph (HDF5, ``pip install nir``); see ``docs/motifs.md``
-=========  ======  ======  =====================================================
-
-Importing never runs code from a file: JSON is parsed by :mod:`json`, GraphML by
-networkx's XML reader (documents with a DTD are refused, so no entity expansion), NIR
-by walking the HDF5 tree with h5py (only plain numeric and string datasets, no external
-or soft links, no virtual datasets). Pickle is never loaded. Every importer refuses
-bad input with a one-line :class:`~evo_circuits.errors.FormatError`, and sizes are
-checked before arrays are allocated, so a small hostile file cannot claim gigabytes.
+:func:`to_nir` / :func:`from_nir` convert between a :class:`Circuit` and a
+``nir.NIRGraph`` (``pip install 'evo-circuits[nir]'``); :func:`save` / :func:`load` write
+and read HDF5 ``.nir`` files. The reader walks the HDF5 tree with h5py itself, checking
+every object before reading it (only plain numeric and string datasets, no external or
+soft links, no virtual datasets, at most :data:`~.caps.MAX_NIR_VALUES` values), so a
+small hostile file cannot run code or claim gigabytes.
 
 NIR mapping (exact for ``synapse_model = "current"``; full table in ``docs/motifs.md``)::
 
@@ -44,31 +35,19 @@ only where ``tau_i == tau_e`` (else inhibition decays with ``tau_e``; a
 from __future__ import annotations
 
 import io as _io
-import json
 import math
 import os
 import warnings
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..atomic import atomic_open, save_npz
 from ..circuit import Circuit
 from ..errors import CircuitError, EvoCircuitsError, FormatError
-from ..io import circuit_from_dict, dumps
-from ..model import NEURON_PARAMS, PARAM_INDEX, TYPE_DEFAULTS
-
-EXPORT_FORMATS = ("json", "graphml", "npz", "nir")
-IMPORT_FORMATS = ("json", "graphml", "nir")
-
-#: Import caps. Circuits are dense ``(n_inputs + n) x n`` matrices, so these bound the
-#: memory an imported file can claim (about 16 MB per matrix at the caps).
-MAX_NEURONS = 1000
-MAX_INPUTS = 1000
-MAX_FILE_BYTES = 32 * 2**20
-#: Most numeric values read from one NIR file (all datasets together).
-MAX_NIR_VALUES = 8_000_000
+from ..model import PARAM_INDEX, TYPE_DEFAULTS
+from .atomic import atomic_open
+from .caps import MAX_FILE_BYTES, MAX_INPUTS, MAX_NEURONS, MAX_NIR_VALUES, check_file, check_size
+from .json import dumps, loads
 
 NIR_FORMAT = "evo-circuits/nir"
 #: The "cuba" flavour has its own format id, so readers that predate it refuse it
@@ -76,69 +55,12 @@ NIR_FORMAT = "evo-circuits/nir"
 NIR_CUBA_FORMAT = "evo-circuits/nir-cuba"
 NIR_FORMAT_VERSION = 1
 NIR_FLAVOURS = ("exact", "cuba")
-ARRAYS_FORMAT = "evo-circuits/arrays"
-ARRAYS_VERSION = 1
 
-_HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 _SEC = 1e-3  # ms -> s
 
 
 class NIRApproximationWarning(UserWarning):
     """A NIR export that does not reproduce the circuit's dynamics exactly (cuba flavour)."""
-
-
-# ============================================================================ sizes
-def check_size(n_neurons: int, n_inputs: int, where: str = "circuit", *,
-               max_neurons: int = MAX_NEURONS, max_inputs: int = MAX_INPUTS) -> None:
-    """Refuse a circuit larger than the import caps before anything is allocated.
-
-    Raises
-    ------
-    FormatError
-    """
-    if n_neurons > max_neurons:
-        raise FormatError(f"{where}: {n_neurons:,} neurons is more than the import cap of {max_neurons:,} "
-                          "(motifs are small circuits)")
-    if n_inputs > max_inputs:
-        raise FormatError(f"{where}: {n_inputs:,} input channels is more than the import cap of {max_inputs:,}")
-
-
-# ============================================================================ arrays
-def to_arrays(circuit: Circuit) -> dict[str, np.ndarray]:
-    """The circuit as plain NumPy arrays (what ``--format npz`` writes).
-
-    Parameters
-    ----------
-    circuit : Circuit
-
-    Returns
-    -------
-    dict of ndarray
-        ``weights`` (signed by Dale's law, shape ``(n_inputs + n, n)``, rows = sources:
-        inputs first, then neurons; columns = postsynaptic neurons; mV), ``delays``
-        (int steps), ``delays_ms``, ``p_release``, ``std_u``, ``std_tau_rec`` (same
-        shape), ``types`` (+1 E / -1 I), ``outputs`` (neuron indices, port order),
-        ``params`` (n x 10) with their ``param_names``, and scalars ``n_inputs``,
-        ``dt_ms``, ``synapse_model``, ``format``, ``version``. No object arrays, so
-        ``np.load(..., allow_pickle=False)`` reads it.
-    """
-    return {
-        "format": np.array(ARRAYS_FORMAT),
-        "version": np.array(ARRAYS_VERSION, np.int64),
-        "weights": circuit.signed_weights.astype(np.float64),
-        "delays": circuit.delays.astype(np.int64),
-        "delays_ms": circuit.delays * circuit.dt_ms,
-        "p_release": circuit.p_release.copy(),
-        "std_u": circuit.std_u.copy(),
-        "std_tau_rec": circuit.std_tau_rec.copy(),
-        "types": circuit.types.astype(np.int8),
-        "outputs": np.asarray(circuit.outputs, np.int64),
-        "n_inputs": np.array(circuit.n_inputs, np.int64),
-        "dt_ms": np.array(circuit.dt_ms),
-        "synapse_model": np.array(circuit.synapse_model),
-        "params": circuit.params.copy(),
-        "param_names": np.array(NEURON_PARAMS),
-    }
 
 
 # ============================================================================ NIR export
@@ -178,7 +100,7 @@ def _nir_population(circuit: Circuit) -> dict[str, Any]:
 
 
 def _nir_graph_metadata(circuit: Circuit, fmt: str, weight_unit: str, spike_convention: str) -> dict[str, Any]:
-    from .. import __version__
+    from .. import __version__  # the package's top level imports io: read it at call time
 
     return {
         "format": fmt, "format_version": NIR_FORMAT_VERSION, "producer": f"evo-circuits {__version__}",
@@ -361,7 +283,7 @@ def _to_nir_cuba(circuit: Circuit, *, allow_drop_delays: bool = False):
     return nir.NIRGraph(nodes=nodes, edges=edges, metadata=metadata, type_check=n_in > 0)
 
 
-def save_nir(circuit: Circuit, path: str | os.PathLike, flavour: str = "exact", *,
+def save(circuit: Circuit, path: str | os.PathLike, flavour: str = "exact", *,
              allow_drop_delays: bool = False) -> None:
     """Write :func:`to_nir` of ``circuit`` to an HDF5 ``.nir`` file, atomically."""
     nir = _nir()
@@ -479,18 +401,22 @@ def _nir_graph_from_tree(tree: dict, path: str | os.PathLike):
         raise FormatError(f"{path}: invalid NIR graph ({exc or type(exc).__name__})") from None
 
 
-def load_nir(path: str | os.PathLike, *, max_neurons: int = MAX_NEURONS) -> Circuit:
+def load(path: str | os.PathLike, *, max_neurons: int | None = None, max_inputs: int | None = None,
+         max_bytes: int | None = None) -> Circuit:
     """Read a ``.nir`` file (HDF5) and convert it with :func:`from_nir`.
+
+    The caps are those of :func:`evo_circuits.io.load`; the values read are always
+    capped by :data:`~.caps.MAX_NIR_VALUES`.
 
     Raises
     ------
     FormatError
         If the file is not a NIR graph that maps onto a circuit, or is too large.
     """
-    _check_file(path)
+    check_file(path, max_bytes)
     graph = _nir_graph_from_tree(_read_hdf5_tree(path), path)
     try:
-        return from_nir(graph, max_neurons=max_neurons)
+        return from_nir(graph, max_neurons=max_neurons, max_inputs=max_inputs)
     except FormatError as exc:
         raise FormatError(f"{path}: {exc}") from None
 
@@ -512,7 +438,7 @@ def _vector(value: Any, n: int, what: str) -> np.ndarray:
     return arr
 
 
-def from_nir(graph, *, max_neurons: int = MAX_NEURONS) -> Circuit:
+def from_nir(graph, *, max_neurons: int | None = None, max_inputs: int | None = None) -> Circuit:
     """Convert a ``nir.NIRGraph`` to a circuit.
 
     Accepts both layouts written by :func:`to_nir` and, more generally, one spiking
@@ -555,7 +481,7 @@ def from_nir(graph, *, max_neurons: int = MAX_NEURONS) -> Circuit:
     if len(inputs) > 1:
         raise FormatError(f"expected at most one Input node, found {len(inputs)}")
     n_in = int(np.prod(nodes[inputs[0]].input_type["input"])) if inputs else 0
-    check_size(n, n_in, "NIR graph", max_neurons=max_neurons)
+    check_size(n, n_in, "NIR graph", max_neurons=max_neurons, max_inputs=max_inputs)
     if n == 0:
         raise FormatError("the neuron population is empty")
     preds: dict[str, list[str]] = {k: [] for k in nodes}
@@ -748,8 +674,7 @@ def _merge_embedded(from_graph: Circuit, text: str, *, cuba: bool = False) -> Ci
     """
     if len(text) > MAX_FILE_BYTES:
         raise FormatError("NIR metadata 'circuit_json' is larger than the import cap")
-    data = _parse_json_text(text, "NIR metadata 'circuit_json'")
-    emb = _circuit_from_data(data, "NIR metadata 'circuit_json'")
+    emb = loads(text, where="NIR metadata 'circuit_json'", max_neurons=MAX_NEURONS, max_inputs=MAX_INPUTS)
     g = from_graph
     same_shape = (emb.n_neurons == g.n_neurons and emb.n_inputs == g.n_inputs
                   and np.array_equal(emb.types, g.types) and np.array_equal(emb.weights > 0, g.weights > 0))
@@ -783,200 +708,3 @@ def _merge_embedded(from_graph: Circuit, text: str, *, cuba: bool = False) -> Ci
     params[:, PARAM_INDEX["tau_i"]] = np.where(has_i, g.params[:, PARAM_INDEX["tau_i"]], emb.params[:, PARAM_INDEX["tau_i"]])
     return g.replace(params=params, p_release=emb.p_release, std_u=emb.std_u, std_tau_rec=emb.std_tau_rec,
                      name=emb.name, metadata=dict(emb.metadata), synapse_model=emb.synapse_model)
-
-
-# ============================================================================ JSON / GraphML import
-def _check_file(path: str | os.PathLike) -> int:
-    p = Path(path)
-    try:
-        size = p.stat().st_size
-    except FileNotFoundError:
-        raise FormatError(f"{path}: no such file") from None
-    if not p.is_file():
-        raise FormatError(f"{path}: not a regular file")
-    if size > MAX_FILE_BYTES:
-        raise FormatError(f"{path}: {size:,} bytes is larger than the import cap of {MAX_FILE_BYTES:,} bytes")
-    return size
-
-
-def _reject_constant(name: str) -> None:
-    raise FormatError(f"{name} is not allowed (numbers must be finite)")
-
-
-def _parse_json_text(text: str, where: str) -> Any:
-    try:
-        return json.loads(text, parse_constant=_reject_constant)
-    except json.JSONDecodeError as exc:
-        raise FormatError(f"{where}: not valid JSON ({exc})") from None
-    except RecursionError:
-        raise FormatError(f"{where}: JSON nested too deeply") from None
-
-
-def _circuit_from_data(data: Any, where: str, *, max_neurons: int = MAX_NEURONS) -> Circuit:
-    """Strict circuit-JSON reader with the size caps checked before allocation."""
-    if isinstance(data, dict):
-        neurons, n_in = data.get("neurons"), data.get("n_inputs", 0)
-        n = len(neurons) if isinstance(neurons, list) else 0
-        check_size(n, n_in if isinstance(n_in, int) and not isinstance(n_in, bool) else 0, where,
-                   max_neurons=max_neurons)
-    try:
-        return circuit_from_dict(data)
-    except (FormatError, CircuitError) as exc:
-        raise FormatError(f"{where}: {exc}") from None
-
-
-def load_json(path: str | os.PathLike, *, max_neurons: int = MAX_NEURONS) -> Circuit:
-    """Read circuit JSON with the import caps (see :func:`check_size`)."""
-    _check_file(path)
-    raw = Path(path).read_bytes()
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise FormatError(f"{path}: not UTF-8 text (expected circuit JSON)") from None
-    return _circuit_from_data(_parse_json_text(text, str(path)), str(path), max_neurons=max_neurons)
-
-
-def load_graphml(path: str | os.PathLike, *, max_neurons: int = MAX_NEURONS) -> Circuit:
-    """Read GraphML written by :func:`evo_circuits.graph.save_graphml`, with the caps.
-
-    Documents with a DTD (``<!DOCTYPE``/``<!ENTITY``) are refused before parsing.
-    """
-    import networkx as nx
-
-    from ..graph import from_networkx
-
-    _check_file(path)
-    raw = Path(path).read_bytes()
-    head = raw[:4096].lower()
-    if b"<!doctype" in raw.lower() or b"<!entity" in head:
-        raise FormatError(f"{path}: GraphML with a DTD/entities is not accepted")
-    try:
-        g = nx.read_graphml(_io.BytesIO(raw))
-    except Exception as exc:  # networkx/XML raise many parser exception types
-        raise FormatError(f"{path}: not valid GraphML ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
-    if not isinstance(g, nx.DiGraph) or g.is_multigraph():
-        raise FormatError(f"{path}: expected a directed, simple GraphML graph")
-    kinds = [d.get("kind") for _, d in g.nodes(data=True)]
-    n, n_in_nodes = kinds.count("neuron"), kinds.count("input")
-    n_in_attr = g.graph.get("n_inputs", n_in_nodes)
-    if isinstance(n_in_attr, bool) or not isinstance(n_in_attr, (int, np.integer)):
-        raise FormatError(f"{path}: graph attribute 'n_inputs' must be an integer, got {n_in_attr!r}")
-    check_size(n, max(int(n_in_attr), n_in_nodes), str(path), max_neurons=max_neurons)
-    idx = sorted(d.get("index") for _, d in g.nodes(data=True) if d.get("kind") == "input")
-    if idx != list(range(int(n_in_attr))):
-        raise FormatError(f"{path}: input nodes must have 'index' 0..{int(n_in_attr) - 1} "
-                          f"(graph attribute n_inputs = {int(n_in_attr)})")
-    try:
-        return from_networkx(g)
-    except (FormatError, CircuitError) as exc:
-        raise FormatError(f"{path}: {exc}") from None
-    except (KeyError, ValueError, TypeError, IndexError) as exc:
-        raise FormatError(f"{path}: GraphML does not describe a circuit ({type(exc).__name__}: {exc})") from None
-
-
-# ============================================================================ dispatch
-def detect_format(path: str | os.PathLike) -> str:
-    """Guess a file's format from its first bytes (the suffix is not trusted).
-
-    Returns
-    -------
-    {"json", "graphml", "nir"}
-
-    Raises
-    ------
-    FormatError
-        For anything else (pickle files are named as such and never loaded).
-    """
-    _check_file(path)
-    with open(path, "rb") as fh:
-        head = fh.read(512)
-    if head.startswith(_HDF5_MAGIC):
-        return "nir"
-    if head[:1] == b"\x80" or head[:2] in (b"(d", b"(l", b"]q", b"}q", b"(c", b"cc"):
-        raise FormatError(f"{path}: looks like a Python pickle; pickle files are never loaded "
-                          "(use circuit JSON, GraphML or NIR)")
-    if head.startswith(b"PK\x03\x04"):
-        raise FormatError(f"{path}: looks like a ZIP/NPZ archive; NPZ is export-only "
-                          "(import circuit JSON, GraphML or NIR)")
-    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if text.startswith(b"{"):
-        return "json"
-    if text.startswith(b"<"):
-        return "graphml"
-    raise FormatError(f"{path}: unrecognised file (expected circuit JSON, GraphML or NIR/HDF5)")
-
-
-def import_circuit(path: str | os.PathLike, fmt: str | None = None, *, max_neurons: int = MAX_NEURONS) -> Circuit:
-    """Load a circuit from JSON, GraphML or NIR, refusing hostile or oversized files.
-
-    Parameters
-    ----------
-    path : str or PathLike
-    fmt : {"json", "graphml", "nir"}, optional
-        Default: detected from the file's content.
-    max_neurons : int
-        Size cap (default :data:`MAX_NEURONS`).
-
-    Raises
-    ------
-    FormatError
-        With a one-line message naming the problem.
-    """
-    detected = detect_format(path)
-    fmt = fmt or detected
-    if fmt not in IMPORT_FORMATS:
-        raise FormatError(f"import format: expected one of {', '.join(IMPORT_FORMATS)}, got {fmt!r}")
-    if fmt != detected:
-        raise FormatError(f"{path}: the content looks like {detected}, not {fmt}")
-    if fmt == "json":
-        return load_json(path, max_neurons=max_neurons)
-    if fmt == "graphml":
-        return load_graphml(path, max_neurons=max_neurons)
-    return load_nir(path, max_neurons=max_neurons)
-
-
-def format_from_suffix(path: str | os.PathLike) -> str:
-    """``json``/``graphml``/``npz``/``nir`` from a file name's suffix."""
-    suffix = Path(path).suffix.lower().lstrip(".")
-    if suffix in EXPORT_FORMATS:
-        return suffix
-    raise FormatError(f"{path}: cannot tell the format from the suffix; use one of "
-                      f"{', '.join('.' + f for f in EXPORT_FORMATS)} or give the format")
-
-
-def export_circuit(circuit: Circuit, path: str | os.PathLike, fmt: str | None = None, *,
-                   flavour: str = "exact", allow_drop_delays: bool = False) -> Path:
-    """Write ``circuit`` as json | graphml | npz | nir (atomically).
-
-    Parameters
-    ----------
-    circuit : Circuit
-    path : str or PathLike
-    fmt : str, optional
-        Default: from the suffix of ``path``.
-    flavour : {"exact", "cuba"}
-        NIR only: the graph layout (see :func:`to_nir`).
-    allow_drop_delays : bool
-        NIR ``"cuba"`` flavour only: drop delays instead of refusing the circuit.
-
-    Returns
-    -------
-    Path
-    """
-    from ..graph import save_graphml
-    from ..io import save_circuit
-
-    fmt = fmt or format_from_suffix(path)
-    if fmt != "nir" and (flavour != "exact" or allow_drop_delays):
-        raise FormatError(f"export: a NIR flavour and allow_drop_delays apply to the nir format only, not {fmt!r}")
-    if fmt == "json":
-        save_circuit(circuit, path)
-    elif fmt == "graphml":
-        save_graphml(circuit, path)
-    elif fmt == "npz":
-        save_npz(path, **to_arrays(circuit))
-    elif fmt == "nir":
-        save_nir(circuit, path, flavour, allow_drop_delays=allow_drop_delays)
-    else:
-        raise FormatError(f"export format: expected one of {', '.join(EXPORT_FORMATS)}, got {fmt!r}")
-    return Path(path)

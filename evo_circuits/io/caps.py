@@ -1,0 +1,75 @@
+"""Size caps of the circuit readers, checked before anything is allocated.
+
+Circuits are dense ``(n_inputs + n) x n`` matrices, so a few bytes of a hostile file
+(``"n_inputs": 1e9``, a GraphML with a million nodes) could otherwise claim gigabytes.
+Every reader takes ``max_neurons``, ``max_inputs`` and ``max_bytes`` (``None``: no cap).
+The motif library and ``motifs import`` read with :data:`IMPORT_CAPS`; loading a
+circuit by path (``evo_circuits.load``) is uncapped unless the caller asks.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..errors import FormatError
+
+#: Import caps: about 16 MB per matrix at the caps (motifs are small circuits).
+MAX_NEURONS = 1000
+MAX_INPUTS = 1000
+MAX_FILE_BYTES = 32 * 2**20
+#: Most numeric values read from one NIR file (all datasets together).
+MAX_NIR_VALUES = 8_000_000
+
+#: Keyword arguments of every reader for the motif library's caps.
+IMPORT_CAPS: dict[str, int] = {"max_neurons": MAX_NEURONS, "max_inputs": MAX_INPUTS, "max_bytes": MAX_FILE_BYTES}
+
+
+def check_size(n_neurons: int, n_inputs: int, where: str = "circuit", *,
+               max_neurons: int | None = MAX_NEURONS, max_inputs: int | None = MAX_INPUTS) -> None:
+    """Refuse a circuit larger than the caps before anything is allocated.
+
+    Parameters
+    ----------
+    n_neurons, n_inputs : int
+        The sizes the file claims.
+    where : str
+        Prefix of the error message (file or field); empty for none.
+    max_neurons, max_inputs : int or None
+        Caps; ``None`` checks nothing.
+
+    Raises
+    ------
+    FormatError
+    """
+    prefix = f"{where}: " if where else ""
+    if max_neurons is not None and n_neurons > max_neurons:
+        raise FormatError(f"{prefix}{n_neurons:,} neurons is more than the import cap of {max_neurons:,} "
+                          "(motifs are small circuits)")
+    if max_inputs is not None and n_inputs > max_inputs:
+        raise FormatError(f"{prefix}{n_inputs:,} input channels is more than the import cap of {max_inputs:,}")
+
+
+def check_file(path: str | os.PathLike, max_bytes: int | None = None) -> int:
+    """Size of a regular file, refusing a missing, special or oversized one.
+
+    Raises
+    ------
+    FormatError
+    """
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+    except FileNotFoundError:
+        raise FormatError(f"{path}: no such file") from None
+    if not p.is_file():
+        raise FormatError(f"{path}: not a regular file")
+    if max_bytes is not None and size > max_bytes:
+        raise FormatError(f"{path}: {size:,} bytes is larger than the import cap of {max_bytes:,} bytes")
+    return size
+
+
+def read_bytes(path: str | os.PathLike, max_bytes: int | None = None) -> bytes:
+    """The bytes of a file checked by :func:`check_file`."""
+    check_file(path, max_bytes)
+    return Path(path).read_bytes()
