@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io.atomic import save_npz
 from ..circuit import Circuit
 from ..errors import FormatError
+from ..io.atomic import save_npz
 
 __all__ = ["STRUCTURE_VERSION", "SUMMARY_FORMAT", "Assembly", "load_structure", "module_membership"]
 
