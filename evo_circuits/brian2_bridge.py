@@ -80,6 +80,7 @@ def run_brian2(circuits: Circuit | Sequence[Circuit] | Sequence[dict], inputs: I
         circuits = [circuits]
     circuits = [c if isinstance(c, Circuit) else from_dict(c) for c in circuits]
     _check_supported(circuits)
+    inputs.check_dt(circuits[0].dt_ms)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(workdir) if workdir is not None else Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
@@ -98,6 +99,8 @@ def run_brian2(circuits: Circuit | Sequence[Circuit] | Sequence[dict], inputs: I
 
 def _check_supported(circuits: Sequence[Circuit]) -> None:
     """Refuse what the reference does not model: empty circuits and stochastic release."""
+    if not circuits:
+        raise EvoCircuitsError("run_brian2: no circuits")
     for k, c in enumerate(circuits):
         if c.n_neurons == 0:
             raise EvoCircuitsError(f"run_brian2: circuit {k} has no neurons")
