@@ -63,7 +63,7 @@ def detect_format(path: str | os.PathLike) -> str:
         raise FormatError(f"{path}: looks like a ZIP/NPZ archive; NPZ is export-only "
                           "(import circuit JSON, GraphML or NIR)")
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if text.startswith(b"{"):
+    if text[:1] in (b"{", b"["):  # a top-level array is JSON too; the reader names the problem
         return "json"
     if text.startswith(b"<"):
         return "graphml"
