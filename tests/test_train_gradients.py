@@ -4,10 +4,10 @@
   vanishes at every step (spikes held fixed): the backward kernel must then compute the
   exact gradient of the membrane readout through v, the synaptic currents, delays, the
   refractory clamp and the bias.
-* A PyTorch autograd implementation of the same hard-threshold forward pass (dense
-  matrix products, custom surrogate Function), written independently of the kernels, must
-  give the same gradients to 1e-6 relative — with and without the reset's gradient,
-  refractoriness, delays, both readouts, biases.
+* The PyTorch module :class:`evo_circuits.torch.EICircuit` (the same hard-threshold
+  forward pass in dense matrix products, autograd with its surrogate Function), written
+  independently of the kernels, must give the same gradients to 1e-6 relative — with
+  and without the reset's gradient, refractoriness, delays, both readouts, biases.
 """
 
 from __future__ import annotations
@@ -109,73 +109,20 @@ def test_gradient_does_not_depend_on_batch_split():
 # ----------------------------------------------------------------------------- PyTorch reference
 def torch_loss_and_grad(circuit: Circuit, weights, bias, spikes, labels, readout: Readout, slope: float,
                         reset_grad: bool):
-    """Independent PyTorch implementation of the forward pass; autograd gives the gradient."""
-    torch = pytest.importorskip("torch")
-    from evo_circuits.dynamics import propagators
+    """The same forward pass in PyTorch (:class:`evo_circuits.torch.EICircuit`, dense matrix
+    products per delay, its own surrogate Function); autograd gives the gradient."""
+    pytest.importorskip("torch")
+    import torch
 
-    class Spike(torch.autograd.Function):
-        @staticmethod
-        def forward(ctx, x):
-            ctx.save_for_backward(x)
-            return (x > 0).to(x.dtype)
+    from evo_circuits.torch import EICircuit
 
-        @staticmethod
-        def backward(ctx, grad):
-            (x,) = ctx.saved_tensors
-            return grad / (1.0 + slope * x.abs()) ** 2
-
-    dt = torch.float64
-    pk = propagators(circuit.params, circuit.dt_ms)
-    t = lambda a: torch.as_tensor(np.asarray(a, float), dtype=dt)  # noqa: E731
-    em, de, di, ke, ki = t(pk.em), t(pk.de), t(pk.di), t(pk.ke), t(pk.ki)
-    v_th, v_reset, v_rest = t(pk.v_th), t(pk.v_reset), t(circuit.param("v_rest"))
-    ref = circuit.refractory_steps()
-    W = torch.tensor(weights, dtype=dt, requires_grad=True)
-    Bv = torch.tensor(bias, dtype=dt, requires_grad=True)
-    n_in, n = circuit.n_inputs, circuit.n_neurons
-    signs = circuit.source_signs
-    delays = circuit.delays
-    exc_rows = t((signs > 0)[:, None] * np.ones((1, n)))
-    # Weight matrix split by delay and by target variable.
-    parts = []
-    for d in np.unique(delays[weights > 0]):
-        sel = t(delays == d)
-        parts.append((int(d), W * sel * exc_rows, W * sel * (1 - exc_rows)))
-    x = torch.as_tensor(spikes, dtype=dt)
-    b_size, n_steps, _ = x.shape
-    v = v_rest.repeat(b_size, 1)
-    E = torch.zeros(b_size, n, dtype=dt)
-    Q = torch.zeros(b_size, n, dtype=dt)
-    last = np.full((b_size, n), -(1 << 40))
-    v_inf = v_rest + Bv
-    srcs, out_s, out_p = [], [], []
-    for step in range(n_steps):
-        m = t(step - last >= ref)
-        u = v_inf + (v - v_inf) * em + ke * E - ki * Q
-        p = m * u + (1 - m) * v
-        E, Q = E * de, Q * di
-        s = m * Spike.apply(p - v_th)
-        srcs.append(torch.cat([x[:, step, :n_in], s], dim=1))
-        for d, w_e, w_i in parts:
-            if step - d >= 0:
-                E = E + srcs[step - d] @ w_e
-                Q = Q + srcs[step - d] @ w_i
-        sr = s if reset_grad else s.detach()
-        v = p * (1 - sr) + v_reset * sr
-        last = np.where(s.detach().numpy() > 0, step, last)
-        out_s.append(s)
-        out_p.append(p)
-    outs = list(circuit.outputs)
-    lo, hi = readout.span(n_steps)
-    S = torch.stack(out_s, 1)[:, lo:hi][:, :, outs]
-    P = torch.stack(out_p, 1)[:, lo:hi][:, :, outs]
-    act = S.sum(1) if readout.kind == "count" else (P - v_rest[outs]).sum(1) / (hi - lo)
-    z = readout.gain * act
-    if readout.none_class:
-        z = torch.cat([z, torch.full((b_size, 1), readout.gain * readout.theta, dtype=dt)], 1)
-    loss = torch.nn.functional.cross_entropy(z, torch.as_tensor(labels))
+    net = TrainableNetwork.from_circuit(circuit, train_bias=True)
+    net.weights[...], net.bias[...] = weights, bias
+    m = EICircuit(net, slope=slope, reset_grad=reset_grad, batch_first=True, dtype=torch.float64)
+    _, rec = m(torch.as_tensor(spikes), record=True)
+    loss = torch.nn.functional.cross_entropy(m.logits(rec, readout), torch.as_tensor(labels))
     loss.backward()
-    return float(loss.detach()), W.grad.numpy(), Bv.grad.numpy(), torch.stack(out_s, 1).detach().numpy()
+    return float(loss.detach()), m.weight.grad.numpy(), m.bias.grad.numpy(), rec.spikes.detach().numpy()
 
 
 @pytest.mark.parametrize("reset_grad", [False, True])
