@@ -1,7 +1,10 @@
-"""Assemble motifs into one larger circuit from a declarative spec (TOML file or dict).
+"""Assemble motifs into one larger circuit from a declarative spec.
 
-A spec places **modules** — ``copies`` copies of a named motif, a library motif, a motif
-file, or a plain population of LIF neurons — and wires them with **connection
+A spec — an :class:`AssemblySpec` of small validated dataclasses
+(:mod:`evo_circuits.assemble.spec`), or its dict/TOML form — places **modules** —
+``copies`` copies of a named motif, a library motif (by id or name, looked up in the
+``library=`` given to :func:`assemble`), a motif file, a :class:`~evo_circuits.circuit.Circuit`
+object, or a plain population of LIF neurons — and wires them with **connection
 patterns** between **endpoints** (ports of modules, or the network's input channels).
 :func:`assemble` returns an :class:`Assembly`: one :class:`~evo_circuits.circuit.Circuit`
 plus its structure (which synapses exist or may grow, which are trainable, which module
@@ -54,13 +57,42 @@ Structure semantics
   spec does not change the earlier ones.
 """
 
-from .build import PATTERNS, AssemblyError, assemble, load_spec
+from .build import assemble
+from .spec import (
+    DISTRIBUTIONS,
+    INPUTS,
+    PATTERNS,
+    PORTS,
+    AssemblySpec,
+    Connection,
+    Constant,
+    Endpoint,
+    LogNormal,
+    Module,
+    Normal,
+    Uniform,
+    WeightDistribution,
+    load_spec,
+)
 from .structure import Assembly, load_structure, module_membership
+from .validate import AssemblyError
 
 __all__ = [
+    "DISTRIBUTIONS",
+    "INPUTS",
     "PATTERNS",
+    "PORTS",
     "Assembly",
     "AssemblyError",
+    "AssemblySpec",
+    "Connection",
+    "Constant",
+    "Endpoint",
+    "LogNormal",
+    "Module",
+    "Normal",
+    "Uniform",
+    "WeightDistribution",
     "assemble",
     "load_spec",
     "load_structure",

@@ -4,39 +4,35 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
+from ..errors import EvoCircuitsError
+from ..io import save
+from ..io.atomic import write_text
+from ..motifs.library import default_library_path
+from .build import assemble
+
+
+def cli_library(arg: str | os.PathLike | None) -> Path | None:
+    """The motif library a command uses: ``--library`` (must exist), else the default
+    (``$EVO_CIRCUITS_LIBRARY`` or ``motifs/library.db``) if that file exists, else none."""
+    if arg is not None:
+        if not Path(arg).is_file():
+            raise EvoCircuitsError(f"--library: {arg}: no such motif library")
+        return Path(arg)
+    default = default_library_path()
+    return default if default.is_file() else None
+
 
 def _cmd_assemble(args: argparse.Namespace) -> int:
-    from ..errors import EvoCircuitsError
-    from ..io import save
-    from ..io.atomic import write_text
-    from .build import assemble
-
     if args.draw is not None and args.draw.suffix.lower() not in (".png", ".svg", ".pdf"):
         raise EvoCircuitsError(f"--draw: {args.draw}: drawing format must be .png, .svg or .pdf")
     for flag, path in (("-o", args.out), ("--mask", args.mask), ("--summary", args.summary), ("--draw", args.draw)):
         if path is not None and not path.parent.is_dir():
             raise EvoCircuitsError(f"{flag}: {path.parent}: no such directory")
-    library = None
-    if args.library is not None:
-        from ..motifs.library import MotifLibrary
-
-        if not args.library.is_file():
-            raise EvoCircuitsError(f"--library: {args.library}: no such motif library")
-        library = MotifLibrary(args.library)
-    else:
-        from ..motifs.library import MotifLibrary, default_library_path
-
-        default = default_library_path()
-        if default.is_file():
-            library = MotifLibrary(default)
-    try:
-        asm = assemble(args.spec, library=library, seed=args.seed)
-    finally:
-        if library is not None:
-            library.close()
+    asm = assemble(args.spec, library=cli_library(args.library), seed=args.seed)
     c = asm.circuit
     save(c, args.out)
     print(f"{c!r}")

@@ -95,38 +95,31 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from ..assemble import assemble, load_spec
+    from ..assemble import AssemblySpec, assemble
+    from ..assemble.commands import cli_library
     from ..io.atomic import atomic_open
     from ..plots import learning_curves
     from .compare import compare
     from .progress import TrainProgress
 
-    from ..motifs.library import MotifLibrary, default_library_path
-
     if args.seeds < 1:
         raise EvoCircuitsError(f"--seeds: expected at least 1, got {args.seeds}")
     cfg = _config(args)  # settings are checked before anything is assembled or written
-    spec = load_spec(args.spec)
-    if args.library is not None and not Path(args.library).is_file():
-        raise EvoCircuitsError(f"--library: {args.library}: no such motif library")
-    lib_path = Path(args.library) if args.library else default_library_path()
-    library = MotifLibrary(lib_path) if lib_path.is_file() else None
-    try:
-        first = assemble(args.spec, library=library)
-        # One assembly per seed (connection sampling and weights drawn anew), like the twins.
-        assemblies = {0: first}
-        for k in range(1, args.seeds):
-            assemblies[k] = assemble(args.spec, library=library, seed=first.seed + k)
-    finally:
-        if library is not None:
-            library.close()
+    spec = AssemblySpec.from_toml(args.spec)
+    library = cli_library(args.library)
+    first = assemble(spec, library=library)
+    # One assembly per seed (connection sampling and weights drawn anew), like the twins.
+    assemblies = {0: first}
+    for k in range(1, args.seeds):
+        assemblies[k] = assemble(spec, library=library, seed=first.seed + k)
 
     def network(seed: int):
         asm = assemblies[seed]
         return asm.circuit, asm.mask, asm.trainable
 
     train_data, test_data = _data(args, first.circuit.dt_ms)
-    out = Path(args.out) if args.out else Path(f"compare-{spec.get('name', Path(args.spec).stem)}")
+    name = spec.name if spec.name is not None else Path(args.spec).stem
+    out = Path(args.out) if args.out else Path(f"compare-{name}")
     out.mkdir(parents=True, exist_ok=True)
     c = first.circuit
     print(f"assembled: {c!r}")
