@@ -14,7 +14,14 @@ from evo_circuits import EvoCircuitsError, InputSpikes, load, save, simulate
 from evo_circuits.assemble import (
     Assembly,
     AssemblyError,
+    AssemblySpec,
+    Connection,
+    Endpoint,
+    Module,
+    Normal,
+    Uniform,
     assemble,
+    load_spec,
     load_structure,
     module_membership,
 )
@@ -514,3 +521,149 @@ def test_spec_dict_is_not_modified():
     before = copy_mod.deepcopy(s)
     assemble(s)
     assert s == before
+
+
+# ---------------------------------------------------------------------------- Python specs
+def python_spec(**top) -> AssemblySpec:
+    """spec() written with the dataclasses, the motif given as a Circuit object."""
+    kw = dict(
+        name="small", dt_ms=0.1, seed=1, inputs=6,
+        modules={"wta": Module(motif=named_motif("winner-take-all"), copies=2), "readout": Module(neurons=3)},
+        connections=[Connection("inputs", "wta.in", "one-to-one", weight="port"),
+                     Connection("wta.out", "readout", "all-to-all", weight=2.0)],
+    )
+    kw.update(top)
+    return AssemblySpec(**kw)
+
+
+def test_python_spec_with_circuit_modules_matches_the_dict_spec():
+    asm = assemble(python_spec())
+    ref = assemble(spec())
+    np.testing.assert_array_equal(asm.circuit.weights, ref.circuit.weights)
+    np.testing.assert_array_equal(asm.circuit.delays, ref.circuit.delays)
+    np.testing.assert_array_equal(asm.mask, ref.mask)
+    np.testing.assert_array_equal(asm.module, ref.module)
+    assert asm.readout == ref.readout
+    assert asm.modules[0]["source"] == "circuit:winner-take-all"
+    json.dumps(asm.circuit.metadata)  # the spec record is JSON-ready with a Circuit in it
+    assert asm.circuit.metadata["assembly"]["spec"]["modules"]["wta"]["motif"] == "circuit:winner-take-all"
+    # a bare Circuit as a module is shorthand for Module(motif=circuit)
+    short = python_spec(modules={"wta": Module(motif=named_motif("winner-take-all"), copies=2),
+                                 "readout": Module(neurons=3)})
+    assert short == python_spec()
+    bare = AssemblySpec(inputs=3, modules={"m": named_motif("winner-take-all")},
+                        connections=[Connection("inputs", "m.in", "one-to-one")], readout="m.out")
+    assert bare.modules["m"] == Module(motif=named_motif("winner-take-all"))
+    assert assemble(bare).circuit.n_neurons == named_motif("winner-take-all").n_neurons
+
+
+def test_python_spec_distributions_endpoints_and_round_trip():
+    s = AssemblySpec(
+        inputs=["left", "right"], seed=2,
+        modules={"m": Module(motif="feedforward-inhibition", copies=3, weight_scale=0.5, trainable=False),
+                 "pop": Module(neurons={"E": 4, "I": 1}, params={"tau_m": 12.0})},
+        connections=[Connection("inputs", "m.in", "all-to-all", p=0.5, weight=Uniform(0.5, 1.5), grow=True),
+                     Connection(Endpoint("m", "out", copies="0:2"), "pop.E", "all-to-all", fan_in=2,
+                                weight=Normal(mean=1.0, std=0.2), delay_ms=0.3, name="m to pop")],
+        readout=["pop.E[0]", Endpoint("pop", "E", index=1)])
+    d = s.to_dict()
+    assert AssemblySpec.from_dict(d) == s
+    asm = assemble(s)
+    assert asm == asm and assemble(d).circuit == asm.circuit  # the dict form builds the same network
+    assert asm.input_names == ["left", "right"]
+    assert asm.connections[1]["name"] == "m to pop" and asm.connections[1]["from"] == "m.out@copies[0:2]"
+    assert len(asm.readout) == 2
+
+
+def test_toml_spec_reads_into_dataclasses():
+    s = AssemblySpec.from_toml(EXAMPLES / "assemble_digits_wta.toml")
+    assert isinstance(s.modules["wta"], Module) and s.modules["wta"].copies == 24
+    assert s.connections[0].weight == Uniform(1.0, 3.0)
+    assert s.connections[0].source == Endpoint("inputs") and s.connections[0].target == Endpoint("wta", "in")
+    assert s.readout == Endpoint("readout")
+    assert assemble(s).circuit == assemble(EXAMPLES / "assemble_digits_wta.toml").circuit
+    # the circuit keeps the spec as written
+    assert assemble(s).circuit.metadata["assembly"]["spec"] == load_spec(EXAMPLES / "assemble_digits_wta.toml")
+
+
+def test_library_id_and_name_in_a_python_spec(tmp_path):
+    path = tmp_path / "lib.db"
+    lib = MotifLibrary(path)
+    evolved = load(write_motif(tmp_path / "shared.json"))  # stands for an evolved motif
+    mid, _ = lib.add(evolved, task="coincidence", score=0.9)
+    s = AssemblySpec(modules={"x": Module(motif=mid, copies=2), "y": Module(motif="ping")})
+    asm = assemble(s, library=lib)
+    assert [m["source"] for m in asm.modules] == [f"library:{mid}", "library:ping"]
+    assert asm.circuit.n_neurons == 2 * evolved.n_neurons + named_motif("ping").n_neurons
+    lib.close()
+    # a path works too: opened for the call and closed after
+    assert assemble(s, library=path).circuit == asm.circuit
+    with pytest.raises(AssemblyError, match=r"^modules\.x\.motif: library id .* needs a motif library"):
+        assemble(s)  # no default database is read behind the caller's back
+    with pytest.raises(AssemblyError, match=r"^library: .*: no such motif library"):
+        assemble(s, library=tmp_path / "none.db")
+    with pytest.raises(AssemblyError, match=r"^modules\.x\.motif: no motif with id 9999"):
+        assemble(AssemblySpec(modules={"x": Module(motif=9999)}), library=path)
+
+
+DATACLASS_ERRORS = [
+    (lambda: Module(), r"^Module: give exactly one of motif, file or neurons"),
+    (lambda: Module(motif="ping", neurons=3), r"^Module: give exactly one of motif, file or neurons \(got motif, neurons\)"),
+    (lambda: Module(neurons=3, copies=0), r"^Module\.copies: expected an integer >= 1"),
+    (lambda: Module(motif="ping", weight_scale=-1), r"^Module\.weight_scale: expected a number > 0"),
+    (lambda: Module(motif=1.5), r"^Module\.motif: expected a motif name, a library id or a Circuit"),
+    (lambda: Module(neurons=3, params={"tau_x": 1.0}), r"^Module\.params\.tau_x: unknown neuron parameter"),
+    (lambda: Module(neurons={"E": 2, "X": 1}), r"^Module\.neurons\.X: unknown key"),
+    (lambda: Connection("a", "b", "star"), r"^Connection\.pattern: unknown pattern 'star'"),
+    (lambda: Connection("a", "b", "all-to-all", p=1.5), r"^Connection\.p: expected a probability in \[0, 1\], got 1\.5"),
+    (lambda: Connection("a", "b", "all-to-all", weight="heavy"), r"^Connection\.weight: expected a number > 0, 'port'"),
+    (lambda: Connection("a.in", "b", "all-to-all"), r"^Connection\.from: 'in' ports are targets only"),
+    (lambda: Connection("a", "inputs", "all-to-all"), r"^Connection\.to: the network inputs cannot be a target"),
+    (lambda: Connection("a", "b[0", "all-to-all"), r"^Connection\.to: bad endpoint 'b\[0'"),
+    (lambda: Connection("a", "b", "one-to-one", fan_in=2), r"^Connection\.fan_in: not with one-to-one"),
+    (lambda: Uniform(2.0, 1.0), r"^Uniform: uniform weights need 0 <= low < high"),
+    (lambda: Normal(mean=1.0, std="x"), r"^Normal\.std: expected a number, got 'x'"),
+    (lambda: Endpoint("m", "dendrite"), r"^Endpoint: unknown port 'dendrite' of module 'm'"),
+    (lambda: Endpoint("inputs", copies=1), r"^Endpoint\.copies: the network inputs have no copies"),
+    (lambda: AssemblySpec(modules={}), r"^modules: missing"),
+    (lambda: AssemblySpec(modules={"m": Module(neurons=2)}, dt_ms=0), r"^AssemblySpec\.dt_ms: expected a number > 0"),
+    (lambda: AssemblySpec(modules={"m": "ping"}), r"^modules\.m: expected a Module or a Circuit, got str"),
+    (lambda: AssemblySpec(modules={"bad.name": Module(neurons=1)}), r"^modules\.bad\.name: bad module name"),
+    (lambda: AssemblySpec(modules={"m": Module(neurons=2)}, connections=[Connection("m", "n", "all-to-all", weight=1.0)]),
+     r"^connections\[0\]\.to: unknown module 'n'"),
+    (lambda: AssemblySpec(modules={"m": Module(neurons=2)}, connections=[Connection("inputs", "m", "all-to-all", weight=1.0)]),
+     r"^connections\[0\]\.from: the network has no inputs"),
+    (lambda: AssemblySpec(modules={"m": Module(neurons=2)}, dt_ms=1.0,
+                          connections=[Connection("m", "m", "recurrent", weight=1.0, delay_ms=0.5)]),
+     r"^connections\[0\]\.delay_ms: 0\.5 ms is not a whole number of steps"),
+    (lambda: AssemblySpec(modules={"m": Module(neurons=2)}, inputs=2, readout="inputs"),
+     r"^readout: input channels cannot be read out"),
+]
+
+
+@pytest.mark.parametrize("build,pattern", DATACLASS_ERRORS, ids=[p for _, p in DATACLASS_ERRORS])
+def test_dataclass_errors_name_the_key(build, pattern):
+    with pytest.raises(AssemblyError, match=pattern) as exc:
+        build()
+    assert "\n" not in str(exc.value)
+
+
+def test_from_dict_errors_name_the_spec_key():
+    """The same checks, read from a dict, name the key as the TOML file has it."""
+    with pytest.raises(AssemblyError, match=r"^connections\[1\]\.weight: uniform weights need"):
+        AssemblySpec.from_dict(_mutate(lambda s: s["connections"][1].update(
+            weight={"dist": "uniform", "low": 2, "high": 1})))
+    with pytest.raises(AssemblyError, match=r"^modules\.wta\.copies: expected an integer >= 1"):
+        AssemblySpec.from_dict(_mutate(lambda s: s["modules"]["wta"].update(copies=0)))
+    with pytest.raises(AssemblyError, match=r"^dt_ms: expected a number > 0"):
+        AssemblySpec.from_dict(_mutate(lambda s: s.update(dt_ms=-1)))
+    # a Connection built alone still names its class afterwards
+    with pytest.raises(AssemblyError, match=r"^Connection\.p:"):
+        Connection("a", "b", "all-to-all", p=2)
+
+
+def test_specs_are_frozen_values():
+    m = Module(motif="ping")
+    with pytest.raises(AttributeError):
+        m.copies = 3  # type: ignore[misc]
+    assert Module(motif=" ping ") == m and Module(neurons=2, copies=np.int64(2)).copies == 2
