@@ -7,8 +7,17 @@ import argparse
 import numpy as np
 
 
+def _load_plugins(args: argparse.Namespace) -> None:
+    from .registry import load_plugin
+
+    for path in args.plugin or ():
+        load_plugin(path)
+
+
 def _cmd_tasks(args: argparse.Namespace) -> int:
     from .spec import describe_tasks
+
+    _load_plugins(args)
 
     rows = describe_tasks()
     width = max(len(r[0]) for r in rows)
@@ -20,10 +29,14 @@ def _cmd_tasks(args: argparse.Namespace) -> int:
 
 def _cmd_score(args: argparse.Namespace) -> int:
     from ..io import load
-    from .spec import load_fitness
+    from .spec import fitness_from_dict, load_fitness
 
     circuit = load(args.circuit)
-    spec = load_fitness(args.fitness)
+    _load_plugins(args)
+    if args.fitness.startswith("task:"):  # a task family with its default parameters
+        spec = fitness_from_dict({"name": args.fitness[5:], "task": {"family": args.fitness[5:]}})
+    else:
+        spec = load_fitness(args.fitness)
     task = spec.task
     res, batch, sim = spec.evaluate(circuit, seed=args.seed, return_raw=True)
     print(f"circuit: {circuit!r}")
@@ -54,12 +67,16 @@ def _cmd_score(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the task commands to the ``evo-circuits`` parser."""
+    plugin_help = "task plugin file defining more task families (Python, executed: trust it); repeatable"
     s = sub.add_parser("tasks", help="list the task families with chance levels")
+    s.add_argument("--plugin", action="append", metavar="FILE.py", help=plugin_help)
     s.set_defaults(func=_cmd_tasks)
 
     s = sub.add_parser("score", help="score a circuit on a fitness spec")
     s.add_argument("circuit", help="circuit JSON")
-    s.add_argument("--fitness", required=True, help="fitness spec TOML (fitness/*.toml)")
+    s.add_argument("--fitness", required=True,
+                   help="fitness spec TOML (fitness/*.toml), or task:NAME for a family with default parameters")
+    s.add_argument("--plugin", action="append", metavar="FILE.py", help=plugin_help)
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--plot", help="draw the input/output raster of a few trials")
     s.set_defaults(func=_cmd_score)

@@ -19,22 +19,30 @@ from ..errors import EvoCircuitsError
 
 
 def _data(args: argparse.Namespace, dt_ms: float):
-    """(train, test) data sets named by ``--data``."""
+    """(train, test) data sets named by ``--data`` (and ``--test``)."""
+    from .adaptors import load_npz, split
     from .data import load_digits, task_dataset
 
     spec = args.data
+    test = load_npz(args.test) if args.test else None
     if spec == "digits":
-        return load_digits(encoding=args.encoding, n_steps=args.steps, seed=args.seed)
+        tr, te = load_digits(encoding=args.encoding, n_steps=args.steps, seed=args.seed)
+        return tr, test or te
     if spec.startswith("task:"):
-        from ..tasks import get_task
+        from ..tasks import get_task, load_plugin
 
-        name = spec[5:]
-        task = get_task(name)()
+        for plugin in args.plugin or ():
+            load_plugin(plugin)
+        task = get_task(spec[5:])()
         n_test = max(1, args.trials // 4)
         # Independent trial streams for train and test.
         return (task_dataset(task, args.trials, seed=2 * args.seed, dt_ms=dt_ms),
-                task_dataset(task, n_test, seed=2 * args.seed + 1, dt_ms=dt_ms))
-    raise EvoCircuitsError(f"--data: expected 'digits' or 'task:NAME', got {spec!r}")
+                test or task_dataset(task, n_test, seed=2 * args.seed + 1, dt_ms=dt_ms))
+    if spec.endswith(".npz") or Path(spec).is_file():
+        data = load_npz(spec)
+        # Without --test, a fixed stratified quarter is held out (seeded by --seed).
+        return (data, test) if test is not None else split(data, 0.25, seed=args.seed)
+    raise EvoCircuitsError(f"--data: expected 'digits', 'task:NAME' or an NPZ file, got {spec!r}")
 
 
 def _config(args: argparse.Namespace):
@@ -42,7 +50,7 @@ def _config(args: argparse.Namespace):
 
     # Readout by data set unless given: digits learn best from the outputs' mean membrane
     # (x2 per mV; measured in docs/training.md); tasks are scored on output spikes.
-    readout = args.readout or ("membrane" if args.data == "digits" else "count")
+    readout = args.readout or ("count" if args.data.startswith("task:") else "membrane")
     gain = args.gain if args.gain is not None else (2.0 if readout == "membrane" else 1.0)
     return TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, clip=args.clip or None,
                        slope=args.slope, reset_grad=args.reset_grad, readout=readout, gain=gain,
@@ -148,7 +156,13 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _train_options(s: argparse.ArgumentParser, epochs: int) -> None:
-    s.add_argument("--data", required=True, help="'digits' (scikit-learn 8x8 digits) or 'task:NAME' (task suite)")
+    s.add_argument("--data", required=True,
+                   help="'digits' (scikit-learn 8x8 digits), 'task:NAME' (task suite) or FILE.npz (your own "
+                        "spikes + labels, layouts in docs/training.md)")
+    s.add_argument("--test", metavar="FILE.npz", help="fixed held-out set (default: digits/task test split, or a "
+                   "stratified quarter of --data FILE.npz)")
+    s.add_argument("--plugin", action="append", metavar="FILE.py",
+                   help="task plugin file(s) defining the task of --data task:NAME (executed: trust it)")
     s.add_argument("--epochs", type=int, default=epochs)
     s.add_argument("--out", help="output folder (default: next to the input)")
     s.add_argument("--batch-size", type=int, default=128)

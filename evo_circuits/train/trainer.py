@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
 from ..circuit import Circuit
+from .adaptors import as_dataset
 from .bptt import BPTT
 from .data import SpikeDataset
 from .network import TrainableNetwork, TrainError
@@ -172,7 +173,7 @@ def _check_fit(circuit: Circuit, readout: Readout, data: SpikeDataset) -> None:
                          f"{len(circuit.outputs)} output neuron(s){extra} = {n_cls} classes")
 
 
-def train(circuit: Circuit | TrainableNetwork, train_data: SpikeDataset, test_data: SpikeDataset | None = None,
+def train(circuit: Circuit | TrainableNetwork, train_data: Any, test_data: Any = None,
           config: TrainConfig | None = None, *, mask: np.ndarray | None = None,
           trainable: np.ndarray | None = None, progress: ProgressFn | None = None) -> TrainResult:
     """Train a circuit on a data set with surrogate-gradient BPTT.
@@ -181,7 +182,10 @@ def train(circuit: Circuit | TrainableNetwork, train_data: SpikeDataset, test_da
     ----------
     circuit : Circuit or TrainableNetwork
         The starting network (its weights are the initial values).
-    train_data, test_data : SpikeDataset
+    train_data, test_data : SpikeDataset, (X, y), torch Dataset or NPZ path
+        Anything :func:`.adaptors.as_dataset` takes: e.g. ``(X, y)`` with ``X`` 0/1 spikes
+        ``(samples, steps, channels)`` and integer labels ``y``. Data that carry a time
+        step (``dt_ms``) must match the circuit's.
     config : TrainConfig, optional
     mask, trainable : ndarray of bool, optional
         Structure mask (which synapses exist) and trainable subset, e.g. from
@@ -196,6 +200,8 @@ def train(circuit: Circuit | TrainableNetwork, train_data: SpikeDataset, test_da
     TrainResult
     """
     cfg = config or TrainConfig()
+    train_data = as_dataset(train_data, name="train")
+    test_data = None if test_data is None else as_dataset(test_data, name="test")
     if isinstance(circuit, TrainableNetwork):
         net = circuit.copy()
     else:
