@@ -215,10 +215,16 @@ class BPTT:
         lo, hi = self.readout.span(n_steps)
         g_s = np.zeros((len(spikes), net.n_neurons), self.dtype)
         g_p = np.zeros_like(g_s)
+        g_pt = np.zeros((0, 0, 0), self.dtype)
         if self.readout.kind == "count":
             g_s[:, net.outputs] = d_act
         else:
-            g_p[:, net.outputs] = d_act / max(hi - lo, 1)
+            per_step, at_steps = self.readout.membrane_grad(d_act, _columns(p[:, lo:hi], net.outputs, axis=2), n_steps)
+            if at_steps.size:
+                g_pt = np.zeros((len(spikes), n_steps, len(net.outputs)), self.dtype)
+                g_pt[:, lo:hi] = at_steps
+            else:
+                g_p[:, net.outputs] = per_step
         n_chunks = max(1, min(N_CHUNKS, len(spikes)))
         g_dl = self._buffer("g_dl", (n_chunks, max(len(net.dl_col), 1)), self.dtype)  # delayed synapses
         gb = self._buffer("gb", (n_chunks, net.n_neurons), self.dtype)
@@ -230,7 +236,7 @@ class BPTT:
         gq_rec = self._buffer("gq", (len(spikes), n_steps, q_hi - q_lo), self.dtype)
         slope = self.dtype.type(self.slope)
         backward(spikes, weights, Transposed(wt, self._inh_pre, net.post_cols, net.tcol_lo, net.tcol_hi),
-                 self._neuron_constants(), Trace(p, m, s), LossGrad(g_s, g_p, lo, hi), slope, self.reset_grad,
+                 self._neuron_constants(), Trace(p, m, s), LossGrad(g_s, g_p, lo, hi, g_pt, np.asarray(net.outputs, np.int64)), slope, self.reset_grad,
                  n_chunks, BackwardOut(g_dl, gb, e_lo, q_lo, ge_rec, gq_rec))
         grad_w = self._weight_grad(x, s, ge_rec, gq_rec)
         if len(net.dl_col):  # delayed synapses: from the kernel (the products assumed no delay)

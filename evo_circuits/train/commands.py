@@ -51,9 +51,10 @@ def _config(args: argparse.Namespace):
     # Readout by data set unless given: digits learn best from the outputs' mean membrane
     # (x2 per mV; measured in docs/training.md); tasks are scored on output spikes.
     readout = args.readout or ("count" if args.data.startswith("task:") else "membrane")
-    gain = args.gain if args.gain is not None else (2.0 if readout == "membrane" else 1.0)
+    gain = args.gain if args.gain is not None else (1.0 if readout == "count" else 2.0)
     return TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, clip=args.clip or None,
                        slope=args.slope, reset_grad=args.reset_grad, readout=readout, gain=gain,
+                       reduce=args.reduce, readout_tau_ms=args.readout_tau,
                        train_inputs=not args.freeze_inputs, train_bias=args.train_bias, grow=args.grow,
                        dtype=args.dtype, seed=args.seed)
 
@@ -62,7 +63,8 @@ def _write_history(path: Path, rows: list[dict]) -> None:
     from ..io.atomic import atomic_open
 
     with atomic_open(path, "w") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        keys = list(dict.fromkeys(k for row in rows for k in row))  # callbacks may add columns
+        w = csv.DictWriter(fh, fieldnames=keys)
         w.writeheader()
         w.writerows(rows)
 
@@ -152,6 +154,12 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     with atomic_open(out / "compare.json", "w") as fh:
         json.dump(summary, fh, indent=1, default=lambda o: list(o) if isinstance(o, tuple) else str(o))
     print(f"wrote {plot}, {out / 'compare.json'}")
+    if args.save_networks:
+        (out / "networks").mkdir(exist_ok=True)
+        for key, circuits in res.networks.items():
+            for seed, c in zip(res.seeds, circuits):
+                c.save(out / "networks" / f"{key}-seed{seed}.json")
+        print(f"wrote the trained networks to {out / 'networks'}/")
     return 0
 
 
@@ -170,10 +178,15 @@ def _train_options(s: argparse.ArgumentParser, epochs: int) -> None:
     s.add_argument("--clip", type=float, default=100.0, help="max gradient norm, 0 = no clipping (default 100)")
     s.add_argument("--slope", type=float, default=None, help="fast-sigmoid surrogate slope, 1/mV")
     s.add_argument("--reset-grad", action="store_true", help="let gradients flow through the reset (default: detached)")
-    s.add_argument("--readout", choices=("count", "membrane"), default=None,
-                   help="output spike counts or mean membrane (default: membrane for digits, count for tasks)")
+    s.add_argument("--readout", choices=("count", "membrane", "li"), default=None,
+                   help="output spike counts, mean membrane, or non-spiking leaky-integrator outputs "
+                        "(default: count for tasks, membrane otherwise)")
+    s.add_argument("--reduce", choices=("mean", "max"), default="mean",
+                   help="li readout: mean or max of the output membrane over the trial (default mean)")
+    s.add_argument("--readout-tau", type=float, default=None, metavar="MS",
+                   help="li readout: membrane time constant of the outputs (default: theirs)")
     s.add_argument("--gain", type=float, default=None,
-                   help="logit per output spike (count, default 1) or per mV (membrane, default 2)")
+                   help="logit per output spike (count, default 1) or per mV (membrane/li, default 2)")
     s.add_argument("--train-bias", action="store_true", help="also train each neuron's i_bias")
     s.add_argument("--freeze-inputs", action="store_true", help="do not train input synapses")
     s.add_argument("--grow", action="store_true", help="let absent synapses grow (default: structure fixed)")
@@ -207,5 +220,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("spec", help="assembly spec (TOML)")
     s.add_argument("--seeds", type=int, default=5)
     s.add_argument("--library", help="motif library for 'motif = <id or name>' (default: named motifs only)")
+    s.add_argument("--save-networks", action="store_true",
+                   help="also write every trained network to OUT/networks/<arm>-seed<k>.json")
     _train_options(s, epochs=30)
     s.set_defaults(func=_with_slope(_cmd_compare))

@@ -21,6 +21,7 @@ import numpy as np
 
 from ..circuit import Circuit
 from .builders import random_like
+from .adaptors import as_dataset
 from .data import SpikeDataset
 from .network import TrainError
 from .trainer import TrainConfig, train
@@ -63,11 +64,14 @@ class CompareResult:
         Test accuracy per epoch (epoch 0 = before training), keys ``assembled`` and ``random``.
     seeds : list of int
     extras : dict
+    networks : dict of str -> list of Circuit
+        The trained network of every arm and seed (same keys and order as ``curves``).
     """
 
     curves: dict[str, np.ndarray]
     seeds: list[int]
     extras: dict = field(default_factory=dict)
+    networks: dict[str, list[Circuit]] = field(default_factory=dict)
 
     def final(self, key: str) -> np.ndarray:
         """Final test accuracy per seed."""
@@ -136,7 +140,10 @@ def compare(network: Circuit | NetworkFactory, train_data: SpikeDataset, test_da
     seed_list = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
     if not seed_list:
         raise TrainError(f"seeds: expected at least one seed, got {seeds!r}")
+    train_data = as_dataset(train_data, name="train")
+    test_data = as_dataset(test_data, name="test")
     curves: dict[str, list] = {"assembled": [], "random": []}
+    trained: dict[str, list] = {"assembled": [], "random": []}
     sizes = {}
     for k, seed in enumerate(seed_list):
         run_cfg = replace(cfg, seed=seed)
@@ -148,4 +155,6 @@ def compare(network: Circuit | NetworkFactory, train_data: SpikeDataset, test_da
             res = train(c, train_data, test_data, run_cfg, mask=m_, trainable=t_,
                         progress=None if progress is None else _bind(progress, key, k, len(seed_list)))
             curves[key].append(res.curve("test_acc"))
-    return CompareResult(curves={k: np.array(v) for k, v in curves.items()}, seeds=seed_list, extras=sizes)
+            trained[key].append(res.circuit)
+    return CompareResult(curves={k: np.array(v) for k, v in curves.items()}, seeds=seed_list, extras=sizes,
+                         networks=trained)

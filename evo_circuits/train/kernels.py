@@ -152,12 +152,16 @@ class Trace(NamedTuple):
 class LossGrad(NamedTuple):
     """Direct loss gradients w.r.t. each neuron's spike (``g_s``) and membrane ``p``
     (``g_p``), float arrays (B, n), at every step of the readout window
-    ``win_lo <= t < win_hi`` (zero for non-output neurons)."""
+    ``win_lo <= t < win_hi`` (zero for non-output neurons); and per step (``g_pt``, float
+    array (B, T, K), or shape (0, 0, 0)) w.r.t. the membrane of neurons ``out_cols``
+    (e.g. at the maximum of a max-membrane readout)."""
 
     g_s: np.ndarray
     g_p: np.ndarray
     win_lo: int
     win_hi: int
+    g_pt: np.ndarray
+    out_cols: np.ndarray
 
 
 class BackwardOut(NamedTuple):
@@ -448,6 +452,10 @@ def _backward_one(b, spk_in, wiring, transposed, neurons, trace, target, slope, 
         # (1 - m) gp + em gu = gp - gu + em gu.
         for i in range(n):
             gp[i] = gv[i] * (one - s[i]) + (gs[i] + wf * gsb[i]) * sd[i] + wf * gpb[i]
+        if target.g_pt.shape[0] > 0:
+            gpt = target.g_pt[b, t]
+            for k in range(target.out_cols.shape[0]):
+                gp[target.out_cols[k]] += gpt[k]
         for i in range(n):
             gu[i] = mt[i] * gp[i]
         for i in range(n):

@@ -23,12 +23,13 @@ from typing import Any, Callable
 import numpy as np
 
 from ..circuit import Circuit
+from ..model import TYPE_DEFAULTS
 from .adaptors import as_dataset
 from .bptt import BPTT
 from .data import SpikeDataset
 from .network import TrainableNetwork, TrainError
 from .optim import Adam, clip_grad_norm
-from .readout import Readout, cross_entropy
+from .readout import Readout, cross_entropy, li_outputs
 from .surrogate import DEFAULT_SLOPE
 
 
@@ -51,9 +52,15 @@ class TrainConfig:
         Fast-sigmoid surrogate slope (1/mV).
     reset_grad : bool
         Gradient through the reset (default False: detached reset).
-    readout : {"count", "membrane"}
+    readout : {"count", "membrane", "li"}
+        Output spike counts, mean membrane of the (spiking) outputs, or non-spiking
+        leaky-integrator outputs (see :mod:`.readout`).
     gain : float
-        Logit per spike (count) or per mV (membrane).
+        Logit per spike (count) or per mV (membrane, li).
+    reduce : {"mean", "max"}
+        ``li``: mean or maximum of the output membrane over the window.
+    readout_tau_ms : float or None
+        ``li``: membrane time constant of the outputs (default: theirs).
     train_inputs, train_bias, grow : bool
         Train input synapses; train ``i_bias``; let absent synapses grow.
     dtype : {"float64", "float32"}
@@ -70,6 +77,8 @@ class TrainConfig:
     reset_grad: bool = False
     readout: str = "count"
     gain: float = 1.0
+    reduce: str = "mean"
+    readout_tau_ms: float | None = None
     train_inputs: bool = True
     train_bias: bool = False
     grow: bool = False
@@ -87,7 +96,7 @@ class TrainConfig:
             raise TrainError(f"clip: expected a positive gradient norm or None, got {self.clip!r}")
         if self.dtype not in ("float64", "float32"):
             raise TrainError(f"dtype: expected 'float64' or 'float32', got {self.dtype!r}")
-        Readout(kind=self.readout, gain=self.gain)  # validates readout and gain
+        Readout(kind=self.readout, gain=self.gain, reduce=self.reduce, tau_ms=self.readout_tau_ms)  # validates
 
 
 @dataclass
@@ -134,16 +143,90 @@ class TrainResult:
 ProgressFn = Callable[[int, int, int, dict], None]
 
 
-def weight_unit(net: TrainableNetwork) -> np.ndarray:
+@dataclass
+class EpochReport:
+    """What an epoch callback of :func:`train` sees after each epoch's evaluation.
+
+    Attributes
+    ----------
+    epoch : int
+        0 before training, then 1, 2, ...
+    row : dict
+        The history row of the epoch (losses, accuracies, timing).
+    network : TrainableNetwork
+        The network being trained, as it is now (``network.to_circuit()`` for a Circuit;
+        do not modify it).
+    bptt : BPTT
+        Its forward/backward passes (``bptt.forward(x)`` for membrane and refractory
+        records, ``bptt.logits(x)``).
+    outputs : BatchOutputs
+        Forward pass of the epoch's last training batch.
+    """
+
+    epoch: int
+    row: dict
+    network: TrainableNetwork
+    bptt: BPTT
+    outputs: "BatchOutputs"
+
+
+@dataclass
+class BatchOutputs:
+    """One batch through the network: inputs, labels, every neuron's spikes and membrane.
+
+    Attributes
+    ----------
+    inputs : ndarray (B, T, C) uint8
+    labels : ndarray (B,)
+    spikes : ndarray (B, T, n) uint8
+    p : ndarray (B, T, n)
+        Membrane potential after each step's update.
+    logits : ndarray (B, n_classes)
+    dt_ms : float
+    """
+
+    inputs: np.ndarray
+    labels: np.ndarray
+    spikes: np.ndarray
+    p: np.ndarray
+    logits: np.ndarray
+    dt_ms: float
+
+    def rates_hz(self) -> np.ndarray:
+        """Mean firing rate of every neuron over the batch (Hz), shape (n,)."""
+        return self.spikes.mean(axis=(0, 1)) * 1e3 / self.dt_ms
+
+
+EpochCallback = Callable[[EpochReport], "dict | None"]
+
+
+def batch_outputs(bp: BPTT, inputs: np.ndarray, labels: np.ndarray) -> BatchOutputs:
+    """Run one batch forward and collect what :class:`BatchOutputs` holds."""
+    p, m = bp.forward(inputs)
+    return BatchOutputs(inputs=np.asarray(inputs), labels=np.asarray(labels), spikes=bp.spikes_of(p, m), p=p,
+                        logits=bp.logits(inputs), dt_ms=bp.net.circuit.dt_ms)
+
+
+#: Unit of the optimised parameters of neurons without a threshold (leaky-integrator
+#: readouts): the default neuron's threshold gap, so their learning rate does not depend
+#: on the stand-in threshold that keeps them silent.
+LI_UNIT_MV = TYPE_DEFAULTS["E"].v_th - TYPE_DEFAULTS["E"].v_rest
+
+
+def weight_unit(net: TrainableNetwork, readout: Readout | None = None) -> np.ndarray:
     """Unit of the optimised parameters per postsynaptic neuron: its threshold gap
-    ``|v_th - v_rest|`` in mV (at least 0.1 mV)."""
-    return np.maximum(np.abs(net.v_th - net.v_rest), 0.1)
+    ``|v_th - v_rest|`` in mV (at least 0.1 mV); :data:`LI_UNIT_MV` for leaky-integrator
+    outputs (``readout.kind == "li"``)."""
+    unit = np.maximum(np.abs(net.v_th - net.v_rest), 0.1)
+    if readout is not None and readout.kind == "li":
+        unit[net.outputs] = LI_UNIT_MV
+    return unit
 
 
 def make_readout(config: TrainConfig, data: SpikeDataset) -> Readout:
     """The Readout of a run: kind and gain from the config, class layout from the data set."""
     hint = dict(getattr(data, "readout_hint", {}) or {})
-    return Readout(kind=config.readout, gain=config.gain, **hint)
+    return Readout(kind=config.readout, gain=config.gain, reduce=config.reduce, tau_ms=config.readout_tau_ms, **hint)
 
 
 def evaluate(bp: BPTT, data: SpikeDataset, batch_size: int = 256) -> tuple[float, float]:
@@ -175,7 +258,8 @@ def _check_fit(circuit: Circuit, readout: Readout, data: SpikeDataset) -> None:
 
 def train(circuit: Circuit | TrainableNetwork, train_data: Any, test_data: Any = None,
           config: TrainConfig | None = None, *, mask: np.ndarray | None = None,
-          trainable: np.ndarray | None = None, progress: ProgressFn | None = None) -> TrainResult:
+          trainable: np.ndarray | None = None, progress: ProgressFn | None = None,
+          callback: EpochCallback | None = None) -> TrainResult:
     """Train a circuit on a data set with surrogate-gradient BPTT.
 
     Parameters
@@ -194,6 +278,11 @@ def train(circuit: Circuit | TrainableNetwork, train_data: Any, test_data: Any =
         ``progress(epoch, batch, n_batches, info)`` after every batch (``info``: running
         ``loss``, ``acc``, ``samples_per_s``) and with ``batch == n_batches`` after each
         epoch's evaluation (``info`` = the history row).
+    callback : callable, optional
+        ``callback(report)`` after each epoch's evaluation, with an :class:`EpochReport`
+        (the current network, its BPTT and the forward pass of the epoch's last batch); a
+        dict it returns is added to the epoch's history row (your own metrics, e.g. firing
+        rates or a regression error, land in ``history.csv``).
 
     Returns
     -------
@@ -202,12 +291,14 @@ def train(circuit: Circuit | TrainableNetwork, train_data: Any, test_data: Any =
     cfg = config or TrainConfig()
     train_data = as_dataset(train_data, name="train")
     test_data = None if test_data is None else as_dataset(test_data, name="test")
+    readout = make_readout(cfg, train_data)
     if isinstance(circuit, TrainableNetwork):
         net = circuit.copy()
     else:
+        if readout.kind == "li":  # outputs without threshold: trained and saved as such
+            circuit = li_outputs(circuit, readout.tau_ms)
         net = TrainableNetwork.from_circuit(circuit, mask, trainable, train_inputs=cfg.train_inputs,
                                             train_bias=cfg.train_bias, grow=cfg.grow)
-    readout = make_readout(cfg, train_data)
     _check_fit(net.circuit, readout, train_data)
     if test_data is not None:
         _check_fit(net.circuit, readout, test_data)
@@ -215,7 +306,7 @@ def train(circuit: Circuit | TrainableNetwork, train_data: Any, test_data: Any =
     # Adam works on weights and biases in units of the postsynaptic neuron's threshold gap
     # (as with a normalised membrane, threshold 1), so that one learning rate suits circuits
     # whatever their scale in mV.
-    unit = weight_unit(net)
+    unit = weight_unit(net, readout)
     theta_w = net.weights / unit
     theta_b = net.bias / unit
     params, masks = [theta_w], [net.trainable]
@@ -227,11 +318,17 @@ def train(circuit: Circuit | TrainableNetwork, train_data: Any, test_data: Any =
     n = len(train_data)
     n_batches = -(-n // cfg.batch_size)
     history: list[dict] = []
+    last_batch = np.arange(min(n, cfg.batch_size))
 
     def log_epoch(epoch: int, loss: float, acc: float, seconds: float, samples: int) -> None:
         te_loss, te_acc = evaluate(bp, test_data) if test_data is not None else (float("nan"), float("nan"))
         row = dict(epoch=epoch, train_loss=loss, train_acc=acc, test_loss=te_loss, test_acc=te_acc,
                    seconds=seconds, samples_per_s=samples / seconds if seconds > 0 else float("nan"))
+        if callback is not None:
+            x = train_data.batch(last_batch, draw=0)
+            extra = callback(EpochReport(epoch, dict(row), net, bp, batch_outputs(bp, x, train_data.labels[last_batch])))
+            if extra:
+                row.update({str(k): v for k, v in dict(extra).items() if k not in row})
         history.append(row)
         if progress is not None:
             progress(epoch, n_batches, n_batches, row)
@@ -244,7 +341,7 @@ def train(circuit: Circuit | TrainableNetwork, train_data: Any, test_data: Any =
         t0 = time.perf_counter()
         loss_sum, correct, seen = 0.0, 0, 0
         for k in range(n_batches):
-            idx = order[k * cfg.batch_size:(k + 1) * cfg.batch_size]
+            idx = last_batch = order[k * cfg.batch_size:(k + 1) * cfg.batch_size]
             # A fresh encoding draw per (seed, epoch); draw 0 is reserved for evaluation.
             spikes = train_data.batch(idx, draw=(cfg.seed % 2**20) * 2**20 + epoch)
             labels = train_data.labels[idx]
