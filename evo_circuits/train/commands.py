@@ -107,6 +107,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def _cmd_compare(args: argparse.Namespace) -> int:
     from ..assemble import AssemblySpec, assemble
     from ..assemble.commands import cli_library
+    from ..io import save
     from ..io.atomic import atomic_open
     from ..plots import learning_curves
     from .compare import compare
@@ -158,7 +159,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         (out / "networks").mkdir(exist_ok=True)
         for key, circuits in res.networks.items():
             for seed, c in zip(res.seeds, circuits):
-                c.save(out / "networks" / f"{key}-seed{seed}.json")
+                save(c, out / "networks" / f"{key}-seed{seed}.json")
         print(f"wrote the trained networks to {out / 'networks'}/")
     return 0
 
