@@ -208,3 +208,24 @@ def test_doc_example_motif_in_sequential_trains_end_to_end():
     np.testing.assert_array_equal(trained.types, motif.types)
     assert not np.array_equal(trained.weights, motif.weights)  # the motif itself trained
     assert ns["SpikeCount"] is SpikeCount and ns["SurrogateSpike"] is SurrogateSpike and ns["project_"] is project_
+
+
+@pytest.mark.parametrize("reduce", ["mean", "max"])
+def test_leaky_integrator_readout_gradients_equal_numba_bptt(reduce):
+    """Non-spiking outputs (readout 'li'): the module makes them as the trainer does, and
+    autograd through the mean/max membrane equals the numba BPTT."""
+    from evo_circuits.train.readout import LI_THRESHOLD_MV, li_outputs
+
+    c = small_circuit(82, n=9, t_ref=0.3)
+    ro = Readout("li", gain=0.3, reduce=reduce, tau_ms=6.0, window=(5, 70))
+    x, y = input_spikes(83, b=5, t=80), np.array([0, 1, 1, 0, 1])
+    g = BPTT(TrainableNetwork.from_circuit(li_outputs(c, 6.0)), ro, slope=1.3).loss_and_grad(x, y)
+    m = EICircuit(c, slope=1.3, dtype=F64, batch_first=True, readout=ro)
+    _, rec = m(torch.as_tensor(x), record=True)
+    assert rec.spikes[..., m.outputs].sum() == 0 and rec.spikes.sum() > 20
+    assert (m.to_circuit().param("v_th")[c.outputs] == LI_THRESHOLD_MV).all()
+    loss = torch.nn.functional.cross_entropy(m.logits(rec), torch.as_tensor(y))
+    loss.backward()
+    assert loss.item() == pytest.approx(g.loss, rel=1e-12)
+    gw = m.weight.grad.numpy()
+    np.testing.assert_allclose(gw, g.weights, rtol=1e-10, atol=1e-10 * np.abs(g.weights).max())

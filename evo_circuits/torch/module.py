@@ -29,7 +29,7 @@ from torch import nn
 from ..circuit import Circuit
 from ..dynamics import current_update, integrates, propagators
 from ..train.network import TrainableNetwork, TrainError
-from ..train.readout import Readout
+from ..train.readout import Readout, li_outputs
 from ..train.surrogate import DEFAULT_SLOPE
 from .layers import spike
 
@@ -103,6 +103,10 @@ class EICircuit(nn.Module):
         with ``torch.float64`` for bit-identity: ``.double()`` after a float32 build keeps
         the float32-rounded constants.
     device : torch.device or str, optional
+    readout : Readout, optional
+        Default readout of :meth:`logits`. ``Readout("li", ...)`` makes the outputs
+        non-spiking leaky integrators (as the numba trainer does, see
+        :func:`evo_circuits.train.readout.li_outputs`).
 
     Attributes
     ----------
@@ -138,8 +142,12 @@ class EICircuit(nn.Module):
                  trainable: np.ndarray | None = None, *, train_inputs: bool = True, train_bias: bool = False,
                  grow: bool = False, slope: float = DEFAULT_SLOPE, reset_grad: bool = False, exact: bool = False,
                  batch_first: bool = False, dtype: torch.dtype | None = None,
-                 device: torch.device | str | None = None):
+                 device: torch.device | str | None = None, readout: Readout | None = None):
         super().__init__()
+        self.readout = readout or Readout()
+        if self.readout.kind == "li" and isinstance(circuit, Circuit):
+            # Non-spiking leaky-integrator outputs, as the numba trainer makes them.
+            circuit = li_outputs(circuit, self.readout.tau_ms)
         if isinstance(circuit, TrainableNetwork):
             net = circuit.copy()
         else:
@@ -325,9 +333,10 @@ class EICircuit(nn.Module):
     # ------------------------------------------------------------------ readout
     def logits(self, record: EIRecord, readout: Readout | None = None) -> torch.Tensor:
         """Class logits ``(B, n_classes)`` of the output neurons, as the numba trainer's
-        :class:`~evo_circuits.train.Readout` defines them (count or mean ``p - v_rest``
-        over the window, times ``gain``; the optional none class)."""
-        readout = readout or Readout()
+        :class:`~evo_circuits.train.Readout` defines them (count, or mean/max of ``p - v_rest``
+        over the window, times ``gain``; the optional none class). Default: the module's
+        ``readout``."""
+        readout = readout or self.readout
         dim = 1 if self.batch_first else 0
         n_steps = record.spikes.shape[dim]
         lo, hi = readout.span(n_steps)
@@ -335,8 +344,8 @@ class EICircuit(nn.Module):
         if readout.kind == "count":
             act = record.spikes[..., self.outputs].index_select(dim, idx).sum(dim)
         else:
-            p = record.membrane[..., self.outputs].index_select(dim, idx)
-            act = (p - self.v_rest[self.outputs]).sum(dim) / max(hi - lo, 1)
+            p = record.membrane[..., self.outputs].index_select(dim, idx) - self.v_rest[self.outputs]
+            act = p.amax(dim) if readout.reduce == "max" else p.sum(dim) / max(hi - lo, 1)
         z = readout.gain * act
         if readout.none_class:
             z = torch.cat([z, z.new_full((z.shape[0], 1), readout.gain * readout.theta)], dim=1)
