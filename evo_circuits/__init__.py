@@ -11,7 +11,7 @@ from .io import load, save
 from .random_circuit import random_circuit, random_task_circuit
 from .simulate import InputSpikes, SimResult, simulate
 
-__version__ = "0.1.0"
+from .version import __version__
 
 __all__ = [
     "Circuit", "CircuitError", "EvoCircuitsError", "FormatError", "InputSpikes", "SimResult",

@@ -14,6 +14,7 @@ import numpy as np
 from .circuit import Circuit
 from .io.atomic import atomic_open
 from .simulate import InputSpikes, SimResult
+from .stats import mean_ci
 
 E_COLOUR = "#c0392b"
 I_COLOUR = "#2e6fbf"
@@ -160,7 +161,6 @@ def learning_curves(curves: dict, path: str | os.PathLike, title: str = "", ylab
     chance : float, optional
         Draw the chance level as a dotted line.
     """
-    from .train.compare import mean_ci
 
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.6, 3.6))

@@ -45,6 +45,7 @@ import numpy as np
 from ..circuit import Circuit
 from ..errors import CircuitError, EvoCircuitsError, FormatError
 from ..model import PARAM_INDEX, TYPE_DEFAULTS
+from ..version import __version__
 from .atomic import atomic_open
 from .caps import MAX_FILE_BYTES, MAX_INPUTS, MAX_NEURONS, MAX_NIR_VALUES, check_file, check_size
 from .json import dumps, loads
@@ -100,7 +101,6 @@ def _nir_population(circuit: Circuit) -> dict[str, Any]:
 
 
 def _nir_graph_metadata(circuit: Circuit, fmt: str, weight_unit: str, spike_convention: str) -> dict[str, Any]:
-    from .. import __version__  # the package's top level imports io: read it at call time
 
     return {
         "format": fmt, "format_version": NIR_FORMAT_VERSION, "producer": f"evo-circuits {__version__}",

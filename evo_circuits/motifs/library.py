@@ -32,6 +32,7 @@ from typing import Any, Iterator
 from ..circuit import Circuit
 from ..errors import EvoCircuitsError, FormatError
 from ..io import IMPORT_CAPS, MAX_FILE_BYTES, dumps, loads, save
+from ..version import __version__
 from .entry import MotifEntry
 
 #: Schema version written to ``PRAGMA user_version`` and ``meta.schema_version``.
@@ -113,7 +114,6 @@ def _now() -> str:
 
 
 def _package_version() -> str:
-    from .. import __version__
 
     return __version__
 
