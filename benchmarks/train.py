@@ -27,6 +27,11 @@ and it integrates by Euler steps where ours uses the exact propagator.
 Run::
 
     .venv/bin/python benchmarks/train.py [--seeds 3] [--epochs 30] [--dtype float32|float64] [--no-snntorch]
+                                         [--eicircuit]
+
+``--eicircuit`` also trains the same network as :class:`evo_circuits.torch.EICircuit` (PyTorch
+autograd, ``torch.optim.Adam`` on weights in mV with lr and clipping scaled by the threshold
+gap, projection after each step) and prints the numba/EICircuit throughput ratio.
 
 Both sides compute in float32 by default (snnTorch's float type). ``--dtype float64`` runs
 our exact path instead: input spikes delivered one by one in the simulator's order, so the
@@ -161,9 +166,56 @@ def run_snntorch(seed: int, epochs: int, slope: float, clip: float, threads: int
                 curve=curve, peak_mb=peak_mb(), torch=torch.__version__, snntorch=snn.__version__)
 
 
+def run_eicircuit(seed: int, epochs: int, dtype: str, slope: float, clip: float, threads: int) -> dict:
+    """The same network and training as ours, as an ``evo_circuits.torch.EICircuit`` trained by
+    torch autograd and ``torch.optim.Adam`` (weights in mV, so lr and clip scaled by the gap)."""
+    import torch
+
+    from evo_circuits.torch import EICircuit
+    from evo_circuits.train import Readout, load_digits
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(seed)
+    tr, te = load_digits(encoding="rate", n_steps=STEPS, seed=seed)
+    circuit, mask = network(seed)
+    gap = float(circuit.param("v_th")[0] - circuit.param("v_rest")[0])
+    fdt = torch.float32 if dtype == "float32" else torch.float64
+    model = EICircuit(circuit, mask, slope=slope, batch_first=True, dtype=fdt)
+    readout = Readout("membrane", gain=GAIN)
+    opt = torch.optim.Adam(model.parameters(), lr=LR * gap)
+    rng = np.random.default_rng([seed, 0x7121])
+
+    def test_acc() -> float:
+        with torch.no_grad():
+            _, rec = model(torch.as_tensor(te.batch(np.arange(len(te)), draw=0)), record=True)
+            return float((model.logits(rec, readout).argmax(1).numpy() == te.labels).mean())
+
+    curve, seconds, samples = [test_acc()], 0.0, 0
+    for epoch in range(1, epochs + 1):
+        order = rng.permutation(len(tr))
+        t0 = time.perf_counter()
+        for k in range(0, len(tr), BATCH):
+            idx = order[k:k + BATCH]
+            x = torch.as_tensor(tr.batch(idx, draw=(seed % 2**20) * 2**20 + epoch))
+            _, rec = model(x, record=True)
+            loss = torch.nn.functional.cross_entropy(model.logits(rec, readout), torch.as_tensor(tr.labels[idx]))
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), clip / gap)
+            opt.step()
+            model.project_()
+            samples += len(idx)
+        seconds += time.perf_counter() - t0
+        curve.append(test_acc())
+    return dict(samples_per_s=samples / seconds, test_acc=curve[-1], init_acc=curve[0], seconds=seconds,
+                curve=curve, peak_mb=peak_mb(), torch=torch.__version__)
+
+
 def child(args) -> int:
     if args.child == "numba":
         out = run_numba(args.seed, args.epochs, args.dtype, args.slope, args.clip)
+    elif args.child == "eicircuit":
+        out = run_eicircuit(args.seed, args.epochs, args.dtype, args.slope, args.clip, args.threads)
     else:
         out = run_snntorch(args.seed, args.epochs, args.slope, args.clip, args.threads)
     print("RESULT " + json.dumps(out))
@@ -207,7 +259,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--clip", type=float, default=10.0)
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch threads (numba uses all cores)")
     ap.add_argument("--no-snntorch", action="store_true")
-    ap.add_argument("--child", choices=("numba", "snntorch"), help=argparse.SUPPRESS)
+    ap.add_argument("--eicircuit", action="store_true",
+                    help="also train the same network as evo_circuits.torch.EICircuit (PyTorch autograd)")
+    ap.add_argument("--child", choices=("numba", "snntorch", "eicircuit"), help=argparse.SUPPRESS)
     ap.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.slope is None:
@@ -231,8 +285,14 @@ def main(argv: list[str] | None = None) -> int:
         if peer:
             print(f"snnTorch {peer[0]['snntorch']} on torch {peer[0]['torch']}, {args.threads} threads")
             y, b = summarise("snnTorch", peer)
-    else:
+    elif not args.no_snntorch:
         print("snnTorch: not installed (pip install torch==2.13.0 && pip install --no-deps snntorch)")
+    if args.eicircuit:
+        mod = [r for s in range(args.seeds) if (r := spawn("eicircuit", s, args)) is not None]
+        if mod:
+            print(f"EICircuit on torch {mod[0]['torch']}, {args.threads} threads, {args.dtype}")
+            z, _ = summarise("evo_circuits.torch.EICircuit", mod)
+            print(f"numba trainer / EICircuit: {x / z:.2f} (same network, data, readout and optimiser)")
     ratio = x / y if y == y else float("nan")
     print(f"workload G: {x:.0f} samples/s, test acc {a:.4f}; snnTorch {y:.0f} samples/s, test acc {b:.4f}; "
           f"ratio {ratio:.2f}")
