@@ -127,8 +127,9 @@ def test_algorithms_run_and_write_outputs(tmp_path, algorithm):
 
 
 def test_resume_extends_a_finished_run_identically(tmp_path):
-    # restart_after = 2 also exercises random restarts across the resume boundary
-    var = {"variation": {"restart_after": 2}}
+    # restart_after = 2 also exercises random restarts across the resume boundary (restart_below
+    # above any score: restart even a solved population)
+    var = {"variation": {"restart_after": 2, "restart_below": 1.01}}
     a = evolve(small_config(tmp_path, run={"generations": 8}, **var), out=tmp_path / "a", progress=False, plots=False)
     b = evolve(small_config(tmp_path, run={"generations": 3}, **var), out=tmp_path / "b", progress=False, plots=False)
     resume(b, generations=8, progress=False, plots=False)
@@ -257,3 +258,57 @@ class Dying(Coincidence):
         del os.environ["EVO_TEST_WORKER"]
     assert not marker.exists(), "a worker should have died"
     assert final_state(d) == final_state(ref)
+
+
+# ---------------------------------------------------------------- validation, resampling, stopping
+def test_validation_and_resampling_resume_identically_and_choose_the_champion(tmp_path):
+    over = {"evaluation": {"validation_trials": 16, "validation_top": 3, "resample_every": 3},
+            "variation": {"restart_after": 2, "restart_below": 1.01}}
+    a = evolve(small_config(tmp_path, run={"generations": 8}, **over), out=tmp_path / "a", progress=False,
+               plots=False)
+    b = evolve(small_config(tmp_path, run={"generations": 4}, **over), out=tmp_path / "b", progress=False,
+               plots=False)
+    resume(b, generations=8, progress=False, plots=False)
+    assert final_state(a) == final_state(b)
+    ck = final_state(a)
+    hof = ck["hall_of_fame"]
+    assert all("validation" in h["extras"] for h in hof)
+    vals = [h["extras"]["validation"] for h in hof]
+    assert vals == sorted(vals, reverse=True)  # ranked on the held-out trials
+    champ = ec.load(a / "champion.json")
+    assert champ.metadata["validation_score"] == vals[0] == ck["logbook"][-1]["validation_best"]
+    assert "fitness_hash" in champ.metadata
+    # The validation score is the spec's score on the validation trials.
+    from evo_circuits.evolve.seeds import validation_seed
+    from evo_circuits.tasks import load_fitness
+
+    res = load_fitness(FITNESS).evaluate(champ, seed=validation_seed(3), n_trials=16,
+                                         individual_ids=[champ.metadata["uid"]])
+    assert res.score[0] == vals[0]
+
+
+def test_a_solved_population_is_not_restarted_and_stop_score_stops(tmp_path):
+    cfg = small_config(tmp_path, run={"generations": 8}, variation={"restart_after": 1, "restart_below": 0.0})
+    d = evolve(cfg, out=tmp_path / "a", progress=False, plots=False)
+    assert not any(r["restart"] for r in final_state(d)["logbook"])
+    cfg = small_config(tmp_path, run={"generations": 30, "stop_score": 0.5})
+    d = evolve(cfg, out=tmp_path / "b", progress=False, plots=False)
+    status = json.loads((d / "status.json").read_text())
+    assert status["status"] == "finished" and status["generation"] < 30 and status["best_score"] >= 0.5
+    with pytest.raises(ConfigError, match="run.stop_score"):
+        load_config(small_config(tmp_path, run={"stop_score": 2.0}))
+    with pytest.raises(ConfigError, match="evaluation.validation_top"):
+        load_config(small_config(tmp_path, evaluation={"validation_top": 0}))
+
+
+def test_excitatory_outputs_stay_excitatory():
+    from evo_circuits.evolve.toolbox import random_individual_circuit
+
+    cfg = config_from_dict({"run": {"fitness": str(FITNESS)}, "init": {"n_exc": [1, 2], "n_inh": [2, 4]},
+                            "limits": {"excitatory_outputs": True, "max_neurons": 9}})
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        c = random_individual_circuit(cfg, 2, 3, rng)
+        for _ in range(10):
+            c = mutate(c, rng, cfg.limits, {"flip_type": 1.0, "add_neuron": 0.3})
+        assert (c.types[c.outputs] == 1).all()

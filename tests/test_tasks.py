@@ -323,3 +323,26 @@ def test_oscillator_rewards_antiphase_rhythm_only():
     in_phase = ref.replace(outputs=[0, 2])  # port 1 reads E0's own I cell, which follows it
     s_ref, s_same = task.evaluate([ref, in_phase], seed=1).score
     assert s_ref >= 0.9 and s_same == 0.0
+
+
+def test_oscillator_shaping_is_a_staircase_from_silence_to_antiphase():
+    task = get_task("oscillator")(shaping=0.3)
+    n_bins = 350
+    t = np.arange(n_bins)
+    phase = (t * task.p.target_hz / 1000.0) % 1.0
+
+    def burst(shift):
+        return (((phase + shift) % 1.0) < 0.4).astype(float)
+
+    rng = np.random.default_rng(1)
+    poisson = rng.poisson(0.05, (2, n_bins)).astype(float)  # active, no rhythm
+    cases = [np.zeros((2, n_bins)), poisson, np.stack([burst(0), burst(0)]), np.stack([burst(0), burst(0.25)]),
+             np.stack([burst(0), burst(0.5)])]
+    score = task.score_counts(np.stack(cases), 1.0)[0]
+    assert score[0] == 0.0 and score[-1] == pytest.approx(1.0)
+    assert np.all(np.diff(score) > 0), score  # silence < firing < rhythm in phase < drifting apart < anti-phase
+    assert score[:-1].max() < 0.9  # only anti-phase rhythm passes 0.9
+    assert task.chance_level() == pytest.approx(0.1)
+    # Without shaping the score is the anti-phase score alone (the default).
+    plain = get_task("oscillator")().score_counts(np.stack(cases), 1.0)[0]
+    np.testing.assert_allclose(plain[:3], 0.0)

@@ -75,9 +75,11 @@ def mu_plus_lambda_generation(state, cfg: RunConfig, toolbox, evaluate: Evaluate
     plateau (e.g. "A and not B" on XOR) is left faster by a fresh, independent start than
     by drifting on it, and keeping the stalled elites would let their lineage take over
     again. The hall of fame (and so ``champion.json``) keeps the best across restarts.
+    A population whose best score reaches ``restart_below`` is solved and never
+    restarted: it goes on polishing (costs) instead.
     """
     pop = state.population
-    if stagnating(state.logbook, cfg.restart_after):
+    if stagnating(state.logbook, cfg.restart_after) and pop[0].fitness.values[0] < cfg.restart_below:
         fresh = [state.new_individual(toolbox.random_circuit()) for _ in range(cfg.population)]
         evaluate(fresh)
         pop = state.population = sorted(fresh, key=rank_key)

@@ -29,10 +29,11 @@ _WORKER_SPEC = None
 
 
 def evaluate_chunk(spec_path: str, circuits: Sequence[dict | Circuit], ids: Sequence[int], seed: int,
-                   threads: int | None = None) -> dict:
+                   threads: int | None = None, n_trials: int | None = None) -> dict:
     """Evaluate circuits (or circuit-JSON dicts) with a fitness spec.
 
-    The unit of work of every backend.
+    The unit of work of every backend. ``n_trials`` overrides the spec's trial count
+    (validation sets).
     """
     global _WORKER_SPEC
     from ..tasks import load_fitness
@@ -46,7 +47,7 @@ def evaluate_chunk(spec_path: str, circuits: Sequence[dict | Circuit], ids: Sequ
     if isinstance(circuits, PackedCircuits):
         circuits = circuits.unpack()
     circuits = [c if isinstance(c, Circuit) else from_dict(c) for c in circuits]
-    res = _WORKER_SPEC[1].evaluate(circuits, seed=seed, individual_ids=np.asarray(ids, np.int64))
+    res = _WORKER_SPEC[1].evaluate(circuits, seed=seed, individual_ids=np.asarray(ids, np.int64), n_trials=n_trials)
     return {k: np.asarray(getattr(res, k)) for k in FIELDS}
 
 
@@ -127,28 +128,34 @@ class Evaluator:
         elif backend not in ("local", "serial", "processes"):
             raise EvoCircuitsError(f"backend: unknown {backend!r}")
 
-    def evaluate(self, circuits: Sequence[Circuit], ids: Sequence[int], seed: int) -> dict:
-        """Scores and secondary figures, arrays aligned with ``circuits``."""
+    def evaluate(self, circuits: Sequence[Circuit], ids: Sequence[int], seed: int,
+                 n_trials: int | None = None) -> dict:
+        """Scores and secondary figures, arrays aligned with ``circuits``.
+
+        ``n_trials`` overrides the fitness spec's number of trials.
+        """
         ids = [int(i) for i in ids]
         if self.backend in ("local", "serial"):
-            return evaluate_chunk(self.spec_path, circuits, ids, seed, threads=1 if self.backend == "serial" else 1024)
+            return evaluate_chunk(self.spec_path, circuits, ids, seed, 1 if self.backend == "serial" else 1024,
+                                  n_trials)
         dicts = circuits
         chunks = [(a, b) for a, b in _split(len(dicts), self.workers)]
         if self.backend == "processes":
-            parts = self._run_pool(chunks, dicts, ids, seed)
+            parts = self._run_pool(chunks, dicts, ids, seed, n_trials)
         else:
             futures = [self._client.submit(evaluate_chunk, self.spec_path, pack_circuits(dicts[a:b]), ids[a:b],
-                                           seed, 1, pure=False, retries=3) for a, b in chunks]
+                                           seed, 1, n_trials, pure=False, retries=3) for a, b in chunks]
             parts = self._client.gather(futures)
         return {k: np.concatenate([p[k] for p in parts]) for k in FIELDS}
 
-    def _run_pool(self, chunks, dicts, ids, seed, attempts: int = 3) -> list[dict]:
+    def _run_pool(self, chunks, dicts, ids, seed, n_trials, attempts: int = 3) -> list[dict]:
         results: dict[int, dict] = {}
         for _ in range(attempts):
             if self._pool is None:
                 self._pool = cf.ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"),
                                                     initializer=_init_worker)
-            todo = {self._pool.submit(evaluate_chunk, self.spec_path, pack_circuits(dicts[a:b]), ids[a:b], seed): k
+            todo = {self._pool.submit(evaluate_chunk, self.spec_path, pack_circuits(dicts[a:b]), ids[a:b], seed,
+                                      None, n_trials): k
                     for k, (a, b) in enumerate(chunks) if k not in results}
             try:
                 for fut in cf.as_completed(todo):

@@ -10,11 +10,15 @@ Example (``runs/coincidence.toml``)::
     generations = 40
     population = 64
     checkpoint_every = 5
+    stop_score = 0.0        # stop once the champion scores this (on validation if on); 0 = never
 
     [evaluation]
     backend = "local"       # local (numba threads), serial (1 thread), processes, dask
     workers = 2
     dask = ""               # scheduler address, e.g. "tcp://127.0.0.1:8786"
+    resample_every = 0      # draw fresh training trials every K generations (0 = the same trials throughout)
+    validation_trials = 0   # > 0: score the best new individuals on that many held-out trials
+    validation_top = 8      # how many of the best not-yet-validated individuals, per generation
 
     [init]                  # random initial circuits
     n_exc = [2, 5]
@@ -25,6 +29,7 @@ Example (``runs/coincidence.toml``)::
     [limits]                # see evo_circuits.evolve.operators.Limits
     max_neurons = 12
     max_synapses = 60
+    excitatory_outputs = false   # outputs are (and stay) excitatory projection neurons
 
     [variation]
     cxpb = 0.2              # probability that an offspring comes from crossover
@@ -32,6 +37,7 @@ Example (``runs/coincidence.toml``)::
     elite = 4               # best individuals that always survive
     offspring = 64          # lambda of (mu + lambda)
     restart_after = 30      # random restart after 30 generations without progress (0 = off)
+    restart_below = 0.9     # ... only while the best score is below this (a solved population stays)
 
     [mutation]              # probability of each operator per offspring
     perturb_weight = 0.7
@@ -90,9 +96,13 @@ class RunConfig:
     generations: int = 40
     population: int = 64
     checkpoint_every: int = 5
+    stop_score: float = 0.0     # 0: run all generations
     backend: str = "local"
     workers: int = 2
     dask: str = ""
+    resample_every: int = 0     # fresh training trials every K generations (0: never)
+    validation_trials: int = 0  # held-out trials scoring the best individuals (0: no validation)
+    validation_top: int = 8
     init_exc: tuple[int, int] = (2, 5)
     init_inh: tuple[int, int] = (1, 2)
     init_params: dict = field(default_factory=dict)  # name -> (low, high), drawn log-uniform
@@ -101,6 +111,7 @@ class RunConfig:
     tournament: int = 3
     elite: int = 4
     restart_after: int = 0      # (μ+λ): random restart after this many stalled generations
+    restart_below: float = 0.9  # ... only while the best score is below this
     offspring: int = 0          # 0: same as population
     mutation: dict = field(default_factory=lambda: dict(DEFAULT_MUTATION))
     bins_exc: tuple = (1, 2, 3, 5, 8, 13)
@@ -141,23 +152,38 @@ class RunConfig:
         return d
 
     def hash(self) -> str:
-        """Short hash of the settings that affect results (not backend or paths)."""
+        """Short hash of the settings that affect results (not backend or paths).
+
+        Settings added after a config format was in use count only when they differ from
+        their defaults, so runs started before they existed still resume.
+        """
         d = self.to_dict()
+        for k, default in _LATER_DEFAULTS.items():
+            if d.get(k) == default:
+                d.pop(k)
+        if not d["limits"].get("excitatory_outputs"):
+            d["limits"].pop("excitatory_outputs", None)
         for k in ("source", "backend", "workers", "dask", "generations", "checkpoint_every", "fitness",
-                  "add_to_library", "library", "prune_epsilon", "library_min_score"):
+                  "add_to_library", "library", "prune_epsilon", "library_min_score", "stop_score"):
             d.pop(k, None)
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
 
 
+#: Settings added later, left out of :meth:`RunConfig.hash` at these values.
+_LATER_DEFAULTS = {"resample_every": 0, "validation_trials": 0, "validation_top": 8, "restart_below": 0.9}
+
 _SECTIONS = {
     "run": {"name": str, "fitness": str, "algorithm": str, "seed": int, "generations": int, "population": int,
-            "checkpoint_every": int},
-    "evaluation": {"backend": str, "workers": int, "dask": str},
+            "checkpoint_every": int, "stop_score": float},
+    "evaluation": {"backend": str, "workers": int, "dask": str, "resample_every": int, "validation_trials": int,
+                   "validation_top": int},
     "init": {"n_exc": list, "n_inh": list, "tau_m": list, "tau_e": list, "tau_i": list},
     "limits": {"max_neurons": int, "min_neurons": int, "max_synapses": int, "max_delay_steps": int,
                "w_exc": list, "w_inh": list, "w_input": list, "w_max": float, "weight_sigma": float,
-               "delay_sigma": float, "p_inhibitory": float, "self_loops": bool},
-    "variation": {"cxpb": float, "tournament": int, "elite": int, "offspring": int, "restart_after": int},
+               "delay_sigma": float, "p_inhibitory": float, "self_loops": bool,
+               "excitatory_outputs": bool},
+    "variation": {"cxpb": float, "tournament": int, "elite": int, "offspring": int, "restart_after": int,
+                  "restart_below": float},
     "mutation": {k: float for k in MUTATIONS},
     "map_elites": {"bins_exc": list, "bins_inh": list, "bins_density": list},
     "motifs": {"add_to_library": bool, "library": str, "prune_epsilon": float, "min_score": float},
@@ -189,7 +215,7 @@ def config_from_dict(data: dict, source: str = "") -> RunConfig:
         if req not in run:
             raise ConfigError(f"run.{req}: missing (path of a fitness spec TOML)")
     kw: dict[str, Any] = {k: run[k] for k in ("fitness", "algorithm", "seed", "generations", "population",
-                                               "checkpoint_every") if k in run}
+                                               "checkpoint_every", "stop_score") if k in run}
     kw["name"] = run.get("name", Path(source).stem if source else "run")
     kw.update(v["evaluation"])
     if "n_exc" in v["init"]:
@@ -248,6 +274,11 @@ def _check_values(cfg: RunConfig) -> None:
         (cfg.offspring >= 0, "variation.offspring", ">= 0", cfg.offspring),
         (0 <= cfg.elite <= cfg.population, "variation.elite", "in [0, population]", cfg.elite),
         (cfg.restart_after >= 0, "variation.restart_after", ">= 0 (0 = never restart)", cfg.restart_after),
+        (cfg.resample_every >= 0, "evaluation.resample_every", ">= 0 (0 = never)", cfg.resample_every),
+        (cfg.validation_trials >= 0, "evaluation.validation_trials", ">= 0 (0 = no validation)",
+         cfg.validation_trials),
+        (cfg.validation_top >= 1, "evaluation.validation_top", ">= 1", cfg.validation_top),
+        (0 <= cfg.stop_score <= 1, "run.stop_score", "in [0, 1] (0 = never stop early)", cfg.stop_score),
         (cfg.backend != "dask" or cfg.dask, "evaluation.dask", "a scheduler address with backend 'dask'", cfg.dask),
     ]
     for ok, key, expected, got in checks:

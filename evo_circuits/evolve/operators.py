@@ -37,6 +37,9 @@ class Limits:
     p_inhibitory : float
         Probability that an added neuron is inhibitory.
     self_loops : bool
+    excitatory_outputs : bool
+        Output neurons are excitatory and stay so (projection neurons): random circuits
+        get E outputs and ``flip_type`` leaves outputs alone.
     """
 
     max_neurons: int = 16
@@ -51,6 +54,7 @@ class Limits:
     delay_sigma: float = 5.0
     p_inhibitory: float = 0.3
     self_loops: bool = False
+    excitatory_outputs: bool = False
 
     def __post_init__(self) -> None:
         if not 0 <= self.max_delay_steps <= MAX_DELAY_STEPS:
@@ -138,10 +142,16 @@ def perturb_delay(c: Circuit, rng: np.random.Generator, limits: Limits) -> Circu
 
 
 def flip_type(c: Circuit, rng: np.random.Generator, limits: Limits) -> Circuit:
-    """Flip one neuron between E and I (its outgoing synapses change sign with it)."""
-    if c.n_neurons == 0:
+    """Flip one neuron between E and I (its outgoing synapses change sign with it).
+
+    With ``limits.excitatory_outputs`` only hidden neurons flip.
+    """
+    candidates = np.arange(c.n_neurons)
+    if limits.excitatory_outputs:
+        candidates = np.setdiff1d(candidates, c.outputs)
+    if len(candidates) == 0:
         return c
-    i = int(rng.integers(c.n_neurons))
+    i = int(candidates[rng.integers(len(candidates))])
     types = c.types.copy()
     types[i] = -types[i]
     return c.replace(types=types)

@@ -37,6 +37,7 @@ from .backends import Evaluator
 from .checkpoint import EvoState, read_checkpoint, state_from_json, write_checkpoint
 from .config import RunConfig, config_from_dict, load_config
 from .progress import Progress
+from .seeds import training_seed, validation_seed
 from .toolbox import Individual, fitness_class, make_toolbox, rank_key
 
 HALL_OF_FAME_SIZE = 10
@@ -83,13 +84,56 @@ class Run:
     def _evaluate(self, evaluator: Evaluator, state: EvoState, inds: Sequence[Individual]) -> None:
         if not inds:
             return
-        out = evaluator.evaluate([i.circuit for i in inds], [i.uid for i in inds], seed=self.cfg.seed)
+        seed = training_seed(self.cfg.seed, state.generation, self.cfg.resample_every)
+        out = evaluator.evaluate([i.circuit for i in inds], [i.uid for i in inds], seed=seed)
         costs = {"spikes": out["spikes_per_trial"], "size": np.array([i.circuit.n_neurons for i in inds], float),
                  "synapses": np.array([i.circuit.n_synapses for i in inds], float)}
         for k, ind in enumerate(inds):
             ind.fitness.values = (float(out["score"][k]),) + tuple(float(costs[m][k]) for m in self.spec.minimize)
             ind.extras = {"silent": bool(out["silent"][k]), "runaway": bool(out["runaway"][k])}
         state.evaluations += len(inds)
+
+    def _resample(self, evaluator: Evaluator, state: EvoState) -> None:
+        """Fresh training trials: re-score the population on them (``resample_every``).
+
+        The survivors become new Individual objects (same id and circuit), so the hall of
+        fame keeps the scores it was ranked on — as it does after a resume.
+        """
+        fresh = []
+        for ind in state.population:
+            new = Individual(ind.circuit, self.fitness_cls(), ind.uid)
+            new.extras = {k: v for k, v in ind.extras.items() if k == "validation"}
+            fresh.append(new)
+        self._evaluate(evaluator, state, fresh)
+        state.population = sorted(fresh, key=rank_key)
+        if self.cfg.algorithm == "map_elites":
+            state.archive.clear()
+            archive_insert(state.archive, state.population, self.cfg)
+
+    def _validate(self, evaluator: Evaluator, state: EvoState) -> None:
+        """Score the best not-yet-validated individuals on the held-out validation trials."""
+        cfg = self.cfg
+        if cfg.validation_trials <= 0:
+            return
+        todo = [i for i in state.population if "validation" not in i.extras][:cfg.validation_top]
+        if not todo:
+            return
+        out = evaluator.evaluate([i.circuit for i in todo], [i.uid for i in todo], seed=validation_seed(cfg.seed),
+                                 n_trials=cfg.validation_trials)
+        for ind, score in zip(todo, out["score"]):
+            ind.extras["validation"] = float(score)
+        state.evaluations += len(todo)
+
+    def champion_score(self, state: EvoState) -> float:
+        """The champion's score: on the validation trials if the run validates, else on training."""
+        if not state.hall_of_fame:
+            return float("-inf")
+        champ = state.hall_of_fame[0]
+        return champ.extras["validation"] if self.cfg.validation_trials > 0 else champ.fitness.values[0]
+
+    def solved(self, state: EvoState) -> bool:
+        """Whether the champion reached ``stop_score`` (never, with ``stop_score = 0``)."""
+        return self.cfg.stop_score > 0 and self.champion_score(state) >= self.cfg.stop_score
 
     # ------------------------------------------------------------------ main loop
     def run(self, state: EvoState, generations: int, evaluator: Evaluator, progress: Progress | None = None) -> EvoState:
@@ -107,15 +151,22 @@ class Run:
                     state.population = sorted((state.archive[k] for k in sorted(state.archive)), key=rank_key)
                 else:
                     state.population.sort(key=rank_key)
+                self._validate(evaluator, state)
+                self._update_hall_of_fame(state)
                 self._record(state, len(state.population), time.perf_counter() - t0)
                 self._after_generation(state, progress, generations)
-            while state.generation < generations:
+            while state.generation < generations and not self.solved(state):
                 if self._stop:
                     raise Interrupted("interrupted")
                 t0 = time.perf_counter()
-                offspring = step(state, cfg, tb, lambda inds: self._evaluate(evaluator, state, inds))
+                n_evals = state.evaluations
+                if cfg.resample_every and state.generation % cfg.resample_every == 0:
+                    self._resample(evaluator, state)
+                step(state, cfg, tb, lambda inds: self._evaluate(evaluator, state, inds))
                 state.generation += 1
-                self._record(state, len(offspring), time.perf_counter() - t0)
+                self._validate(evaluator, state)
+                self._update_hall_of_fame(state)
+                self._record(state, state.evaluations - n_evals, time.perf_counter() - t0)
                 self._after_generation(state, progress, generations)
             self._write_outputs(state, "finished", checkpoint=True)
             return state
@@ -142,8 +193,7 @@ class Run:
         return old
 
     def _after_generation(self, state: EvoState, progress: Progress | None, total: int) -> None:
-        self._update_hall_of_fame(state)
-        final = state.generation >= total
+        final = state.generation >= total or self.solved(state)
         ck = final or state.generation % self.cfg.checkpoint_every == 0 or self._stop
         self._write_outputs(state, "running" if not final else "finished", checkpoint=ck)
         if progress is not None:
@@ -161,16 +211,23 @@ class Run:
         if self.cfg.restart_after > 0:
             row["restart"] = int(state.restarted)
             state.restarted = False
+        if self.cfg.validation_trials > 0:
+            row["validation_best"] = self.champion_score(state)
         row["wall_s"] = wall
         row["evals_per_s"] = n_evals / wall if wall > 0 else 0.0
         state.logbook.append(row)
 
     def _update_hall_of_fame(self, state: EvoState) -> None:
+        """Best distinct circuits so far; with validation, validated ones ranked on it."""
+        validating = self.cfg.validation_trials > 0
         hof = list(state.hall_of_fame)
         for ind in state.population:
+            if validating and "validation" not in ind.extras:
+                continue
             if not any(h.uid == ind.uid or h.circuit == ind.circuit for h in hof):
                 hof.append(ind)
-        state.hall_of_fame = sorted(hof, key=rank_key)[:HALL_OF_FAME_SIZE]
+        key = (lambda i: (-i.extras["validation"],) + rank_key(i)) if validating else rank_key
+        state.hall_of_fame = sorted(hof, key=key)[:HALL_OF_FAME_SIZE]
 
     # ------------------------------------------------------------------ outputs
     def _write_outputs(self, state: EvoState, status: str, checkpoint: bool) -> None:
@@ -182,14 +239,20 @@ class Run:
         champ = state.hall_of_fame[0] if state.hall_of_fame else state.population[0]
         meta = {"run": d.name, "generation": state.generation, "uid": champ.uid, "seed": self.cfg.seed,
                 "config_hash": self.cfg.hash(), "task": self.spec.task.name, "fitness": self.spec.name,
-                "objectives": dict(zip(self.objectives, champ.fitness.values))}
+                "fitness_hash": self.spec.hash(), "objectives": dict(zip(self.objectives, champ.fitness.values))}
+        if "validation" in champ.extras:
+            meta["validation_score"] = champ.extras["validation"]
         save(champ.circuit.replace(name=f"{d.name}-champion", metadata=meta), d / "champion.json")
         for r, ind in enumerate(state.hall_of_fame, 1):
             m = {**meta, "uid": ind.uid, "objectives": dict(zip(self.objectives, ind.fitness.values))}
+            m.pop("validation_score", None)
+            if "validation" in ind.extras:
+                m["validation_score"] = ind.extras["validation"]
             save(ind.circuit.replace(name=f"{d.name}-hof{r:02d}", metadata=m), d / "hall_of_fame" / f"rank_{r:02d}.json")
         write_text(d / "status.json", json.dumps({
             "status": status, "generation": state.generation, "generations": self.cfg.generations,
             "best_score": champ.fitness.values[0], "evaluations": state.evaluations,
+            **({"validation_score": champ.extras["validation"]} if "validation" in champ.extras else {}),
             "algorithm": self.cfg.algorithm, "task": self.spec.task.name, "seed": self.cfg.seed,
             "updated": datetime.now(timezone.utc).isoformat(timespec="seconds")}, indent=2) + "\n")
 
@@ -293,12 +356,14 @@ def _from_resolved(d: dict, source: str) -> RunConfig:
     lim = d.pop("limits")
     table = {
         "run": {k: d[k] for k in ("name", "fitness", "algorithm", "seed", "generations", "population",
-                                  "checkpoint_every")},
-        "evaluation": {k: d[k] for k in ("backend", "workers", "dask")},
+                                  "checkpoint_every", "stop_score") if k in d},
+        "evaluation": {k: d[k] for k in ("backend", "workers", "dask", "resample_every", "validation_trials",
+                                         "validation_top") if k in d},
         "init": {"n_exc": list(d["init_exc"]), "n_inh": list(d["init_inh"]),
                  **{k: list(v) for k, v in d["init_params"].items()}},
         "limits": {k: (list(v) if isinstance(v, (list, tuple)) else v) for k, v in lim.items()},
-        "variation": {k: d[k] for k in ("cxpb", "tournament", "elite", "offspring", "restart_after")},
+        "variation": {k: d[k] for k in ("cxpb", "tournament", "elite", "offspring", "restart_after",
+                                        "restart_below") if k in d},
         "mutation": d["mutation"],
         "map_elites": {k: list(d[k]) for k in ("bins_exc", "bins_inh", "bins_density")},
         "motifs": {"add_to_library": d["add_to_library"], "library": d["library"],
@@ -338,6 +403,6 @@ def _store_champion(run: Run, verbose: bool) -> None:
         for h in got:
             what = "new motif" if h.is_new else "one more occurrence of motif"
             print(f"motif library {where}: champion pruned to {h.pruning.circuit.n_exc}E+{h.pruning.circuit.n_inh}I "
-                  f"(score {h.pruning.score_after:.3f}); {what} {h.motif_id}{f' ({h.name})' if h.name else ''}")
+                  f"(score {h.pruning.score_after:.3f}); {what} {h.motif_id} ({h.similarity})")
         if not got:
             print(f"motif library {where}: champion not stored (score < {run.cfg.library_min_score} after pruning)")

@@ -54,6 +54,8 @@ def random_individual_circuit(cfg: RunConfig, n_inputs: int, n_outputs: int, rng
     ne = int(rng.integers(cfg.init_exc[0], cfg.init_exc[1] + 1))
     ni = int(rng.integers(cfg.init_inh[0], cfg.init_inh[1] + 1))
     n = max(ne + ni, n_outputs)
+    if lim.excitatory_outputs:  # outputs are the first n_outputs neurons, the E ones come first
+        ni = min(ni, n - n_outputs)
     ne = n - ni
     c = random_circuit(ne, ni, n_inputs, p_conn=0.3, w_exc=lim.w_exc, w_inh=lim.w_inh, p_input=0.6,
                        w_input=lim.w_input, max_delay_steps=min(lim.max_delay_steps, 20),

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..errors import FormatError
 from ..io import IMPORT_CAPS, format_from_suffix, load, save
+from .similarity import MAX_DISTANCE, nearest_named, relations
 
 
 def _open(args: argparse.Namespace):
@@ -28,17 +29,24 @@ def _fmt_score(v: float | None) -> str:
 
 def _cmd_list(args: argparse.Namespace) -> int:
     with _open(args) as lib:
+        if args.distance is not None and args.near is None:
+            raise FormatError("--distance goes with --near NAME")
         rows = lib.list(task=args.task, min_score=args.min_score, contains=args.contains,
-                        max_neurons=args.max_neurons, sort=args.sort)
+                        max_neurons=args.max_neurons, sort=args.sort, within=args.within, near=args.near,
+                        distance=1 if args.distance is None else args.distance)
         missing = None if lib.exists else lib.path
+        nearest = {r.id: nearest_named(lib.get(r.id)) for r in rows}
     if args.json:
-        json.dump([r.to_dict() for r in rows], sys.stdout, indent=1, allow_nan=False)
+        json.dump([{**r.to_dict(), "nearest": nearest[r.id].to_dict() if nearest[r.id] else None} for r in rows],
+                  sys.stdout, indent=1, allow_nan=False)
         print()
         return 0
-    table = [("id", "name", "size", "in/out", "syn", "tasks", "best", "occ")]
+    table = [("id", "name", "size", "in/out", "syn", "tasks", "best", "occ", "nearest named motif")]
     for r in rows:
+        near = nearest[r.id].describe() if nearest[r.id] else "-"
         table.append((str(r.id), r.name or "-", f"{r.n_exc}E+{r.n_inh}I", f"{r.n_inputs}/{r.n_outputs}",
-                      str(r.n_synapses), ",".join(r.tasks) or "-", _fmt_score(r.best_score), str(r.occurrences)))
+                      str(r.n_synapses), ",".join(r.tasks) or "-", _fmt_score(r.best_score), str(r.occurrences),
+                      near))
     widths = [max(len(row[k]) for row in table) for k in range(len(table[0]))]
     right = {0, 3, 4, 6, 7}
     for row in table:
@@ -51,11 +59,14 @@ def _cmd_list(args: argparse.Namespace) -> int:
 def _cmd_show(args: argparse.Namespace) -> int:
     with _open(args) as lib:
         e = lib.entry(args.motif)
+    related = relations(e.circuit)
     if args.json:
-        json.dump(e.to_dict(), sys.stdout, indent=1, allow_nan=False)
+        json.dump({**e.to_dict(), "related": [r.to_dict() for r in related]}, sys.stdout, indent=1, allow_nan=False)
         print()
         return 0
     print(f"motif {e.id}" + (f" ({e.name})" if e.name else ""))
+    print("  named motifs " + ("; ".join(r.describe() for r in related) if related
+                               else f"none within edit distance {MAX_DISTANCE}"))
     print(f"  label        {e.label}")
     if e.circuit_name:
         print(f"  circuit name {e.circuit_name}")
@@ -65,6 +76,9 @@ def _cmd_show(args: argparse.Namespace) -> int:
     print(f"  added        {e.created}")
     if e.tasks:
         print("  tasks        " + ", ".join(f"{t} (best {_fmt_score(s)})" for t, s in e.tasks.items()))
+    specs = sorted({(s["fitness"], s["fitness_hash"]) for s in e.scores or () if s.get("fitness")})
+    if specs:
+        print("  fitness      " + ", ".join(f"{n} (spec hash {h})" for n, h in specs))
     if e.census:
         print(f"  census       {json.dumps(e.census, allow_nan=False)}")
     if e.provenance:
@@ -146,7 +160,7 @@ def _cmd_add(args: argparse.Namespace) -> int:
                 e = lib.entry(h.motif_id)
                 print(f"{h.source}: pruned {len(h.pruning.removed)} part(s), score {h.pruning.score_before:.3f} -> "
                       f"{h.pruning.score_after:.3f}; {'new motif' if h.is_new else 'one more occurrence of motif'} "
-                      f"{h.motif_id}{f' ({h.name})' if h.name else ''}, {e.occurrences} occurrence(s)")
+                      f"{h.motif_id} ({h.similarity}), {e.occurrences} occurrence(s)")
                 for item in h.pruning.removed:
                     print(f"    removed {item}")
     return 0
@@ -164,9 +178,38 @@ def _cmd_census(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_discover(args: argparse.Namespace) -> int:
+    from .campaign import discover
+
+    page = discover(args.tasks, args.seeds, args.out, configs=args.configs, library=args.library,
+                    generations=args.generations, workers=args.workers, dask=args.dask, min_score=args.min_score,
+                    census_random=args.census_random, progress=not args.quiet)
+    print(f"wrote {page} and {page.with_name('report.json')}")
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add ``evo-circuits motifs ...`` to the CLI parser."""
+    """Add ``evo-circuits motifs ...`` and ``evo-circuits discover`` to the CLI parser."""
     from .library import SORT_KEYS
+
+    d = sub.add_parser("discover", help="discovery campaign: evolve tasks from several seeds, report recurring cores",
+                       description="Evolve each task (runs/<task>.toml) from several seeds, prune the champions "
+                                   "to cores, add them to the motif library, run the census, and write "
+                                   "report.html + report.json: which cores recur and their nearest named motifs.")
+    d.add_argument("--tasks", nargs="+", required=True, metavar="TASK")
+    d.add_argument("--seeds", type=int, default=4, help="seeds 0..N-1 per task (default 4)")
+    d.add_argument("-o", "--out", default=None, help="report folder (default runs/discover-<UTC time>)")
+    d.add_argument("--configs", default="runs", help="folder of the run configs <task>.toml (default runs/)")
+    d.add_argument("--library", metavar="PATH", default=None,
+                   help="library database (default: $EVO_CIRCUITS_LIBRARY or motifs/library.db)")
+    d.add_argument("--generations", type=int, help="override every config's generations")
+    par = d.add_mutually_exclusive_group()
+    par.add_argument("--workers", type=int, help="evaluate in a local process pool of N workers")
+    par.add_argument("--dask", metavar="ADDR", help="evaluate on a Dask cluster (tcp://host:port)")
+    d.add_argument("--min-score", type=float, default=0.9, help="store only cores scoring at least this")
+    d.add_argument("--census-random", type=int, default=20, help="randomised circuits per champion (census)")
+    d.add_argument("--quiet", action="store_true", help="no line per run")
+    d.set_defaults(func=_cmd_discover)
 
     p = sub.add_parser("motifs", help="browse, draw, export and import the motif library")
     msub = p.add_subparsers(dest="motifs_command", required=True, metavar="ACTION")
@@ -182,6 +225,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--task", help="only motifs scored on this task")
     s.add_argument("--min-score", type=float, help="best score (on --task if given) at least this")
     s.add_argument("--contains", metavar="NAME", help="only motifs containing this named motif as a subgraph")
+    s.add_argument("--within", metavar="NAME", help="only motifs that are this named motif or a part of it")
+    s.add_argument("--near", metavar="NAME", help="only motifs within --distance edits of this named motif")
+    s.add_argument("--distance", type=int, metavar="K", help="with --near: largest graph edit distance (default 1)")
     s.add_argument("--max-neurons", type=int, help="at most this many neurons")
     s.add_argument("--sort", choices=SORT_KEYS, default="occurrences")
     s.add_argument("--json", action="store_true", help="print JSON (for scripts)")

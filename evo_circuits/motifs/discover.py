@@ -19,6 +19,7 @@ from ..io import load
 from .census import subgraph_counts
 from .library import MotifLibrary
 from .prune import PruneResult, prune
+from .similarity import nearest_named
 
 
 @dataclass
@@ -30,6 +31,7 @@ class Harvested:
     is_new: bool
     name: str | None
     pruning: PruneResult
+    similarity: str = ""  # how the core relates to the named motifs ("is X", "contained in X (...)", ...)
 
 
 def run_circuits(run_dir: str | Path, hall_of_fame: bool = False) -> list[tuple[str, Circuit]]:
@@ -73,8 +75,11 @@ def harvest_run(run_dir: str | Path, library: MotifLibrary, *, epsilon: float = 
                 "config_hash": meta.get("config_hash"), "file": path}
         mid, is_new = library.add(core, task=spec.task.name, score=res.score_after,
                                   provenance={k: v for k, v in prov.items() if v is not None},
-                                  census={"subgraph_counts": subgraph_counts(core)})
-        out.append(Harvested(source=path, motif_id=mid, is_new=is_new, name=library.entry(mid).name, pruning=res))
+                                  census={"subgraph_counts": subgraph_counts(core)}, fitness=spec.name,
+                                  fitness_hash=spec.hash())
+        near = nearest_named(res.circuit)
+        out.append(Harvested(source=path, motif_id=mid, is_new=is_new, name=library.entry(mid).name, pruning=res,
+                             similarity=near.describe() if near else "unlike any named motif"))
     return out
 
 

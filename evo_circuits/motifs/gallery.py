@@ -26,6 +26,7 @@ from ..io.json import dumps
 from .draw import draw_motif
 from .entry import MotifEntry
 from .library import MotifLibrary
+from .similarity import Relation, relations
 
 _CSS = """\
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 1.5em auto; max-width: 72em;
@@ -156,8 +157,12 @@ def _write(lib: MotifLibrary, out: Path, rasters: bool, fitness_dir: Path, seed:
     write_text(out / "gallery.js", _JS)
     rows = lib.list(sort="id")
     all_tasks = sorted({t for r in rows for t in r.tasks})
+    nearest = {}
     for r in rows:
-        _motif_page(out, lib.entry(r.id), rasters, fitness_dir, seed, trials, duration_ms, rate_hz)
+        entry = lib.entry(r.id)
+        related = relations(entry.circuit)
+        nearest[r.id] = related[0].describe() if related else ""
+        _motif_page(out, entry, related, rasters, fitness_dir, seed, trials, duration_ms, rate_hz)
 
     body_rows = []
     for r in rows:
@@ -169,7 +174,7 @@ def _write(lib: MotifLibrary, out: Path, rasters: bool, fitness_dir: Path, seed:
             f'<tr id="motif-{mid}" data-id="{mid}" data-scores="{_e(scores)}" data-best="{_e(best)}">'
             f'<td class="num"><a href="motif-{mid}.html">{mid}</a></td>'
             f'<td><a href="motif-{mid}.html"><img class="thumb" src="motif-{mid}.svg" alt="drawing of motif {mid}"></a></td>'
-            f'<td>{_e(r.name or "")}</td><td>{_size(r)}</td>'
+            f'<td>{_e(r.name or "")}</td><td>{_e(nearest[mid])}</td><td>{_size(r)}</td>'
             f'<td class="num">{r.n_inputs}/{r.n_outputs}</td><td class="num">{r.n_synapses}</td>'
             f'<td>{tasks}</td><td class="num">{_fmt_score(r.best_score)}</td>'
             f'<td class="num">{r.occurrences}</td><td class="muted">{_e(r.label[:18])}</td></tr>')
@@ -182,7 +187,7 @@ def _write(lib: MotifLibrary, out: Path, rasters: bool, fitness_dir: Path, seed:
         '<label>Min score <input id="f-min" type="number" step="0.01" min="0" max="1" placeholder="none"></label>'
         '<label>Search <input id="f-text" type="search" placeholder="name, task, size..."></label>'
         f'<span id="count">{len(rows)} of {len(rows)} motifs shown</span></div>\n'
-        '<table id="motifs"><thead><tr><th class="num">id</th><th>drawing</th><th>name</th><th>size</th>'
+        '<table id="motifs"><thead><tr><th class="num">id</th><th>drawing</th><th>name</th><th>named motifs</th><th>size</th>'
         '<th class="num">in/out</th><th class="num">synapses</th><th>tasks (best score)</th>'
         '<th class="num">best</th><th class="num">occurrences</th><th>label</th></tr></thead>\n<tbody>\n'
         + "\n".join(body_rows) + "\n</tbody></table>\n")
@@ -191,7 +196,7 @@ def _write(lib: MotifLibrary, out: Path, rasters: bool, fitness_dir: Path, seed:
     return index
 
 
-def _motif_page(out: Path, entry: MotifEntry, rasters: bool, fitness_dir: Path, seed: int,
+def _motif_page(out: Path, entry: MotifEntry, related: list[Relation], rasters: bool, fitness_dir: Path, seed: int,
                 trials: int, duration_ms: float, rate_hz: float) -> None:
     mid, circuit = entry.id, entry.circuit
     stem = f"motif-{mid}"
@@ -221,13 +226,15 @@ def _motif_page(out: Path, entry: MotifEntry, rasters: bool, fitness_dir: Path, 
     prov_cols = ("source", "run_id", "generation", "seed", "config_hash", "package_version", "file", "created")
     prov = "".join("<tr>" + "".join(f"<td>{_e(p.get(k))}</td>" for k in prov_cols) + "</tr>"
                    for p in entry.provenance) or f'<tr><td colspan="{len(prov_cols)}" class="muted">none</td></tr>'
+    similar = "".join(f"<li>{_e(r.describe())}</li>" for r in related) or '<li class="muted">none nearby</li>'
     census = f"<h2>Census</h2><pre>{_e(json.dumps(entry.census, indent=2))}</pre>" if entry.census else ""
     body = (
         f'<p><a href="index.html">← all motifs</a></p>\n<h1>{_e(title)}</h1>\n'
         f'<p class="sub">{entry.n_exc}E + {entry.n_inh}I, {entry.n_synapses} synapses, '
         f'seen {entry.occurrences} time(s). <a href="{stem}.json" download>Download circuit JSON</a></p>\n'
         f'<img class="drawing" id="drawing" src="{stem}.svg" alt="drawing of motif {mid}">\n'
-        f"{raster_html}\n<h2>Details</h2><table>{det}</table>\n"
+        f"{raster_html}\n<h2>Named motifs</h2><ul id=\"similar\">{similar}</ul>\n"
+        f"<h2>Details</h2><table>{det}</table>\n"
         f'<h2>Tasks</h2><table><thead><tr><th>task</th><th class="num">best score</th></tr></thead>'
         f"<tbody>{tasks}</tbody></table>\n"
         "<h2>Provenance</h2><table><thead><tr>" + "".join(f"<th>{_e(k)}</th>" for k in prov_cols)

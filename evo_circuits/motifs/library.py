@@ -27,7 +27,7 @@ import sqlite3
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from ..circuit import Circuit
 from ..errors import EvoCircuitsError, FormatError
@@ -36,7 +36,9 @@ from ..version import __version__
 from .entry import MotifEntry
 
 #: Schema version written to ``PRAGMA user_version`` and ``meta.schema_version``.
-SCHEMA_VERSION = 1
+#: Version 2 added ``scores.fitness`` and ``scores.fitness_hash`` (a version-1 file is
+#: upgraded in place when opened).
+SCHEMA_VERSION = 2
 #: ``PRAGMA application_id`` of a motif library ("EVOC").
 APPLICATION_ID = 0x45564F43
 #: Environment variable naming the default library.
@@ -74,7 +76,9 @@ CREATE TABLE scores (
     task     TEXT NOT NULL,
     score    REAL,
     run_id   TEXT,
-    created  TEXT NOT NULL
+    created  TEXT NOT NULL,
+    fitness      TEXT,
+    fitness_hash TEXT
 );
 CREATE INDEX scores_motif ON scores(motif_id, task);
 CREATE TABLE provenance (
@@ -217,6 +221,8 @@ class MotifLibrary:
             self._set_wal()
         if version == 0:
             self._create()
+        elif version < SCHEMA_VERSION:
+            self._upgrade()
         row = self._con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         if row is None or row[0] != str(SCHEMA_VERSION):
             raise FormatError(f"{self.path}: unknown library schema (meta.schema_version = "
@@ -259,6 +265,16 @@ class MotifLibrary:
                 cur.execute("INSERT INTO provenance(motif_id, source, package_version, created) VALUES (?, ?, ?, ?)",
                             (mid, "named", _package_version(), now))
             cur.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            cur.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _upgrade(self) -> None:
+        """Version 1 -> 2: scores record the fitness spec (name and hash), not only the task."""
+        with self._transaction() as cur:
+            if self._pragma("user_version") != 1:  # another process upgraded it meanwhile
+                return
+            cur.execute("ALTER TABLE scores ADD COLUMN fitness TEXT")
+            cur.execute("ALTER TABLE scores ADD COLUMN fitness_hash TEXT")
+            cur.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
             cur.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def _named_rows(self) -> list[tuple[str, str, str, Circuit]]:
@@ -371,7 +387,8 @@ class MotifLibrary:
 
     # ------------------------------------------------------------------ writing
     def add(self, circuit: Circuit, *, task: str | None = None, score: float | None = None,
-            provenance: dict | None = None, census: dict | None = None) -> tuple[int, bool]:
+            provenance: dict | None = None, census: dict | None = None, fitness: str | None = None,
+            fitness_hash: str | None = None) -> tuple[int, bool]:
         """Add a motif, or count one more occurrence of an isomorphic entry.
 
         Parameters
@@ -387,6 +404,9 @@ class MotifLibrary:
             (default ``"run"`` with a run id, else ``"api"``), ``file``.
         census : dict, optional
             Census figures (JSON-serialisable, finite), replacing the stored ones.
+        fitness, fitness_hash : str, optional
+            Name and :meth:`~evo_circuits.tasks.FitnessSpec.hash` of the fitness spec the
+            score was measured with (with ``task``), so variants of one task stay apart.
 
         Returns
         -------
@@ -399,6 +419,9 @@ class MotifLibrary:
         label = canonical_label(c)
         prov = _check_provenance(provenance)
         task, score = _check_score(task, score)
+        for key, val in (("fitness", fitness), ("fitness_hash", fitness_hash)):
+            if val is not None and (task is None or not isinstance(val, str) or not val):
+                raise FormatError(f"{key}: expected a non-empty string with a task, got {val!r}")
         census_text = _census_text(census)
         name = _named_match(c)
         now = _now()
@@ -421,8 +444,9 @@ class MotifLibrary:
                  prov.get("generation"), prov.get("seed"), prov.get("config_hash"),
                  prov.get("package_version") or _package_version(), prov.get("file"), prov.get("created") or now))
             if task is not None:
-                cur.execute("INSERT INTO scores(motif_id, task, score, run_id, created) VALUES (?, ?, ?, ?, ?)",
-                            (mid, task, score, prov.get("run_id"), now))
+                cur.execute("INSERT INTO scores(motif_id, task, score, run_id, created, fitness, fitness_hash) "
+                            "VALUES (?, ?, ?, ?, ?, ?, ?)", (mid, task, score, prov.get("run_id"), now, fitness,
+                                                             fitness_hash))
             if census_text is not None:
                 cur.execute("UPDATE motifs SET census = ? WHERE id = ?", (census_text, mid))
         return mid, is_new
@@ -496,7 +520,8 @@ class MotifLibrary:
             row = dict(cur.execute(f"SELECT {_SUMMARY_COLUMNS}, circuit, census FROM motifs WHERE id = ?",
                                    (mid,)).fetchone())
             scores = tuple(dict(r) for r in cur.execute(
-                "SELECT task, score, run_id, created FROM scores WHERE motif_id = ? ORDER BY id", (mid,)))
+                "SELECT task, score, run_id, created, fitness, fitness_hash FROM scores WHERE motif_id = ? ORDER BY id",
+                (mid,)))
             prov = tuple(dict(r) for r in cur.execute(
                 "SELECT source, run_id, generation, seed, config_hash, package_version, file, created "
                 "FROM provenance WHERE motif_id = ? ORDER BY id", (mid,)))
@@ -507,19 +532,26 @@ class MotifLibrary:
 
     def list(self, task: str | None = None, min_score: float | None = None,
              contains: str | Circuit | None = None, max_neurons: int | None = None,
-             sort: str = "occurrences") -> list[MotifEntry]:
+             sort: str = "occurrences", within: str | None = None, near: str | None = None,
+             distance: int = 1) -> list[MotifEntry]:
         """Entries matching all the given filters.
 
         Parameters
         ----------
         task : str, optional
-            Only motifs with a score row for this task.
+            Only motifs with a score row for this task family or fitness spec name.
         min_score : float, optional
             Best score (on ``task`` if given, else on any task) at least this.
         contains : str or Circuit, optional
             A named motif's name, or a pattern circuit: only motifs containing it as a
             typed subgraph (:func:`~evo_circuits.motifs.canonical.contains`).
         max_neurons : int, optional
+        within : str, optional
+            A named motif: only motifs that are it or a part of it (it with neurons,
+            inputs or synapses missing; :func:`~evo_circuits.motifs.similarity.within`).
+        near, distance : str, int
+            A named motif and an edit distance: only motifs within ``distance`` of it on
+            the coloured graph (:func:`~evo_circuits.motifs.similarity.near`).
         sort : {"occurrences", "score", "size", "id", "name", "created"}
             Occurrences and score sort descending, the others ascending.
 
@@ -534,14 +566,16 @@ class MotifLibrary:
         if min_score is not None and not (isinstance(min_score, (int, float)) and math.isfinite(min_score)):
             raise FormatError(f"min_score: expected a finite number, got {min_score!r}")
         pattern = _pattern(contains)
+        similar = _similarity_filter(within, near, distance)
         where, args = [], []
         if task is not None:
-            where.append("EXISTS (SELECT 1 FROM scores s WHERE s.motif_id = m.id AND s.task = ?)")
-            args.append(task)
+            where.append("EXISTS (SELECT 1 FROM scores s WHERE s.motif_id = m.id AND (s.task = ? OR s.fitness = ?))")
+            args += [task, task]
         if max_neurons is not None:
             where.append("m.n_neurons <= ?")
             args.append(int(max_neurons))
-        sql = f"SELECT {_SUMMARY_COLUMNS}{', circuit' if pattern is not None else ''} FROM motifs m"
+        parse = pattern is not None or similar is not None
+        sql = f"SELECT {_SUMMARY_COLUMNS}{', circuit' if parse else ''} FROM motifs m"
         if where:
             sql += " WHERE " + " AND ".join(where)
         with self._read() as cur:
@@ -556,11 +590,13 @@ class MotifLibrary:
             score = tasks.get(task) if task is not None else _best(tasks.values())
             if min_score is not None and (score is None or score < min_score):
                 continue
-            if pattern is not None:
+            if parse:
                 from .canonical import contains as has_subgraph
 
                 c = self._parse(r.pop("circuit"), r["id"])
-                if pattern.n_neurons > c.n_neurons or not has_subgraph(c, pattern):
+                if pattern is not None and (pattern.n_neurons > c.n_neurons or not has_subgraph(c, pattern)):
+                    continue
+                if similar is not None and not similar(c):
                     continue
             out.append(MotifEntry(**r, tasks=tasks, best_score=score))
         keys = {
@@ -605,6 +641,28 @@ def _pattern(contains: str | Circuit | None) -> Circuit | None:
     if contains not in motifs:
         raise FormatError(f"contains: unknown named motif {contains!r} (known: {', '.join(sorted(motifs))})")
     return motifs[contains]
+
+
+def _similarity_filter(within: str | None, near: str | None, distance: int) -> Callable[[Circuit], bool] | None:
+    """A predicate for ``list(within=...)`` / ``list(near=..., distance=...)``, or None."""
+    from . import similarity
+    from .named import named_motifs
+
+    known = named_motifs()
+    for key, name in (("within", within), ("near", near)):
+        if name is not None and name not in known:
+            raise FormatError(f"{key}: unknown named motif {name!r} (known: {', '.join(sorted(known))})")
+    if isinstance(distance, bool) or not isinstance(distance, int) or distance < 0:
+        raise FormatError(f"distance: expected a whole number >= 0, got {distance!r}")
+    if within is None and near is None:
+        return None
+
+    def keep(c: Circuit) -> bool:
+        if within is not None and not similarity.within(c, within):
+            return False
+        return near is None or similarity.near(c, near, distance) is not None
+
+    return keep
 
 
 def _check_provenance(prov: dict | None) -> dict:

@@ -19,7 +19,28 @@ Score, from the spike times of the two ports after a ``settle_ms`` start transie
   accepted period (``1/(target_hz - tol_hz)``) in which the port fires at all — so a
   few well-placed spikes do not pass for a rhythm.
 
-The score is the mean over trials. **Chance level 0**: a silent port earns 0; ports
+**Shaping** (``shaping`` = s > 0, used by the shipped spec so evolution has a gradient
+from silence): the trial score becomes ``(1 - s) * full + s * partial``, where ``full``
+is the score above and ``partial`` combines
+
+* activity: per port, ``min(1, spikes / cycles)`` (at least one spike per target cycle),
+  averaged over the two ports — silence earns nothing, any output spike earns a little;
+* rhythm: per port, the pairwise phase consistency of its own spikes at its best
+  frequency of the grid, above a noise floor ``2 sqrt(2) / n``, relative to
+  ``full_locking`` and clipped to [0, 1], averaged over the two ports — tonic irregular
+  firing earns ~0, each port bursting at ``target_hz`` earns 1, even in phase.
+
+* phase: the rhythm times ``clip(1/2 + L / (2 full_locking), 0, 1)`` with ``L`` the
+  anti-phase locking above — 0 in phase, 1/2 unrelated, 1 in anti-phase.
+
+``partial`` is the mean of the three. So silence → firing → rhythmic firing → ports
+drifting apart → anti-phase rhythm is a slope of rising scores, and only the last step
+can pass 0.9 (partial alone is worth at most ``s``; with ``s = 0.3`` a circuit needs
+``full`` >= 0.86 to reach 0.9). Measured without the phase term: half the runs sat on the
+in-phase plateau (0.3), since in phase and unrelated ports scored alike.
+
+The score is the mean over trials. **Chance level 0** without shaping (``shaping / 3``
+with it: active ports without rhythm): a silent port earns 0; ports
 firing tonically — regularly, or irregularly like their Poisson drive — or bursting in
 phase earn 0 (measured: Poisson ports of any rate average <= 0.011, and 999 of 1000
 random circuits score exactly 0). A rate code cannot solve it: the drive is constant,
@@ -49,6 +70,8 @@ class Oscillator(Task):
         "full_locking": Param(0.25, "anti-phase locking (mean -cos of cross-port spike phase differences, "
                               "above the noise floor) that earns full credit", min=0.01, max=1.0),
         "duration_ms": Param(400.0, "trial length", min=1.0, max=10_000.0),
+        "shaping": Param(0.0, "weight of the partial credit for output activity and per-port rhythm "
+                         "(a gradient from silence; 0 = anti-phase rhythm only)", min=0.0, max=0.5),
     }
     # Each trial is long and rich (many cycles), so few are needed.
     common = {**Task.common, "trials": Param(4, "trials per evaluation", min=1, max=100_000)}
@@ -70,6 +93,10 @@ class Oscillator(Task):
     n_inputs = 1
     n_outputs = 2
     chance = 0.0
+
+    def chance_level(self) -> float:
+        """0 without shaping; with it, what two active ports without rhythm earn (``shaping / 3``)."""
+        return self.p.shaping / 3.0
 
     def make_batch(self, n_trials: int, rng: np.random.Generator, dt_ms: float) -> TrialBatch:
         p = self.p
@@ -129,4 +156,26 @@ class Oscillator(Task):
         csum = np.concatenate([np.zeros(x.shape[:-1] + (1,)), np.cumsum(x, axis=-1)], axis=-1)
         per_cycle = np.diff(csum[..., edges], axis=-1)
         coverage = (per_cycle > 0).mean(axis=-1).min(axis=-1) if len(edges) > 1 else np.zeros(x.shape[:-2])
-        return coverage * credit, locking, coverage, freqs[best]
+        score = coverage * credit
+        if p.shaping > 0:
+            partial = self._partial_credit(x, s, n, n_t * bin_ms, locking)
+            score = (1.0 - p.shaping) * score + p.shaping * partial
+        return score, locking, coverage, freqs[best]
+
+    def _partial_credit(self, x: np.ndarray, s: np.ndarray, n: np.ndarray, window_ms: float,
+                        locking: np.ndarray) -> np.ndarray:
+        """Shaping credit: mean of activity, rhythm and rhythm-weighted phase (module docstring)."""
+        p = self.p
+        cycles = max(1.0, window_ms * p.target_hz / 1000.0)
+        activity = np.minimum(1.0, n / cycles).mean(axis=-1)
+        # Pairwise phase consistency of each port's own spikes: |sum of phasors|^2 without the
+        # pairs of a spike with itself (or with spikes of the same bin), over the number of pairs.
+        same_bin = (x * x).sum(axis=-1)  # (..., 2)
+        pairs = n * n - same_bin
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ppc = np.where(pairs[..., None] > 0, (np.abs(s) ** 2 - same_bin[..., None]) / pairs[..., None], 0.0)
+            floor = np.where(n > 0, 2.0 * np.sqrt(2.0) / n, 1.0)
+        rhythm = np.clip((ppc.max(axis=-1) - floor) / p.full_locking, 0.0, 1.0).mean(axis=-1)
+        # In phase 0, unrelated 1/2, anti-phase 1: a slope from "both ports rhythmic" to the goal.
+        phase = np.clip(0.5 + 0.5 * locking / p.full_locking, 0.0, 1.0)
+        return (activity + rhythm + rhythm * phase) / 3.0

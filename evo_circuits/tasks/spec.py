@@ -26,6 +26,8 @@ Every key is validated; an error is one line naming the key and what is allowed.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import tomllib
 from dataclasses import dataclass, field, fields
@@ -78,6 +80,15 @@ class FitnessSpec:
         if self.stability:
             out["stability"] = {f.name: getattr(self.stability, f.name) for f in fields(Stability)}
         return out
+
+
+    def hash(self) -> str:
+        """Short hash of what the spec scores (task settings, objectives, modifiers; not the
+        name or description), so library entries of two variants of a task stay apart."""
+        d = self.to_dict()
+        d.pop("name")
+        d.pop("description")
+        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
 
 
 def load_fitness(path: str | os.PathLike) -> FitnessSpec:
