@@ -121,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     # Each subsystem adds its own commands (keeps this file small and conflict-free).
     from .assemble.commands import register as register_assemble
+    from .discover.commands import register as register_discover
     from .evolve.commands import register as register_evolve
     from .motifs.commands import register as register_motifs
     from .tasks.commands import register as register_tasks
@@ -129,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_tasks(sub)
     register_evolve(sub)
     register_motifs(sub)
+    register_discover(sub)
     register_assemble(sub)
     register_train(sub)
     return p

@@ -7,7 +7,7 @@ per seed, prunes each champion to its core and adds it to the motif library, run
 3/4-node subgraph census over the champions, and writes one report into the output
 folder: ``report.json`` (machine-readable) and ``report.html`` (with a drawing per core,
 ``img/motif-<id>.svg``). Per task the report says which canonical cores recur across
-seeds, how often, how each relates to the named motifs (:mod:`.similarity`), and which
+seeds, how often, how each relates to the named motifs (:mod:`evo_circuits.motifs.similarity`), and which
 seeds solved nothing storable.
 """
 
@@ -25,10 +25,12 @@ from ..errors import EvoCircuitsError
 from ..evolve.config import load_config
 from ..evolve.run import evolve
 from ..io.atomic import write_text
-from .census import census
-from .discover import harvest_run, run_circuits
-from .library import MotifLibrary
-from .similarity import relations
+from ..motifs.census import census
+from ..motifs.discover import harvest_run, run_circuits
+from ..motifs.draw import draw_motif
+from ..motifs.library import MotifLibrary
+from ..motifs.similarity import relations
+from .report import report_html
 
 #: Census classes listed per task in the report.
 CENSUS_ROWS = 8
@@ -109,8 +111,6 @@ def discover(tasks: Sequence[str], seeds: int | Sequence[int], out: str | Path |
     progress : bool
         Print one line per run.
     """
-    from .draw import draw_motif
-
     if out is None:
         out = Path("runs") / f"discover-{datetime.now(timezone.utc).strftime('%Y%m%d-%H%M%S')}"
     out = Path(out)
@@ -148,8 +148,6 @@ def discover(tasks: Sequence[str], seeds: int | Sequence[int], out: str | Path |
     data = {"format": "evo-circuits/discovery-report", "version": 1, "library": lib_path,
             "seeds": seed_list, "tasks": [r.to_dict() for r in reports]}
     write_text(out / "report.json", json.dumps(data, indent=1, allow_nan=False) + "\n")
-    from .report import report_html
-
     html_path = out / "report.html"
     write_text(html_path, report_html(data))
     return html_path
