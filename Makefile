@@ -18,10 +18,10 @@ $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test,dask,nir,train]'
-	@# Optional peers (PyTorch autograd check, snnTorch NIR import and training peer): torch 2.13.0 is
-	@# a local CPU build on these machines; --no-deps keeps snntorch/nirtorch from pulling another torch.
+	@# Optional peers (PyTorch autograd check, snnTorch and Norse NIR import, training peer): torch 2.13.0 is
+	@# a local CPU build on these machines; --no-deps keeps snntorch/nirtorch/norse from pulling another torch.
 	-$(PY) -m pip install --quiet --disable-pip-version-check torch==2.13.0 && \
-		$(PY) -m pip install --quiet --disable-pip-version-check --no-deps snntorch==1.0.0 nirtorch==2.6
+		$(PY) -m pip install --quiet --disable-pip-version-check --no-deps snntorch==1.0.0 nirtorch==2.6 norse==1.1.0
 	@touch $@
 
 brian2: $(BRIAN2)

@@ -11,8 +11,9 @@ import sys
 from typing import Sequence
 
 from .errors import EvoCircuitsError, Interrupted
-from .io import load, save
+from .io import format_from_suffix, load, save
 from .io.atomic import save_npz
+from .motifs.commands import add_nir_export_arguments, nir_export_options
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
@@ -80,7 +81,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 def _cmd_convert(args: argparse.Namespace) -> int:
     # The source format is told from its content, the destination's from its suffix.
-    print(f"wrote {save(load(args.source), args.dest)}")
+    options = nir_export_options(args, format_from_suffix(args.dest))
+    print(f"wrote {save(load(args.source), args.dest, **options)}")
     return 0
 
 
@@ -117,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("convert", help="convert a circuit file (JSON, GraphML, NIR -> JSON, GraphML, NIR, NPZ)")
     s.add_argument("source", help="circuit JSON, GraphML or NIR (told from the content)")
     s.add_argument("dest", help="output file; the format comes from its suffix (.json .graphml .nir .npz)")
+    add_nir_export_arguments(s)
     s.set_defaults(func=_cmd_convert)
 
     # Each subsystem adds its own commands (keeps this file small and conflict-free).

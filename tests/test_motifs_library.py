@@ -212,7 +212,7 @@ def test_add_validates_inputs(lib):
 def test_export_import_round_trip_same_label(tmp_path, fmt):
     pytest.importorskip("nir") if fmt == "nir" else None
     c = motif(4)
-    path = save(c, tmp_path / f"m.{fmt}")
+    path = save(c, tmp_path / f"m.{fmt}", **({"flavour": "exact"} if fmt == "nir" else {}))
     back = load(path)
     assert canonical_label(back) == canonical_label(c)
     assert same_motif(back, c)
@@ -225,7 +225,7 @@ def test_nir_graph_alone_maps_back_exactly():
     """Without the embedded JSON, the NIR nodes alone give the circuit back (units ms <-> s)."""
     pytest.importorskip("nir")
     c = motif(5)
-    g = to_nir(c)
+    g = to_nir(c, "exact")
     assert {"input", "neurons", "syn_e", "syn_i", "output"} <= set(g.nodes)
     assert g.metadata["time_unit"] == "s" and g.metadata["dt"] == pytest.approx(1e-4)
     lif = g.nodes["neurons"]
@@ -251,7 +251,7 @@ def test_nir_edited_graph_wins_and_no_inputs():
     pr = c.p_release.copy()
     pr[c.weights > 0] = 0.5
     c = c.replace(p_release=pr)
-    g = to_nir(c)
+    g = to_nir(c, "exact")
     g.nodes["rec_e_d0"].weight = g.nodes["rec_e_d0"].weight * 2  # edited in another tool
     back = from_nir(g)
     e_rows = c.signed_weights > 0
@@ -260,7 +260,7 @@ def test_nir_edited_graph_wins_and_no_inputs():
     assert np.allclose(back.weights[changed], 2 * c.weights[changed])
     assert np.array_equal(back.p_release, c.p_release) and back.name == c.name  # kept from the JSON
     no_inputs = random_circuit(2, 2, 0, p_conn=0.7, seed=4, max_delay_steps=2)
-    assert from_nir(to_nir(no_inputs)) == no_inputs
+    assert from_nir(to_nir(no_inputs, "exact")) == no_inputs
 
 
 def test_nir_conductance_refused(tmp_path):
@@ -342,7 +342,7 @@ def _hostile_nir(tmp: Path) -> dict[str, Path]:
     c = load(ROOT / "docs/examples/feedforward_inhibition.json")
     out = {}
     good = tmp / "good.nir"
-    save(c, good)
+    save(c, good, flavour="exact")
 
     def variant(name: str, edit) -> None:
         p = tmp / name
@@ -425,7 +425,7 @@ def import_into(lib: MotifLibrary, path: Path, **kw) -> tuple[int, bool]:
 def test_import_file_adds_and_counts(lib, tmp_path):
     c = motif(8)
     for fmt in ("json", "graphml") + (("nir",) if _has_nir() else ()):
-        save(relabel(c, np.arange(c.n_neurons)[::-1]), tmp_path / f"c.{fmt}")
+        save(relabel(c, np.arange(c.n_neurons)[::-1]), tmp_path / f"c.{fmt}", **({"flavour": "exact"} if fmt == "nir" else {}))
     mid, new = import_into(lib, tmp_path / "c.json", task="coincidence", score=0.7)
     assert new
     for fmt in ("graphml",) + (("nir",) if _has_nir() else ()):
@@ -513,7 +513,8 @@ def test_cli_commands(tmp_path, monkeypatch):
     run_cli("motifs", "draw", str(mid), "-o", str(tmp_path / "m.png"))
     assert (tmp_path / "m.png").read_bytes()[:4] == b"\x89PNG"
     for fmt in ("json", "graphml", "npz") + (("nir",) if _has_nir() else ()):
-        run_cli("motifs", "export", str(mid), "--format", fmt, "-o", str(tmp_path / f"e.{fmt}"))
+        run_cli("motifs", "export", str(mid), "--format", fmt, "-o", str(tmp_path / f"e.{fmt}"),
+                *(["--nir-flavour", "exact"] if fmt == "nir" else []))
         if fmt != "npz":
             assert canonical_label(load(tmp_path / f"e.{fmt}")) == canonical_label(motif(9))
     with pytest.raises(MotifNotFound):

@@ -119,8 +119,8 @@ def save(circuit: Circuit, path: str | os.PathLike, format: str | None = None, *
     format : str, optional
         Default: from the suffix of ``path``.
     **options
-        NIR only: ``flavour`` (``"exact"`` or ``"cuba"``) and ``allow_drop_delays``
-        (see :func:`to_nir`).
+        NIR only: ``flavour`` (``"cuba"``, the default, or ``"exact"``) and the
+        ``allow_...`` keywords of :data:`.nir.NIR_ALLOWANCES` (see :func:`to_nir`).
 
     Returns
     -------
@@ -129,11 +129,12 @@ def save(circuit: Circuit, path: str | os.PathLike, format: str | None = None, *
     fmt = format or format_from_suffix(path)
     if fmt not in _WRITERS:
         raise FormatError(f"save format: expected one of {', '.join(SAVE_FORMATS)}, got {fmt!r}")
-    if fmt != "nir" and any(options.get(k) not in (None, "exact", False) for k in ("flavour", "allow_drop_delays")):
-        raise FormatError(f"export: a NIR flavour and allow_drop_delays apply to the nir format only, not {fmt!r}")
-    unknown = sorted(set(options) - {"flavour", "allow_drop_delays"})
+    unknown = sorted(set(options) - {"flavour", *nir.NIR_ALLOWANCES})
     if unknown:
         raise TypeError(f"save: unknown option {unknown[0]!r}")
+    if fmt != "nir" and (options.get("flavour") is not None or any(options.get(k) for k in nir.NIR_ALLOWANCES)):
+        raise FormatError(f"export: a NIR flavour and the allow_... options apply to the nir format only, not {fmt!r}")
+    options = {k: v for k, v in options.items() if v is not None}
     if fmt == "nir":
         nir.save(circuit, path, **options)
     else:

@@ -7,7 +7,22 @@ every object before reading it (only plain numeric and string datasets, no exter
 soft links, no virtual datasets, at most :data:`~.caps.MAX_NIR_VALUES` values), so a
 small hostile file cannot run code or claim gigabytes.
 
-NIR mapping (exact for ``synapse_model = "current"``; full table in ``docs/motifs.md``)::
+Two flavours (full tables in ``docs/motifs.md``). The default, ``cuba``, is for the
+frameworks people run NIR in: one ``CubaLIF`` population that snnTorch 1.0 and Norse 1.1
+load and run, at any dt, reproducing our simulator's spikes (tests/test_nir_peers.py)::
+
+    input --in (Linear, +w)----> syn_scale (Linear/Affine, diag) --> neurons (CubaLIF) --> output
+    neurons --rec (Linear, +-w)-/
+
+It is a discrete-time graph: the peers' forward-Euler steps of 0.1 ms, with the time
+constants chosen so that each is one exact step of the circuit's dt (:func:`_to_nir_cuba`).
+What CubaLIF cannot hold (delays, a second synaptic time constant, refractoriness,
+``v_reset != v_rest``, stochastic release or depression) is refused in one line naming the
+``allow_...`` keyword / ``--allow-...`` flag that drops or approximates it
+(:data:`NIR_ALLOWANCES`).
+
+``exact`` is NIR's exact description of the model (``synapse_model = "current"``), which
+neither snnTorch nor Norse can load (they have no LI or Delay node)::
 
     input (Input, n_in) --Linear W>=0--[Delay]--> syn_e (LI, tau=tau_e, r=tau_e, v_leak=0)
     neurons --Linear +w (E pre)--[Delay]--------> syn_e
@@ -20,16 +35,8 @@ Times are in seconds, voltages and weights in mV, voltages relative to each neur
 Dirac deltas, the LI equation ``tau dx/dt = -x + r W S`` makes ``x`` jump by
 ``r W / tau = W`` per spike, i.e. exactly our ``I_e += w`` (and ``syn_i`` holds ``-I_i``).
 
-``to_nir(circuit, flavour="cuba")`` writes instead, for importers that know only
-``CubaLIF`` (snnTorch)::
-
-    input --in (Linear, +w)----> syn_scale (Linear, diag dt/tau_m) --> neurons (CubaLIF,
-    neurons --rec (Linear, +-w)-/    tau_syn=tau_e, tau_mem=tau_m, r=tau_m/dt, w_in=tau_e/dt) --> output
-
-with a spike read as a unit pulse lasting one step (snnTorch's convention). It is exact
-only where ``tau_i == tau_e`` (else inhibition decays with ``tau_e``; a
-:class:`NIRApproximationWarning` says so) and has no delays (refused unless
-``allow_drop_delays=True``); the circuit JSON in its metadata still round-trips exactly.
+Both flavours carry the circuit JSON in their metadata, so :func:`from_nir` returns the
+identical circuit, whatever a flavour had to drop.
 """
 
 from __future__ import annotations
@@ -43,6 +50,7 @@ from typing import Any
 import numpy as np
 
 from ..circuit import Circuit
+from ..dynamics.propagators import psc_coefficient
 from ..errors import CircuitError, EvoCircuitsError, FormatError
 from ..model import PARAM_INDEX, TYPE_DEFAULTS
 from ..version import __version__
@@ -55,7 +63,28 @@ NIR_FORMAT = "evo-circuits/nir"
 #: instead of misreading its weights (they follow another spike convention).
 NIR_CUBA_FORMAT = "evo-circuits/nir-cuba"
 NIR_FORMAT_VERSION = 1
-NIR_FLAVOURS = ("exact", "cuba")
+#: Version 2 of the cuba flavour: a discrete-time graph for 0.1-ms Euler steps (version 1,
+#: still read, held the continuous time constants and only ran at dt = 0.1 ms).
+NIR_CUBA_FORMAT_VERSION = 2
+NIR_FLAVOURS = ("cuba", "exact")
+DEFAULT_FLAVOUR = "cuba"
+#: The step, in seconds, at which snnTorch's NIR importer (hard-coded) and therefore the
+#: cuba flavour's graphs advance; Norse must be given the same ``dt``.
+PEER_STEP_S = 1e-4
+#: What the cuba flavour (snnTorch, Norse) cannot hold: the keyword that allows it -> what then happens.
+NIR_ALLOWANCES = {
+    "allow_drop_delays": "synaptic delays dropped (every synapse acts at delay 0)",
+    "allow_one_tau_syn": "inhibition decaying with tau_e (its weight scaled by tau_i/tau_e to keep its charge)",
+    "allow_no_refractory": "no refractory period (a neuron integrates again the step after its spike)",
+    "allow_reset_to_rest": "reset to v_rest instead of v_reset",
+    "allow_drop_release": "release probabilities and depression dropped (every delivery succeeds in full)",
+}
+
+
+def allowance_flag(keyword: str) -> str:
+    """The CLI flag of an :data:`NIR_ALLOWANCES` keyword (``allow_drop_delays`` -> ``--allow-drop-delays``)."""
+    return "--" + keyword.replace("_", "-")
+
 
 _SEC = 1e-3  # ms -> s
 
@@ -111,22 +140,24 @@ def _nir_graph_metadata(circuit: Circuit, fmt: str, weight_unit: str, spike_conv
     }
 
 
-def to_nir(circuit: Circuit, flavour: str = "exact", *, allow_drop_delays: bool = False):
+def to_nir(circuit: Circuit, flavour: str = DEFAULT_FLAVOUR, **allow: bool):
     """Convert a circuit to a ``nir.NIRGraph``.
 
     Parameters
     ----------
     circuit : Circuit
         A current-based circuit with at least one neuron.
-    flavour : {"exact", "cuba"}
-        ``"exact"`` (default): LIF + two LI synapse groups + Delay nodes, an exact
-        mapping of the model (module docstring). ``"cuba"``: one ``CubaLIF`` population
-        fed by an input and a recurrent ``Linear`` (through a diagonal scale), for
-        importers that know only CubaLIF (snnTorch); see :func:`_to_nir_cuba` for the
-        mapping and what it approximates.
-    allow_drop_delays : bool
-        ``"cuba"`` only: export circuits with delays > 0 by dropping the delays
-        (recorded in the metadata) instead of refusing them.
+    flavour : {"cuba", "exact"}
+        ``"cuba"`` (default): one ``CubaLIF`` population, a graph that snnTorch's and
+        Norse's importers load and run (:func:`_to_nir_cuba`). ``"exact"``: LIF + two LI
+        synapse groups + Delay nodes, NIR's exact description of the model (module
+        docstring), which neither snnTorch 1.0 nor Norse 1.1 can load (no LI or Delay).
+    **allow : bool
+        ``"cuba"`` only, one keyword per feature it cannot hold (:data:`NIR_ALLOWANCES`):
+        ``allow_drop_delays``, ``allow_one_tau_syn``, ``allow_no_refractory``,
+        ``allow_reset_to_rest``, ``allow_drop_release``. Without the keyword a circuit
+        that uses the feature is refused; with it, the feature is dropped or
+        approximated (a :class:`NIRApproximationWarning` says which).
 
     Returns
     -------
@@ -138,13 +169,16 @@ def to_nir(circuit: Circuit, flavour: str = "exact", *, allow_drop_delays: bool 
     ------
     FormatError
         For conductance-based circuits (NIR has no conductance-based neuron), empty
-        circuits, an unknown flavour, and (``"cuba"``) delays > 0 without
-        ``allow_drop_delays``.
+        circuits, an unknown flavour, and (``"cuba"``) in one line listing every feature
+        the peers cannot run and the option that drops it.
     """
+    unknown = sorted(set(allow) - set(NIR_ALLOWANCES))
+    if unknown:
+        raise TypeError(f"to_nir: unknown option {unknown[0]!r} (expected one of {', '.join(NIR_ALLOWANCES)})")
     if flavour == "exact":
         return _to_nir_exact(circuit)
     if flavour == "cuba":
-        return _to_nir_cuba(circuit, allow_drop_delays=allow_drop_delays)
+        return _to_nir_cuba(circuit, **allow)
     raise FormatError(f"NIR flavour: expected one of {', '.join(NIR_FLAVOURS)}, got {flavour!r}")
 
 
@@ -196,77 +230,134 @@ def _to_nir_exact(circuit: Circuit):
     return nir.NIRGraph(nodes=nodes, edges=edges, metadata=metadata, type_check=n_in > 0)
 
 
-def _to_nir_cuba(circuit: Circuit, *, allow_drop_delays: bool = False):
-    """The cuba flavour, for importers that know only ``CubaLIF`` (snnTorch)::
+def _cuba_problems(circuit: Circuit) -> list[tuple[str, str]]:
+    """What the cuba flavour cannot hold: ``(description, allowance keyword)`` pairs."""
+    col = circuit.param
+    present = circuit.weights > 0
+    out = []
+    delayed = present & (circuit.delays > 0)
+    if delayed.any():
+        out.append((f"{int(delayed.sum())} synaptic delay(s) > 0 (up to "
+                    f"{circuit.delays[delayed].max() * circuit.dt_ms:g} ms)", "allow_drop_delays"))
+    two_tau = _two_tau_neurons(circuit)
+    if two_tau.any():
+        out.append((f"tau_i != tau_e in neuron(s) {_listed(two_tau)} (CubaLIF has one synaptic time constant)",
+                    "allow_one_tau_syn"))
+    # A refractory period of one step is no clamp at all (the neuron integrates again at k + 1).
+    refractory = circuit.refractory_steps() > 1
+    if refractory.any():
+        out.append((f"t_ref > dt in neuron(s) {_listed(refractory)} (no refractory period in CubaLIF)",
+                    "allow_no_refractory"))
+    reset = ~np.isclose(col("v_reset"), col("v_rest"), rtol=0, atol=1e-12)
+    if reset.any():
+        out.append((f"v_reset != v_rest in neuron(s) {_listed(reset)} (snnTorch and Norse reset to rest)",
+                    "allow_reset_to_rest"))
+    stochastic = present & (circuit.p_release < 1)
+    depressing = present & (circuit.std_u > 0)
+    if stochastic.any() or depressing.any():
+        out.append((f"{int(stochastic.sum())} synapse(s) with p_release < 1 and {int(depressing.sum())} with "
+                    "short-term depression", "allow_drop_release"))
+    return out
 
-        input -> in (Linear, mV) ----------> syn_scale (Linear, diag dt/tau_m) -> neurons (CubaLIF) -> output
+
+def _two_tau_neurons(circuit: Circuit) -> np.ndarray:
+    """Neurons that receive inhibition with ``tau_i != tau_e`` (tau_i is visible only there)."""
+    col = circuit.param
+    gets_i = np.any(circuit.signed_weights[circuit.n_inputs:] < 0, axis=0)
+    return gets_i & ~np.isclose(col("tau_i"), col("tau_e"), rtol=1e-12, atol=0)
+
+
+def _listed(mask: np.ndarray, most: int = 8) -> str:
+    idx = [str(int(i)) for i in np.flatnonzero(mask)]
+    return ", ".join(idx[:most]) + (f" and {len(idx) - most} more" if len(idx) > most else "")
+
+
+def _to_nir_cuba(circuit: Circuit, **allow: bool):
+    """The cuba flavour: a discrete-time graph that snnTorch and Norse load and run::
+
+        input -> in (Linear, mV) ----------> syn_scale (Linear/Affine, diag s k) -> neurons (CubaLIF) -> output
         neurons -> rec (Linear, signed mV) -/
 
-    ``in`` and ``rec`` hold the signed weights of the exact flavour (``+w`` from inputs
-    and E neurons, ``−w`` from I neurons, mV), all delays in one node each; ``syn_scale``
-    multiplies each neuron's input by ``dt / tau_m``. ``neurons``: ``tau_mem = tau_m``,
-    ``tau_syn = tau_e``, ``r = tau_m / dt``, ``w_in = tau_e / dt``; ``v_leak``,
-    ``v_threshold``, ``v_reset`` and metadata as in the exact flavour (mV relative to
-    rest). A spike is read as a pulse of height 1 lasting one step (area ``dt``), as
-    snnTorch's importer discretises it (it requires ``r = tau_mem / dt``, and
-    ``w_in · dt / tau_syn = 1`` makes its ``syn += input`` exact): a spike through ``w``
-    makes ``I`` jump by ``w · dt / tau_m`` and ``v`` sees ``r I = w``, as our ``I_e += w``.
-    The scale sits in its own node, not in ``w_in``, because snnTorch folds a ``w_in``
-    scale into the threshold and then needs it equal for all neurons; and it makes the
-    recurrent loop ``neurons -> rec -> syn_scale -> neurons`` three nodes long, which keeps
-    snnTorch 1.0 away from its LIF<->Linear "RNN subgraph" rewrite (with nirtorch 2.x
-    that rewrite feeds the external input through the recurrent weights).
+    Both peers advance a ``CubaLIF`` by forward Euler, ``syn = (1 - h/tau_syn) syn +
+    (h/tau_syn) w_in x``, ``mem = (1 - h/tau_mem) mem + (h/tau_mem) r syn``, with step
+    ``h`` = 0.1 ms (snnTorch hard-codes it; Norse is given it). The graph's numbers
+    make these steps our simulator's exact propagator at the circuit's ``dt``: one graph
+    step of ``h`` is one circuit step, and with ``em = exp(-dt/tau_m)``,
+    ``es = exp(-dt/tau_e)``::
 
-    Approximations, recorded in the metadata (``approximations``) and undone by
-    :func:`from_nir` from the embedded circuit JSON:
+        tau_mem = h / (1 - em)    r    = 1 / (1 - em)     (so mem = em mem + syn)
+        tau_syn = h / (1 - es)    w_in = 1 / (1 - es)     (so syn = es syn + x)
+        syn_scale = diag(s k)     k = psc_coefficient(tau_e, tau_m, dt)
 
-    - one synaptic time constant: the inhibitory current decays with ``tau_e``. Exact
-      only where ``tau_i == tau_e`` (or the neuron gets no inhibitory synapse); a
-      :class:`NIRApproximationWarning` names the neurons where it is not;
-    - no delays: refused unless ``allow_drop_delays`` (then every synapse acts at
-      delay 0; ``in``/``rec`` keep the dropped ones in ``dropped_delay_steps``).
+    ``in``/``rec`` hold the signed weights (``+w`` from inputs and E neurons, ``-w`` from
+    I neurons, mV). snnTorch needs one threshold for all neurons: each neuron's voltage is
+    measured in units scaled by ``s = theta / (v_th - v_rest)`` (``theta`` the largest
+    threshold above rest), which scales its input, bias and threshold alike and leaves its
+    spikes unchanged; ``v_reset`` is 0 (rest). ``i_bias`` enters as the bias of
+    ``syn_scale`` (an ``Affine``), ``s (1 - em)(1 - es) i_bias``, which holds ``syn`` at the
+    value that adds our ``(1 - em) i_bias`` to ``mem`` each step; it builds up with
+    ``tau_e`` from the start (the only difference from our simulator that no option
+    controls, besides float32). The recurrent loop ``neurons -> rec -> syn_scale ->
+    neurons`` is three nodes long, which keeps snnTorch 1.0 away from its LIF<->Linear
+    "RNN subgraph" rewrite (with nirtorch 2.x that rewrite feeds the external input
+    through the recurrent weights).
 
-    The refractory period, as in the exact flavour, is only in the metadata.
+    What CubaLIF cannot hold is refused, one line naming each feature and its keyword
+    (:data:`NIR_ALLOWANCES`); with the keyword it is dropped or approximated, recorded in
+    the metadata (``approximations``) and announced by a :class:`NIRApproximationWarning`.
+    :func:`from_nir` restores the circuit from the embedded JSON.
     """
     nir = _nir_checked(circuit)
     n, n_in = circuit.n_neurons, circuit.n_inputs
     col = circuit.param
-    dt = circuit.dt_ms * _SEC
-    tau_m, tau_e, tau_i = col("tau_m") * _SEC, col("tau_e") * _SEC, col("tau_i") * _SEC
-    signed = circuit.signed_weights
-    present = signed != 0
-    delayed = present & (circuit.delays > 0)
-    notes = []
-    if delayed.any():
-        if not allow_drop_delays:
-            raise FormatError(f"NIR export (cuba flavour): {int(delayed.sum())} synapse(s) have delays > 0 "
-                              f"(up to {int(circuit.delays[delayed].max())} steps) and CubaLIF graphs have no "
-                              "Delay nodes; pass allow_drop_delays=True (--allow-drop-delays) to export them "
-                              "with delay 0, or use the exact flavour")
-        notes.append(f"{int(delayed.sum())} synaptic delay(s) > 0 dropped (every synapse acts at delay 0; "
-                     "see dropped_delay_steps of the Linear nodes)")
-    # tau_i is visible only for neurons that receive inhibitory synapses.
-    approx = np.any(signed[n_in:] < 0, axis=0) & ~np.isclose(tau_i, tau_e, rtol=1e-12, atol=0)
-    if approx.any():
-        which = ", ".join(str(int(i)) for i in np.flatnonzero(approx))
-        msg = (f"inhibitory currents decay with tau_syn = tau_e instead of tau_i in neuron(s) {which} "
-               "(CubaLIF has one synaptic time constant)")
-        warnings.warn(f"NIR export (cuba flavour): {msg}", NIRApproximationWarning, stacklevel=3)
-        notes.append(msg)
+    theta = col("v_th") - col("v_rest")
+    if np.any(theta <= 0):
+        raise FormatError(f"NIR export (cuba flavour): v_th <= v_rest in neuron(s) {_listed(theta <= 0)}; "
+                          "snnTorch and Norse neurons fire above rest only (use flavour 'exact')")
+    problems = _cuba_problems(circuit)
+    refused = [(what, key) for what, key in problems if not allow.get(key)]
+    if refused:
+        flags = " ".join(allowance_flag(key) for _, key in refused)
+        python = ", ".join(f"{key}=True" for _, key in refused)
+        raise FormatError("NIR export (cuba flavour, for snnTorch/Norse) cannot hold "
+                          + "; ".join(f"{what} [{allowance_flag(key)}]" for what, key in refused)
+                          + f": pass {flags} (Python: {python}) to drop or approximate them, or choose "
+                            "flavour 'exact' (LIF + LI + Delay, which neither snnTorch nor Norse loads)")
+    notes = [f"{what}: {NIR_ALLOWANCES[key]}" for what, key in problems]
+    if notes:
+        warnings.warn("NIR export (cuba flavour): " + "; ".join(notes), NIRApproximationWarning, stacklevel=3)
+
+    dt_ms, h = circuit.dt_ms, PEER_STEP_S
+    one_m = -np.expm1(-dt_ms / col("tau_m"))  # 1 - em
+    one_s = -np.expm1(-dt_ms / col("tau_e"))  # 1 - es
+    scale = theta.max() / theta
+    k = psc_coefficient(col("tau_e"), col("tau_m"), dt_ms)
+    signed = circuit.signed_weights.copy()
+    two_tau = _two_tau_neurons(circuit)
+    # One tau_syn: inhibition onto these neurons decays with tau_e; tau_i/tau_e keeps its charge.
+    signed[n_in:] = np.where(signed[n_in:] < 0, signed[n_in:] * np.where(two_tau, col("tau_i") / col("tau_e"), 1.0),
+                             signed[n_in:])
+    bias = scale * one_m * one_s * col("i_bias")
+
     pop = _nir_population(circuit)
+    pop.update(v_leak=np.zeros(n), v_threshold=np.full(n, theta.max()), v_reset=np.zeros(n))
     pop["metadata"].update({
-        "tau_syn_is": "tau_e", "tau_i": tau_i.copy(), "tau_i_approximated": approx.astype(np.int8),
-        "note": "one synaptic current: tau_syn = tau_e; exact where tau_e == tau_i or the neuron gets no "
-                "inhibitory synapse; r = tau_mem/dt and w_in = tau_syn/dt (spike = one-step unit pulse)",
+        "tau_m": col("tau_m") * _SEC, "tau_e": col("tau_e") * _SEC, "tau_i": col("tau_i") * _SEC,
+        "voltage_scale": scale, "tau_i_approximated": two_tau.astype(np.int8),
+        "note": "discrete time: tau_mem, tau_syn, r, w_in make 0.1-ms Euler steps our exact propagator at the "
+                "circuit's dt; voltages of neuron j in units scaled by voltage_scale[j] (one threshold)",
     })
+    scale_meta = {"role": "scale", "note": "voltage_scale * psc_coefficient per neuron (and bias: i_bias drive)"}
+    scale_node = (nir.Affine(weight=np.diag(scale * k), bias=bias, metadata=scale_meta) if np.any(bias != 0)
+                  else nir.Linear(weight=np.diag(scale * k), metadata=scale_meta))
     nodes: dict[str, Any] = {
         "input": nir.Input(input_type={"input": np.array([n_in])}),
-        "neurons": nir.CubaLIF(tau_syn=tau_e, tau_mem=tau_m, r=tau_m / dt, w_in=tau_e / dt, **pop),
-        "syn_scale": nir.Linear(weight=np.diag(dt / tau_m), metadata={
-            "role": "scale", "note": "dt / tau_m per neuron: mV weights -> jump of the CubaLIF current I"}),
+        "neurons": nir.CubaLIF(tau_syn=h / one_s, tau_mem=h / one_m, r=1.0 / one_m, w_in=1.0 / one_s, **pop),
+        "syn_scale": scale_node,
         "output": nir.Output(output_type={"output": np.array([n])}),
     }
     edges = [("syn_scale", "neurons"), ("neurons", "output")]
+    present = circuit.signed_weights != 0
     for source, rows, name in (("input", slice(0, n_in), "in"), ("neurons", slice(n_in, None), "rec")):
         if source == "input" and n_in == 0:
             continue
@@ -276,19 +367,19 @@ def _to_nir_cuba(circuit: Circuit, *, allow_drop_delays: bool = False):
         nodes[name] = nir.Linear(weight=np.ascontiguousarray(signed[rows].T), metadata=meta)
         edges += [(source, name), (name, "syn_scale")]
     metadata = _nir_graph_metadata(
-        circuit, NIR_CUBA_FORMAT, "mV (in, rec); syn_scale turns them into jumps of I (r I = w)",
-        "a spike is a unit pulse lasting one step dt (area dt), as snnTorch's importer reads it; "
-        "with r = tau_mem/dt and w_in = tau_syn/dt a spike through w (mV) makes r I jump by w")
-    metadata["approximations"] = "; ".join(notes) if notes else "none"
+        circuit, NIR_CUBA_FORMAT, "mV (in, rec); syn_scale turns them into jumps of syn",
+        "discrete time: a spike is 1 for one step; run the graph with steps of dt (0.1 ms, snnTorch's "
+        "fixed step; Norse: from_nir(graph, dt=1e-4)); one step is one circuit step (time_scale)")
+    metadata.update(format_version=NIR_CUBA_FORMAT_VERSION, dt=h, time_scale=h / (dt_ms * _SEC),
+                    approximations="; ".join(notes) if notes else "none")
     return nir.NIRGraph(nodes=nodes, edges=edges, metadata=metadata, type_check=n_in > 0)
 
 
-def save(circuit: Circuit, path: str | os.PathLike, flavour: str = "exact", *,
-             allow_drop_delays: bool = False) -> None:
+def save(circuit: Circuit, path: str | os.PathLike, flavour: str = DEFAULT_FLAVOUR, **allow: bool) -> None:
     """Write :func:`to_nir` of ``circuit`` to an HDF5 ``.nir`` file, atomically."""
     nir = _nir()
     buf = _io.BytesIO()
-    nir.write(buf, to_nir(circuit, flavour, allow_drop_delays=allow_drop_delays))
+    nir.write(buf, to_nir(circuit, flavour, **allow))
     with atomic_open(path, "wb") as fh:
         fh.write(buf.getvalue())
 
@@ -449,8 +540,11 @@ def from_nir(graph, *, max_neurons: int | None = None, max_inputs: int | None = 
     the values NIR cannot hold (refractory period, release probability, depression,
     name) come from it, and where the graph agrees with it the JSON circuit is returned
     exactly. Spikes are read as Dirac deltas, except in our cuba flavour (format
-    ``evo-circuits/nir-cuba``), where a spike is a unit pulse lasting one step ``dt``
-    (snnTorch's reading); its delays and ``tau_i`` come from the JSON.
+    ``evo-circuits/nir-cuba``): version 1 reads a spike as a unit pulse lasting one step
+    ``dt`` (snnTorch's reading); version 2 is a discrete-time graph whose Euler steps are
+    our exact propagator (:func:`_to_nir_cuba`), undone here (time scale, voltage scale,
+    ``syn_scale``, bias, inhibitory charge). Its delays, ``tau_i`` and ``v_reset`` come
+    from the JSON (``tau_i`` also from the population metadata).
 
     Raises
     ------
@@ -462,13 +556,22 @@ def from_nir(graph, *, max_neurons: int | None = None, max_inputs: int | None = 
     fmt = gmeta.get("format")
     if isinstance(fmt, str) and fmt.startswith("evo-circuits") and fmt not in (NIR_FORMAT, NIR_CUBA_FORMAT):
         raise FormatError(f"NIR metadata 'format': expected {NIR_FORMAT!r} or {NIR_CUBA_FORMAT!r}, got {fmt!r}")
-    if fmt in (NIR_FORMAT, NIR_CUBA_FORMAT) and gmeta.get("format_version") != NIR_FORMAT_VERSION:
+    known = {NIR_FORMAT: (NIR_FORMAT_VERSION,), NIR_CUBA_FORMAT: (1, NIR_CUBA_FORMAT_VERSION)}
+    if fmt in known and gmeta.get("format_version") not in known[fmt]:
         raise FormatError(f"NIR metadata 'format_version': unsupported version {gmeta.get('format_version')!r} "
-                          f"(this reader knows {NIR_FORMAT_VERSION})")
+                          f"(this reader knows {' and '.join(map(str, known[fmt]))})")
+    # Our cuba flavour from version 2 on: Euler steps of dt that are our exact propagator.
+    discrete = fmt == NIR_CUBA_FORMAT and gmeta.get("format_version") == NIR_CUBA_FORMAT_VERSION
     time_unit = gmeta.get("time_unit", "s")
-    to_ms = {"s": 1e3, "ms": 1.0}.get(time_unit)
-    if to_ms is None:
+    unit_ms = {"s": 1e3, "ms": 1.0}.get(time_unit)
+    if unit_ms is None:
         raise FormatError(f"NIR metadata 'time_unit': expected 's' or 'ms', got {time_unit!r}")
+    # Node time values are in graph time, which runs time_scale times the circuit's time
+    # (discrete cuba graphs always step by 0.1 ms); metadata times are circuit times.
+    time_scale = gmeta.get("time_scale", 1.0) if discrete else 1.0
+    if not (isinstance(time_scale, (int, float)) and math.isfinite(time_scale) and time_scale > 0):
+        raise FormatError(f"NIR metadata 'time_scale': expected a positive number, got {time_scale!r}")
+    to_ms = unit_ms / time_scale
     nodes = graph.nodes
     pops = [k for k, v in nodes.items() if isinstance(v, (nir.LIF, nir.CubaLIF))]
     if len(pops) != 1:
@@ -494,7 +597,8 @@ def from_nir(graph, *, max_neurons: int | None = None, max_inputs: int | None = 
     row_of = {pop_name: n_in}
     if inputs:
         row_of[inputs[0]] = 0
-    dt_ms = float(gmeta["dt"]) * to_ms if "dt" in gmeta else 0.1
+    # 12 significant digits: a time_scale of 0.1 must give dt = 1 ms, not 1.0000000000000002.
+    dt_ms = float(f"{float(gmeta['dt']) * to_ms:.12g}") if "dt" in gmeta else 0.1
     if not (math.isfinite(dt_ms) and dt_ms > 0):
         raise FormatError(f"NIR metadata 'dt': expected a positive number, got {gmeta.get('dt')!r}")
 
@@ -535,9 +639,10 @@ def from_nir(graph, *, max_neurons: int | None = None, max_inputs: int | None = 
         total = delay_post[:, None] + (0.0 if delay_pre is None else delay_pre[None, :])
         return row_of[src], weight, total
 
-    def projections(name: str) -> list[tuple[int, np.ndarray, np.ndarray]]:
+    def projections(name: str, bias_ok: bool = False) -> list[tuple[int, np.ndarray, np.ndarray]]:
         """Like :func:`trace`, but a Linear fed only by Linear projections (our cuba
-        flavour's ``syn_scale``) multiplies each of them and is expanded."""
+        flavour's ``syn_scale``) multiplies each of them and is expanded (its bias, where
+        ``bias_ok``, is read by the caller)."""
         node, ps = nodes[name], preds.get(name, [])
         if not (isinstance(node, (nir.Linear, nir.Affine)) and ps
                 and all(isinstance(nodes[q], (nir.Linear, nir.Affine)) for q in ps)):
@@ -546,7 +651,7 @@ def from_nir(graph, *, max_neurons: int | None = None, max_inputs: int | None = 
         if m.shape != (n, n) or not np.all(np.isfinite(m)) or np.any(m != np.diag(np.diag(m))):
             raise FormatError(f"Linear {name!r} between projections and the population: expected a finite "
                               f"diagonal {(n, n)} weight (a per-neuron scale)")
-        if isinstance(node, nir.Affine) and np.any(np.asarray(node.bias) != 0):
+        if isinstance(node, nir.Affine) and np.any(np.asarray(node.bias) != 0) and not bias_ok:
             raise FormatError(f"Affine {name!r}: a bias has no circuit equivalent (use Linear)")
         return [(row0, np.diag(m)[:, None] * weight, dly) for row0, weight, dly in map(trace, ps)]
 
@@ -571,17 +676,29 @@ def from_nir(graph, *, max_neurons: int | None = None, max_inputs: int | None = 
                                   "different time constants")
             tau[sign][posts] = new
 
+    pmeta = {k: v for k, v in _meta(pop).items()}
+    vscale, i_bias_drive = np.ones(n), None
     if isinstance(pop, nir.CubaLIF):
         tau_m = _vector(pop.tau_mem, n, "CubaLIF tau_mem") * to_ms
         r_pop = _vector(pop.r, n, "CubaLIF r")
         tau_syn = _vector(pop.tau_syn, n, "CubaLIF tau_syn") * to_ms
         w_in = _vector(pop.w_in, n, "CubaLIF w_in")
+        if discrete:
+            tau_m, tau_syn, vscale, gain = _discrete_cuba(tau_m, tau_syn, pmeta, n, dt_ms)
+        else:
+            # tau_syn dI/dt = -I + w_in W S: a Dirac spike (area spike_area) adds
+            # w_in W area / tau_syn to I, and v sees R I; times in the unit of tau.
+            gain = r_pop * w_in * spike_area / (tau_syn / to_ms)
+        drive = np.zeros(n)
         for p in preds[pop_name]:
-            for row0, weight, dly in projections(p):
-                # tau_syn dI/dt = -I + w_in W S: a Dirac spike (area spike_area) adds
-                # w_in W area / tau_syn to I, and v sees R I; times in the unit of tau.
-                add(row0, weight, dly, r_pop * w_in * spike_area / (tau_syn / to_ms), tau_syn,
-                    f"projection {p!r}")
+            if discrete and isinstance(nodes[p], nir.Affine):
+                drive += _vector(nodes[p].bias, n, f"Affine {p!r} bias")
+            for row0, weight, dly in projections(p, bias_ok=discrete):
+                add(row0, weight, dly, gain, tau_syn, f"projection {p!r}")
+        if discrete:
+            # syn_scale's bias holds syn where it adds our (1 - em) i_bias to v each step.
+            i_bias_drive = drive / (vscale * -np.expm1(-dt_ms / tau_m) * -np.expm1(-dt_ms / tau_syn))
+            _undo_one_tau_syn(signed[n_in:], tau, tau_syn, pmeta, n, unit_ms)
         leak_tau = tau_m
     else:
         tau_m = _vector(pop.tau, n, "LIF tau") * to_ms
@@ -603,7 +720,6 @@ def from_nir(graph, *, max_neurons: int | None = None, max_inputs: int | None = 
         raise FormatError("time constants must be > 0")
 
     # Types from the signs of each neuron's outgoing synapses (Dale's law).
-    pmeta = {k: v for k, v in _meta(pop).items()}
     out_w = signed[n_in:]
     pos, neg = np.any(out_w > 0, axis=1), np.any(out_w < 0, axis=1)
     if np.any(pos & neg):
@@ -623,9 +739,9 @@ def from_nir(graph, *, max_neurons: int | None = None, max_inputs: int | None = 
 
     defaults = np.array([TYPE_DEFAULTS["E" if t > 0 else "I"].as_tuple() for t in types]).reshape(n, -1)
     params = defaults.copy()
-    v_leak = _vector(pop.v_leak, n, "v_leak")
-    v_th = _vector(pop.v_threshold, n, "v_threshold")
-    v_reset = _vector(pop.v_reset, n, "v_reset")
+    v_leak = _vector(pop.v_leak, n, "v_leak") if i_bias_drive is None else i_bias_drive
+    v_th = _vector(pop.v_threshold, n, "v_threshold") / vscale
+    v_reset = _vector(pop.v_reset, n, "v_reset") / vscale
     params[:, PARAM_INDEX["tau_m"]] = leak_tau
     for sign, key in ((1, "tau_e"), (-1, "tau_i")):
         t = tau[sign]
@@ -641,7 +757,7 @@ def from_nir(graph, *, max_neurons: int | None = None, max_inputs: int | None = 
     params[:, PARAM_INDEX["v_reset"]] = v_reset + (v_rest if "v_rest" in pmeta else 0.0)
     # The LIF's R scales the synaptic current; v_leak is unaffected, so fold R != 1 into
     # the weights (done above) — a CubaLIF/LIF with R = 0 would silence every synapse.
-    params[:, PARAM_INDEX["t_ref"]] = (_vector(pmeta["t_ref"], n, "population metadata 't_ref'") * to_ms
+    params[:, PARAM_INDEX["t_ref"]] = (_vector(pmeta["t_ref"], n, "population metadata 't_ref'") * unit_ms
                                        if "t_ref" in pmeta else 0.0)
     if "outputs" in pmeta:
         outputs = [int(o) for o in np.asarray(pmeta["outputs"]).reshape(-1)]
@@ -658,6 +774,38 @@ def from_nir(graph, *, max_neurons: int | None = None, max_inputs: int | None = 
     return circuit
 
 
+def _discrete_cuba(tau_mem: np.ndarray, tau_syn: np.ndarray, pmeta: dict, n: int, dt_ms: float):
+    """``tau_m``, ``tau_e``, voltage scale and weight gain of a discrete cuba graph.
+
+    ``tau_mem``, ``tau_syn`` are the graph's values in circuit ms: Euler steps of
+    ``dt_ms`` with decay ``1 - dt/tau`` that equal ``exp(-dt/tau_true)`` (see
+    :func:`_to_nir_cuba`). ``syn_scale`` (already multiplied into the weights) holds
+    ``voltage_scale * psc_coefficient``; the gain divides both out.
+    """
+    one_m, one_s = dt_ms / tau_mem, dt_ms / tau_syn
+    if np.any((one_m >= 1) | (one_s >= 1)):
+        raise FormatError("CubaLIF: a discrete cuba graph needs tau_mem and tau_syn longer than one step dt")
+    tau_m, tau_e = -dt_ms / np.log1p(-one_m), -dt_ms / np.log1p(-one_s)
+    vscale = _vector(pmeta.get("voltage_scale", 1.0), n, "population metadata 'voltage_scale'")
+    if np.any(vscale <= 0):
+        raise FormatError("population metadata 'voltage_scale': values must be > 0")
+    return tau_m, tau_e, vscale, 1.0 / (vscale * psc_coefficient(tau_e, tau_m, dt_ms))
+
+
+def _undo_one_tau_syn(rec: np.ndarray, tau: dict, tau_e: np.ndarray, pmeta: dict, n: int, unit_ms: float) -> None:
+    """Undo ``allow_one_tau_syn`` in place: inhibitory weights back to ``w`` (from
+    ``w tau_i/tau_e``) and ``tau_i`` from the metadata, where it was approximated."""
+    if "tau_i_approximated" not in pmeta or "tau_i" not in pmeta:
+        return
+    approx = _vector(pmeta["tau_i_approximated"], n, "population metadata 'tau_i_approximated'") != 0
+    tau_i = _vector(pmeta["tau_i"], n, "population metadata 'tau_i'") * unit_ms
+    if np.any(approx & (tau_i <= 0)):
+        raise FormatError("population metadata 'tau_i': values must be > 0")
+    ratio = np.where(approx, tau_i / tau_e, 1.0)
+    rec[:] = np.where(rec < 0, rec / ratio, rec)
+    tau[-1][:] = np.where(approx & ~np.isnan(tau[-1]), tau_i, tau[-1])
+
+
 def _single_pred(preds: dict, name: str) -> str:
     p = preds.get(name, [])
     if len(p) != 1:
@@ -668,9 +816,9 @@ def _single_pred(preds: dict, name: str) -> str:
 def _merge_embedded(from_graph: Circuit, text: str, *, cuba: bool = False) -> Circuit:
     """Prefer the embedded circuit JSON where the graph agrees with it.
 
-    ``cuba``: the graph is our cuba flavour, which cannot hold delays or ``tau_i``
-    (it may have dropped the former and approximated the latter); both come from the
-    JSON and are not compared.
+    ``cuba``: the graph is our cuba flavour, which cannot hold delays, ``tau_i`` or
+    ``v_reset`` (it may have dropped or approximated them); they come from the JSON and
+    are not compared.
     """
     if len(text) > MAX_FILE_BYTES:
         raise FormatError("NIR metadata 'circuit_json' is larger than the import cap")
@@ -683,7 +831,8 @@ def _merge_embedded(from_graph: Circuit, text: str, *, cuba: bool = False) -> Ci
         return g.replace(name=emb.name or g.name, metadata=dict(emb.metadata))
     if cuba:
         params = g.params.copy()
-        params[:, PARAM_INDEX["tau_i"]] = emb.params[:, PARAM_INDEX["tau_i"]]
+        for key in ("tau_i", "v_reset"):
+            params[:, PARAM_INDEX[key]] = emb.params[:, PARAM_INDEX[key]]
         g = g.replace(delays=emb.delays, params=params)
     close = (np.allclose(emb.weights, g.weights, rtol=1e-9, atol=1e-12)
              and np.array_equal(emb.delays, g.delays) and emb.dt_ms == g.dt_ms

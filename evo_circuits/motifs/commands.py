@@ -14,7 +14,29 @@ from pathlib import Path
 
 from ..errors import FormatError
 from ..io import IMPORT_CAPS, format_from_suffix, load, save
+from ..io.nir import DEFAULT_FLAVOUR, NIR_ALLOWANCES, NIR_FLAVOURS, allowance_flag
 from .similarity import MAX_DISTANCE, nearest_named, relations
+
+
+def add_nir_export_arguments(s: argparse.ArgumentParser) -> None:
+    """``--nir-flavour`` and one ``--allow-...`` flag per :data:`NIR_ALLOWANCES` entry."""
+    s.add_argument("--nir-flavour", choices=NIR_FLAVOURS,
+                   help=f"NIR layout (default {DEFAULT_FLAVOUR}): cuba (one CubaLIF population that snnTorch and "
+                        "Norse load and run; refuses what it cannot hold unless allowed below) or exact "
+                        "(LIF + two LI synapses + Delay nodes, NIR's exact model; neither snnTorch nor Norse loads it)")
+    for key, what in NIR_ALLOWANCES.items():
+        s.add_argument(allowance_flag(key), dest=key, action="store_true",
+                       help=f"NIR cuba flavour: allow {what}")
+
+
+def nir_export_options(args: argparse.Namespace, fmt: str) -> dict:
+    """The NIR options of :func:`add_nir_export_arguments` for :func:`evo_circuits.io.save`."""
+    given = {key: True for key in NIR_ALLOWANCES if getattr(args, key)}
+    if args.nir_flavour:
+        given["flavour"] = args.nir_flavour
+    if fmt != "nir" and given:
+        raise FormatError("--nir-flavour and the --allow-... flags apply to NIR output only")
+    return given
 
 
 def _open(args: argparse.Namespace):
@@ -118,11 +140,9 @@ def _cmd_export(args: argparse.Namespace) -> int:
     fmt = args.format or format_from_suffix(args.out)
     with _open(args) as lib:
         c = lib.get(args.motif)
-    flavour = args.nir_flavour or "exact"
-    if fmt != "nir" and (args.nir_flavour or args.allow_drop_delays):
-        raise FormatError("--nir-flavour and --allow-drop-delays apply to --format nir only")
-    out = save(c, args.out, fmt, flavour=flavour, allow_drop_delays=args.allow_drop_delays)
-    print(f"wrote {out} ({fmt}" + (f", {flavour} flavour)" if fmt == "nir" else ")"))
+    options = nir_export_options(args, fmt)
+    out = save(c, args.out, fmt, **options)
+    print(f"wrote {out} ({fmt}" + (f", {options.get('flavour', DEFAULT_FLAVOUR)} flavour)" if fmt == "nir" else ")"))
     return 0
 
 
@@ -222,11 +242,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("motif", metavar="ID|NAME")
     s.add_argument("--format", choices=("json", "graphml", "nir", "npz"),
                    help="default: from the output file's suffix")
-    s.add_argument("--nir-flavour", choices=("exact", "cuba"),
-                   help="NIR layout: exact (LIF + two LI synapses + Delay nodes; default) or cuba "
-                        "(one CubaLIF population, for snnTorch; tau_i approximated by tau_e, no delays)")
-    s.add_argument("--allow-drop-delays", action="store_true",
-                   help="with --nir-flavour cuba: export circuits with delays by dropping them (recorded in the metadata)")
+    add_nir_export_arguments(s)
     s.add_argument("-o", "--out", required=True)
 
     s = cmd("add", "prune the champions of finished runs and store their cores", _cmd_add)
