@@ -1,5 +1,6 @@
 # evo-circuits: every target sets up what it needs by itself, from a fresh machine.
-#   make demo   virtualenv + install + a real evolution run; champion and plots in runs/demo/
+#   make demo   virtualenv + install + a real evolution run (champion and plots in runs/demo/), then a
+#               small discovery campaign (2 tasks x 3 seeds; report in runs/demo-discover/report.html)
 #   make test   the whole test suite (Brian2 agreement included)
 #   make bench  benchmarks/simulate.py (workload S vs Brian2)
 
@@ -9,6 +10,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 BRIAN2 := .venv-brian2/.installed
 DEMO   := runs/demo
+DISCOVER := runs/demo-discover
 
 .PHONY: demo test bench bench-train venv brian2 clean
 
@@ -33,13 +35,15 @@ test: $(STAMP) $(BRIAN2)
 	$(PY) -m pytest
 
 demo: $(STAMP)
-	@rm -rf $(DEMO) && mkdir -p runs
+	@rm -rf $(DEMO) $(DISCOVER) && mkdir -p runs
 	$(VENV)/bin/evo-circuits evolve runs/demo.toml --out $(DEMO)
 	$(VENV)/bin/evo-circuits runs show $(DEMO)
 	$(VENV)/bin/evo-circuits score $(DEMO)/champion.json --fitness fitness/itd.toml --seed 7 \
 		--plot $(DEMO)/plots/champion_fresh_trials.png
 	$(VENV)/bin/evo-circuits motifs list --task itd
+	$(VENV)/bin/evo-circuits discover --tasks timing_pattern memory --seeds 3 --generations 40 --out $(DISCOVER)
 	@echo "demo outputs in $(DEMO)/ (plots in $(DEMO)/plots/); motif library: motifs/library.db"
+	@echo "discovery report (recurring cores per task, nearest named motifs): $(DISCOVER)/report.html"
 
 bench: $(STAMP) $(BRIAN2)
 	$(PY) benchmarks/simulate.py

@@ -211,8 +211,10 @@ def test_cli_runs_list_show_plot(tmp_path, capsys):
     root = tmp_path / "runs"
     assert main(["evolve", str(small_config(tmp_path, run={"generations": 2})), "--out", str(root / "r1"),
                  "--quiet"]) == 0
+    assert "motif library" in capsys.readouterr().out  # --quiet hides progress, not the library line
     assert main(["runs", "--root", str(root)]) == 0
-    assert "r1" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "r1" in out and f"under {root}/ (give --root DIR" in out
     assert main(["runs", "show", "r1", "--root", str(root)]) == 0
     assert "best score" in capsys.readouterr().out
     assert main(["plot", "r1", "--root", str(root)]) == 0

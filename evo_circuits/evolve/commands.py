@@ -9,7 +9,7 @@ def _cmd_evolve(args: argparse.Namespace) -> int:
     from .run import evolve
 
     run_dir = evolve(args.config, out=args.out, seed=args.seed, generations=args.generations,
-                     workers=args.workers, dask=args.dask, progress=not args.quiet)
+                     workers=args.workers, dask=args.dask, progress=not args.quiet, report_library=True)
     print(f"run finished: {run_dir}")
     print(f"champion: {run_dir / 'champion.json'}; plots: {run_dir / 'plots'}")
     return 0
@@ -18,7 +18,8 @@ def _cmd_evolve(args: argparse.Namespace) -> int:
 def _cmd_resume(args: argparse.Namespace) -> int:
     from .run import resume
 
-    run_dir = resume(args.run_dir, args.generations, workers=args.workers, dask=args.dask, progress=not args.quiet)
+    run_dir = resume(args.run_dir, args.generations, workers=args.workers, dask=args.dask, progress=not args.quiet,
+                     report_library=True)
     print(f"run finished: {run_dir}")
     return 0
 
@@ -33,8 +34,9 @@ def _cmd_runs(args: argparse.Namespace) -> int:
         return 0
     rows = list_runs(args.root)
     if not rows:
-        print(f"no runs under {args.root}/")
+        print(f"no runs under {args.root}/ (give --root DIR to look in another folder)")
         return 0
+    print(f"{len(rows)} run(s) under {args.root}/ (give --root DIR to look in another folder)")
     print(f"{'run':<40} {'status':<12} {'gen':>9} {'best':>7}  task")
     for r in rows:
         gen = f"{r.get('generation', '?')}/{r.get('generations', '?')}"
@@ -76,7 +78,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     s = sub.add_parser("runs", help="list runs, or `runs show RUN_ID`")
     s.add_argument("action", nargs="?", choices=["list", "show"], default="list")
     s.add_argument("run_id", nargs="?")
-    s.add_argument("--root", default="runs", help="folder holding runs (default runs/)")
+    s.add_argument("--root", default="runs", help="folder holding runs (default runs/, relative to the current "
+                   "folder; runs written with --out elsewhere are found with --root or by their path)")
     s.set_defaults(func=_cmd_runs)
 
     s = sub.add_parser("plot", help="redraw a run's plots")

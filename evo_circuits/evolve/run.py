@@ -41,6 +41,8 @@ from .seeds import training_seed, validation_seed
 from .toolbox import Individual, fitness_class, make_toolbox, rank_key
 
 HALL_OF_FAME_SIZE = 10
+#: A generation-0 best at least this is worth a note: random circuits solve the task.
+SOLVED_AT_START = 0.9
 TIMING_COLUMNS = ("wall_s", "evals_per_s")
 
 
@@ -284,7 +286,8 @@ def new_run_dir(cfg: RunConfig, out: str | Path | None) -> Path:
 
 def evolve(config: str | Path | RunConfig, out: str | Path | None = None, *, seed: int | None = None,
            generations: int | None = None, workers: int | None = None, dask: str | None = None,
-           backend: str | None = None, progress: bool = True, plots: bool = True) -> Path:
+           backend: str | None = None, progress: bool = True, plots: bool = True,
+           report_library: bool | None = None) -> Path:
     """Start a run; returns its directory.
 
     Parameters
@@ -297,6 +300,8 @@ def evolve(config: str | Path | RunConfig, out: str | Path | None = None, *, see
         Show a progress line (TTY) or log lines.
     plots : bool
         Draw plots at the end.
+    report_library : bool, optional
+        Print what the champion added to the motif library (default: as ``progress``).
     """
     cfg = load_config(config) if not isinstance(config, RunConfig) else config
     changes = {k: v for k, v in (("seed", seed), ("generations", generations), ("workers", workers),
@@ -319,11 +324,12 @@ def evolve(config: str | Path | RunConfig, out: str | Path | None = None, *, see
     write_text(run_dir / "config.resolved.json", json.dumps(cfg.to_dict(), indent=2) + "\n")
     write_text(run_dir / "fitness.resolved.json", json.dumps(spec.to_dict(), indent=2) + "\n")
     run = Run(cfg, run_dir, spec)
-    return _drive(run, run.fresh_state(), cfg.generations, progress, plots)
+    return _drive(run, run.fresh_state(), cfg.generations, progress, plots, report_library)
 
 
 def resume(run_dir: str | Path, generations: int | None = None, *, progress: bool = True, plots: bool = True,
-           workers: int | None = None, backend: str | None = None, dask: str | None = None) -> Path:
+           workers: int | None = None, backend: str | None = None, dask: str | None = None,
+           report_library: bool | None = None) -> Path:
     """Continue a run from its latest checkpoint (optionally to more generations)."""
     run_dir = Path(run_dir)
     try:
@@ -345,10 +351,10 @@ def resume(run_dir: str | Path, generations: int | None = None, *, progress: boo
         if (run_dir / "checkpoint.json").exists():
             raise
         # Killed before the first checkpoint: start generation 0 again (same seed, same result).
-        return _drive(run, run.fresh_state(), cfg.generations, progress, plots)
+        return _drive(run, run.fresh_state(), cfg.generations, progress, plots, report_library)
     state = state_from_json(ck, run.fitness_cls, cfg.hash())
     write_text(run_dir / "config.resolved.json", json.dumps(cfg.to_dict(), indent=2) + "\n")
-    return _drive(run, state, cfg.generations, progress, plots)
+    return _drive(run, state, cfg.generations, progress, plots, report_library)
 
 
 def _from_resolved(d: dict, source: str) -> RunConfig:
@@ -372,7 +378,8 @@ def _from_resolved(d: dict, source: str) -> RunConfig:
     return config_from_dict(table, source=source)
 
 
-def _drive(run: Run, state: EvoState, generations: int, progress: bool, plots: bool) -> Path:
+def _drive(run: Run, state: EvoState, generations: int, progress: bool, plots: bool,
+           report_library: bool | None = None) -> Path:
     cfg = run.cfg
     evaluator = Evaluator(cfg.fitness_path(), cfg.backend, cfg.workers, cfg.dask)
     prog = Progress(generations, run.objectives, start=state.generation) if progress else None
@@ -386,8 +393,12 @@ def _drive(run: Run, state: EvoState, generations: int, progress: bool, plots: b
         from .plots import run_plots
 
         run_plots(run.dir)
-    if cfg.add_to_library:
-        _store_champion(run, progress)
+    report = progress if report_library is None else report_library
+    if report and state.logbook and state.logbook[0]["score_best"] >= SOLVED_AT_START:
+        print(f"note: a random circuit of generation 0 already scored {state.logbook[0]['score_best']:.3f}: "
+              "the task may be too easy to need evolution (harder trials, or a smaller [init] size)")
+    if cfg.add_to_library:  # the library line is a result, not progress: --quiet keeps it
+        _store_champion(run, report)
     return run.dir
 
 

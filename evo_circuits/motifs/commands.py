@@ -121,7 +121,9 @@ def _cmd_draw(args: argparse.Namespace) -> int:
     with _open(args) as lib:
         e = lib.entry(args.motif)
     mid, name, c = e.id, e.name, e.circuit
-    print(f"wrote {draw_motif(c, out, title=name or c.name or f'motif {mid}', show_weights=args.weights)}")
+    drawn = draw_motif(c, out, title=name or c.name or f"motif {mid}", show_weights=args.weights,
+                       show_taus=args.taus)
+    print(f"wrote {drawn}")
     return 0
 
 
@@ -231,6 +233,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("motif", metavar="ID|NAME")
     s.add_argument("-o", "--out", required=True, help="output image (.png, .svg or .pdf)")
     s.add_argument("--weights", action="store_true", help="label synapses with their weights")
+    s.add_argument("--taus", action="store_true", help="write each neuron's time constants (ms) under it")
 
     s = cmd("gallery", "write a static HTML gallery of the library", _cmd_gallery)
     s.add_argument("-o", "--out", required=True, help="output folder")

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..circuit import Circuit
 from ..io.atomic import atomic_open
+from ..model import PARAM_INDEX
 from ..plots import E_COLOUR, I_COLOUR, image_format, pyplot
 
 INPUT_COLOUR = "#8a8a8a"
@@ -87,13 +88,34 @@ def layout(circuit: Circuit) -> dict[str, tuple[float, float]]:
     return pos
 
 
+def _label_point(a: tuple[float, float], b: tuple[float, float], rad: float, nodes, radius: float) -> tuple[float, float]:
+    """Where to write an edge's label: a point of matplotlib's arc3 quadratic Bezier.
+
+    A little before the middle first, so that the labels of two edges crossing at their
+    midpoints do not collide; then other points along the edge, until one is clear of
+    every node (a label under a neuron cannot be read).
+    """
+    (x1, y1), (x2, y2) = a, b
+    cx = (x1 + x2) / 2 + rad * (y2 - y1)
+    cy = (y1 + y2) / 2 - rad * (x2 - x1)
+    nodes = list(nodes)
+    first = None
+    for t in (0.42, 0.58, 0.3, 0.7, 0.5, 0.22, 0.78):
+        mx = (1 - t) ** 2 * x1 + 2 * t * (1 - t) * cx + t ** 2 * x2
+        my = (1 - t) ** 2 * y1 + 2 * t * (1 - t) * cy + t ** 2 * y2
+        first = first or (mx, my)
+        if all(math.hypot(mx - nx, my - ny) > 1.8 * radius for nx, ny in nodes):
+            return mx, my
+    return first
+
+
 def _sources(circuit: Circuit, i: int) -> list[str]:
     n_in = circuit.n_inputs
     return [f"in{r}" if r < n_in else f"n{r - n_in}" for r in np.flatnonzero(circuit.weights[:, i])]
 
 
 def draw_motif(circuit: Circuit, path: str | os.PathLike, *, title: str | None = None,
-               show_weights: bool = False) -> Path:
+               show_weights: bool = False, show_taus: bool = False) -> Path:
     """Draw a motif to ``path`` (png, svg or pdf, from the suffix), atomically.
 
     Parameters
@@ -104,6 +126,9 @@ def draw_motif(circuit: Circuit, path: str | os.PathLike, *, title: str | None =
         Default: the circuit's name and size.
     show_weights : bool
         Also write each synapse's weight (mV) next to it.
+    show_taus : bool
+        Also write each neuron's time constants (membrane, excitatory and inhibitory
+        synaptic, in ms) under it.
 
     Returns
     -------
@@ -146,6 +171,11 @@ def draw_motif(circuit: Circuit, path: str | os.PathLike, *, title: str | None =
         patches[f"n{i}"] = p
         ax.text(x, y, f"{'E' if exc else 'I'}{i}", ha="center", va="center", fontsize=8, color="white",
                 fontweight="bold", zorder=4)
+        if show_taus:
+            tm, te, ti = (float(circuit.params[i, PARAM_INDEX[k]]) for k in ("tau_m", "tau_e", "tau_i"))
+            ax.text(x, y - radius - 0.04, f"τm {tm:.3g}\nτe {te:.3g} τi {ti:.3g}", ha="center", va="top",
+                    fontsize=5.5, color="#333333", linespacing=1.0, zorder=5,
+                    bbox=dict(boxstyle="round,pad=0.1", fc="white", ec="none", alpha=0.8))
         if is_out:
             ax.annotate("", xy=(x + radius + 0.38, y), xytext=(x + radius + 0.04, y),
                         arrowprops=dict(arrowstyle="-|>", color="black", lw=1.2), zorder=2)
@@ -190,15 +220,9 @@ def draw_motif(circuit: Circuit, path: str | os.PathLike, *, title: str | None =
                                      mutation_scale=10, color=colour, lw=lw, shrinkA=1, shrinkB=2,
                                      alpha=0.9, zorder=1))
         if label:
-            # A point of matplotlib's arc3 quadratic Bezier, a little before the middle so
-            # that the labels of two edges crossing at their midpoints do not collide.
-            t = 0.42
-            cx = (x1 + x2) / 2 + rad * (y2 - y1)
-            cy = (y1 + y2) / 2 - rad * (x2 - x1)
-            mx = (1 - t) ** 2 * x1 + 2 * t * (1 - t) * cx + t ** 2 * x2
-            my = (1 - t) ** 2 * y1 + 2 * t * (1 - t) * cy + t ** 2 * y2
+            mx, my = _label_point((x1, y1), (x2, y2), rad, pos.values(), radius)
             ax.text(mx, my, ", ".join(label), ha="center", va="center", fontsize=6.5, color="#333333",
-                    bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.85), zorder=2.5)
+                    bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.85), zorder=5)
 
     ax.set_xlim(min(xs) - 0.7, max(xs) + 1.0)
     ax.set_ylim(min(ys) - 0.8, max(ys) + 0.8)
