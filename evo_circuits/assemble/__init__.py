@@ -58,6 +58,7 @@ Structure semantics
 """
 
 from .build import assemble
+from .resolve import psp_peak_per_mv, top_motifs
 from .spec import (
     DISTRIBUTIONS,
     INPUTS,
@@ -97,4 +98,6 @@ __all__ = [
     "load_spec",
     "load_structure",
     "module_membership",
+    "psp_peak_per_mv",
+    "top_motifs",
 ]

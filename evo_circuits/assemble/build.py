@@ -329,7 +329,7 @@ def _warnings(spec: AssemblySpec, modules: dict[str, ResolvedModule], b: _Builde
         if sel.module is not None and sel.port == "in" and sel.module.kind == "motif":
             n_ports = len(sel.module.in_ports)
             targeted.update((sel.module.name, u % n_ports) for g in sel.groups for u in g)
-    warnings = []
+    warnings = [mod.delay_note for mod in modules.values() if mod.delay_note]
     for mod in modules.values():
         if mod.kind == "motif" and mod.in_ports:
             missing = [i for i in range(len(mod.in_ports)) if (mod.name, i) not in targeted]

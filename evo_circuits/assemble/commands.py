@@ -47,8 +47,6 @@ def _cmd_assemble(args: argparse.Namespace) -> int:
     summary = asm.to_dict()["mask"]
     print(f"  synapses: {summary['existing']} existing, {summary['growable']} may grow, "
           f"{summary['trainable']} trainable, {summary['frozen']} frozen")
-    if asm.delays_rounded:
-        print(f"  note: {asm.delays_rounded} motif delay(s) rounded to whole steps of dt_ms = {c.dt_ms:g}")
     for w in asm.warnings:
         print(f"warning: {w}", file=sys.stderr)
     print(f"wrote {args.out}")

@@ -72,7 +72,10 @@ INPUTS = "inputs"
 #: Weight distributions of a connection's ``weight`` table.
 DISTRIBUTIONS = ("constant", "uniform", "normal", "lognormal")
 
-MODULE_KEYS = ("motif", "file", "neurons", "type", "copies", "weight_scale", "trainable", "params", "description")
+MODULE_KEYS = ("motif", "file", "neurons", "type", "copies", "weight_scale", "psp_mv", "delays", "trainable", "params",
+               "description")
+#: How a motif's delays meet the network's dt: rounded half up (with a warning), or refused unless exact.
+DELAY_MODES = ("round", "exact")
 CONNECTION_KEYS = ("from", "to", "pattern", "p", "fan_in", "weight", "delay_ms", "p_release", "autapses",
                    "neighbours", "grow", "trainable", "name")
 ENDPOINT_KEYS = ("module", "port", "index", "copies")
@@ -374,6 +377,13 @@ class Module:
         Number of copies (>= 1).
     weight_scale : float
         Multiplies the motif's internal and input-port weights (> 0).
+    psp_mv : float, optional
+        Instead of ``weight_scale``: scale the motif's weights so that the median peak
+        PSP of its excitatory synapses, on its neurons in the network (after ``params``),
+        is this many mV (the operating-point rule of ``docs/assemble.md``).
+    delays : {"round", "exact"}
+        Motif delays that are not whole steps of the network's ``dt_ms``: rounded half up
+        with a one-line warning (default), or refused.
     trainable : bool
         Whether the module's internal synapses are trainable (False: frozen).
     params : dict, optional
@@ -387,6 +397,8 @@ class Module:
     type: str | None = None
     copies: int = 1
     weight_scale: float = 1.0
+    psp_mv: float | None = None
+    delays: str = "round"
     trainable: bool = True
     params: Mapping[str, float] = field(default_factory=dict)
     description: str | None = None
@@ -402,6 +414,14 @@ class Module:
         _set(self, "copies", check_int(self.copies, f"{where}.copies", lo=1, default=1))
         _set(self, "weight_scale", check_num(self.weight_scale, f"{where}.weight_scale", positive=True))
         _set(self, "trainable", check_bool(self.trainable, f"{where}.trainable", True))
+        if self.psp_mv is not None:
+            _set(self, "psp_mv", check_num(self.psp_mv, f"{where}.psp_mv", positive=True))
+            if self.weight_scale != 1.0:
+                raise AssemblyError(f"{where}.psp_mv: give weight_scale or psp_mv, not both")
+            if self.neurons is not None:
+                raise AssemblyError(f"{where}.psp_mv: only a motif or file module has weights to scale")
+        if self.delays not in DELAY_MODES:
+            raise AssemblyError(f"{where}.delays: expected one of {', '.join(DELAY_MODES)}, got {self.delays!r}")
         if self.motif is not None:
             m = self.motif
             if isinstance(m, Circuit):
@@ -471,7 +491,8 @@ class Module:
             out["file"] = os.fspath(self.file)
         if self.neurons is not None:
             out["neurons"] = self.neurons if is_int(self.neurons) else dict(self.neurons)
-        defaults = {"type": None, "copies": 1, "weight_scale": 1.0, "trainable": True, "description": None}
+        defaults = {"type": None, "copies": 1, "weight_scale": 1.0, "psp_mv": None, "delays": "round",
+                    "trainable": True, "description": None}
         out.update({k: getattr(self, k) for k, d in defaults.items() if getattr(self, k) != d})
         if self.params:
             out["params"] = dict(self.params)

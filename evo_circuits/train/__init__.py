@@ -12,23 +12,29 @@ Main entry points
 - :class:`TrainableNetwork`, :class:`BPTT`, :class:`Readout` — the layers below
   (masks, loss and gradients of one batch).
 - :func:`feedforward_circuit`, :func:`random_like`, :func:`balance_inhibition` — networks.
-- :func:`compare` — an assembled network against random twins over seeds.
+- :func:`layered_like`, :func:`plain_like`, :func:`frozen_prior` — control networks.
+- :func:`compare` — an assembled network against its controls over seeds.
+- :func:`itd_dataset`, :func:`pattern_dataset` — temporal benchmarks (timing carries the label).
 """
 
 from .bptt import BPTT, Gradients
 from .builders import balance_inhibition, feedforward_circuit, random_like
-from .compare import CompareResult, compare, epochs_to_fraction, mean_ci
+from .compare import CompareResult, compare, epochs_to_fraction, epochs_to_threshold, mean_ci
+from .controls import frozen_prior, layered_like, plain_like
 from .data import (TASK_CLASSES, EncodedDataset, Encoder, SpikeDataset, SpikeTrainDataset, load_digits,
                    task_dataset)
 from .network import TrainableNetwork, TrainError
 from .optim import Adam, clip_grad_norm
 from .readout import Readout, cross_entropy
 from .surrogate import DEFAULT_SLOPE
+from .temporal import itd_dataset, pattern_dataset, temporal_benchmark
 from .trainer import TrainConfig, TrainResult, evaluate, train
 
 __all__ = [
     "Adam", "BPTT", "CompareResult", "DEFAULT_SLOPE", "EncodedDataset", "Encoder", "Gradients", "Readout",
     "SpikeDataset", "SpikeTrainDataset", "TASK_CLASSES", "TrainConfig", "TrainError", "TrainResult",
     "TrainableNetwork", "balance_inhibition", "clip_grad_norm", "compare", "cross_entropy", "epochs_to_fraction",
-    "evaluate", "feedforward_circuit", "load_digits", "mean_ci", "random_like", "task_dataset", "train",
+    "epochs_to_threshold", "evaluate", "feedforward_circuit", "frozen_prior", "itd_dataset", "layered_like",
+    "load_digits", "mean_ci", "pattern_dataset", "plain_like", "random_like", "task_dataset", "temporal_benchmark",
+    "train",
 ]

@@ -54,6 +54,18 @@ def balance_inhibition(weights: np.ndarray, source_signs: np.ndarray, params: np
     return w
 
 
+def depolarisation_gain(params: np.ndarray, dt_ms: float) -> np.ndarray:
+    """Mean steady-state depolarisation (mV) per unit of summed rate x weight, per neuron.
+
+    A synapse of weight ``w`` receiving a spike with probability ``r`` per step adds
+    ``gain * r * w`` to the mean of ``v - v_rest``: ``ke / ((1 - de)(1 - em))`` with the
+    exact propagator's coefficient ``ke`` and the per-step decays of ``I_e`` and ``v``.
+    """
+    tau_m, tau_e = params[:, PARAM_INDEX["tau_m"]], params[:, PARAM_INDEX["tau_e"]]
+    ke = psc_coefficient(tau_e, tau_m, dt_ms)
+    return ke / ((1 - np.exp(-dt_ms / tau_e)) * (1 - np.exp(-dt_ms / tau_m)))
+
+
 def feedforward_circuit(n_inputs: int = 64, n_hidden: int = 128, n_outputs: int = 10, frac_exc: float = 0.8,
                         seed: int = 0, dt_ms: float = 1.0, neuron: dict | None = None, input_rate: float = 0.3,
                         drive: float = 3.0, hidden_rate: float = 0.1, out_drive: float = 3.0,
@@ -97,10 +109,7 @@ def feedforward_circuit(n_inputs: int = 64, n_hidden: int = 128, n_outputs: int 
     mask[:n_inputs, :n_hidden] = True
     mask[n_inputs:n_inputs + n_hidden, n_hidden:] = True
 
-    # Mean depolarisation per unit of summed input rate x weight: ke / ((1 - de)(1 - em)) mV.
-    tau_m, tau_e = params[:, PARAM_INDEX["tau_m"]], params[:, PARAM_INDEX["tau_e"]]
-    ke = psc_coefficient(tau_e, tau_m, dt_ms)
-    gain = ke / ((1 - np.exp(-dt_ms / tau_e)) * (1 - np.exp(-dt_ms / tau_m)))
+    gain = depolarisation_gain(params, dt_ms)
     gap = params[:, PARAM_INDEX["v_th"]] - params[:, PARAM_INDEX["v_rest"]]
     w = np.zeros(mask.shape)
     w_in = drive * gap[:n_hidden] / (gain[:n_hidden] * n_inputs * input_rate)

@@ -5,6 +5,7 @@
     evo-circuits train NET.json --data digits --epochs 30 [--mask NET_mask.npz] [--out DIR]
     evo-circuits train NET.json --data task:xor --epochs 50 --trials 512
     evo-circuits compare SPEC.toml --data digits --seeds 5 [--epochs 30] [--out DIR]
+    evo-circuits compare SPEC.toml --data itd --seeds 5 --controls twin,layered,plain,frozen
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ def _data(args: argparse.Namespace, dt_ms: float):
     """(train, test) data sets named by ``--data`` (and ``--test``)."""
     from .adaptors import load_npz, split
     from .data import load_digits, task_dataset
+    from .temporal import TEMPORAL_BENCHMARKS, temporal_benchmark
 
     spec = args.data
     test = load_npz(args.test) if args.test else None
@@ -42,7 +44,11 @@ def _data(args: argparse.Namespace, dt_ms: float):
         data = load_npz(spec)
         # Without --test, a fixed stratified quarter is held out (seeded by --seed).
         return (data, test) if test is not None else split(data, 0.25, seed=args.seed)
-    raise EvoCircuitsError(f"--data: expected 'digits', 'task:NAME' or an NPZ file, got {spec!r}")
+    if spec in TEMPORAL_BENCHMARKS:
+        tr, te = temporal_benchmark(spec, args.trials, max(1, args.trials // 4), seed=args.seed, dt_ms=dt_ms)
+        return tr, test or te
+    raise EvoCircuitsError(f"--data: expected 'digits', {', '.join(map(repr, TEMPORAL_BENCHMARKS))}, 'task:NAME' "
+                           f"or an NPZ file, got {spec!r}")
 
 
 def _config(args: argparse.Namespace):
@@ -110,12 +116,13 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     from ..io import save
     from ..io.atomic import atomic_open
     from ..plots import learning_curves
-    from .compare import compare
+    from .compare import ARM_DESCRIPTIONS, compare, parse_controls
     from .progress import TrainProgress
 
     if args.seeds < 1:
         raise EvoCircuitsError(f"--seeds: expected at least 1, got {args.seeds}")
     cfg = _config(args)  # settings are checked before anything is assembled or written
+    arms = ["assembled", *parse_controls(args.controls)]
     spec = AssemblySpec.from_toml(args.spec)
     library = cli_library(args.library)
     first = assemble(spec, library=library)
@@ -135,7 +142,9 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     c = first.circuit
     print(f"assembled: {c!r}")
     print(f"data: {train_data.name} / {test_data.name}; {args.seeds} seeds x {cfg.epochs} epochs, same optimiser "
-          f"(Adam lr {cfg.lr:g}, batch {cfg.batch_size}) for both networks")
+          f"(Adam lr {cfg.lr:g}, batch {cfg.batch_size}, {cfg.readout} readout) for every network")
+    for arm in arms:
+        print(f"  {arm:<10} {ARM_DESCRIPTIONS[arm]}")
     bars: dict = {}
 
     def progress(label, k, n_seeds, epoch, batch, n_batches, info):
@@ -146,12 +155,16 @@ def _cmd_compare(args: argparse.Namespace) -> int:
             bars[key] = TrainProgress(cfg.epochs, label=f"{label:<9} seed {k + 1}/{n_seeds}")
         bars[key](epoch, batch, n_batches, info)
 
-    res = compare(network, train_data, test_data, cfg, seeds=args.seeds, progress=progress)
+    res = compare(network, train_data, test_data, cfg, seeds=args.seeds, controls=arms[1:],
+                  threshold=args.threshold, progress=progress)
     print(res.report())
     plot = learning_curves(res.curves, out / "compare.png", chance=1.0 / train_data.n_classes,
-                           title=f"{c.name}: assembled vs random Dale twins ({len(res.seeds)} seeds)")
-    summary = dict(spec=str(args.spec), data=args.data, seeds=res.seeds, config=asdict(cfg), sizes=res.extras,
-                   summary=res.summary(), curves={k: v.tolist() for k, v in res.curves.items()})
+                           title=f"{c.name} on {args.data}: {', '.join(arms)} ({len(res.seeds)} seeds)")
+    summary = dict(spec=str(args.spec), data=args.data, seeds=res.seeds, config=asdict(cfg),
+                   arms={a: ARM_DESCRIPTIONS[a] for a in arms}, sizes=res.extras["sizes"],
+                   input_rate=res.extras["input_rate"], threshold=res.bar, summary=res.summary(),
+                   curves={k: v.tolist() for k, v in res.curves.items()},
+                   hidden_rate_hz={k: v.tolist() for k, v in res.rates.items()})
     with atomic_open(out / "compare.json", "w") as fh:
         json.dump(summary, fh, indent=1, default=lambda o: list(o) if isinstance(o, tuple) else str(o))
     print(f"wrote {plot}, {out / 'compare.json'}")
@@ -166,7 +179,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 def _train_options(s: argparse.ArgumentParser, epochs: int) -> None:
     s.add_argument("--data", required=True,
-                   help="'digits' (scikit-learn 8x8 digits), 'task:NAME' (task suite) or FILE.npz (your own "
+                   help="'digits' (scikit-learn 8x8 digits), 'itd' / 'patterns' (temporal benchmarks, docs/science.md), "
+                        "'task:NAME' (task suite) or FILE.npz (your own "
                         "spikes + labels, layouts in docs/training.md)")
     s.add_argument("--test", metavar="FILE.npz", help="fixed held-out set (default: digits/task test split, or a "
                    "stratified quarter of --data FILE.npz)")
@@ -195,7 +209,7 @@ def _train_options(s: argparse.ArgumentParser, epochs: int) -> None:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--steps", type=int, default=32, help="digits: time steps per sample (default 32)")
     s.add_argument("--encoding", choices=("rate", "latency"), default="rate", help="digits: spike encoding")
-    s.add_argument("--trials", type=int, default=512, help="tasks: training trials (test: a quarter as many)")
+    s.add_argument("--trials", type=int, default=512, help="tasks and temporal benchmarks: training samples (test: a quarter as many)")
     s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
@@ -217,9 +231,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     _train_options(s, epochs=30)
     s.set_defaults(func=_with_slope(_cmd_train))
 
-    s = sub.add_parser("compare", help="assembled network vs random Dale-constrained twins, trained alike")
+    s = sub.add_parser("compare", help="assembled network vs control networks (random twin, layered, plain, "
+                                       "frozen motifs), trained alike")
     s.add_argument("spec", help="assembly spec (TOML)")
     s.add_argument("--seeds", type=int, default=5)
+    s.add_argument("--controls", default="twin",
+                   help="comma-separated arms besides the assembly: twin (random twin), layered (random wiring "
+                        "inside each module), plain (inputs -> hidden -> readout, same trainable count), frozen "
+                        "(motif internals frozen); default twin")
+    s.add_argument("--threshold", type=float, default=None,
+                   help="accuracy of 'epochs to threshold' (default: 90%% of the best arm's mean final accuracy)")
     s.add_argument("--library", help="motif library for 'motif = <id or name>' (default: named motifs only)")
     s.add_argument("--save-networks", action="store_true",
                    help="also write every trained network to OUT/networks/<arm>-seed<k>.json")
