@@ -171,6 +171,8 @@ def test_delays_that_cannot_be_represented_warn_or_are_refused():
     asm = assemble(s)
     note = [w for w in asm.warnings if w.startswith("modules.ds:")]
     assert len(note) == 1 and "not whole steps of dt_ms = 2 (3 -> 4 ms)" in note[0] and "rounded half up" in note[0]
+    s["modules"]["ds"]["delays"] = "round"                    # asked for: rounded, no warning
+    assert not [w for w in assemble(s).warnings if "whole steps" in w] and assemble(s).delays_rounded == 4
     s["modules"]["ds"]["delays"] = "exact"
     with pytest.raises(AssemblyError, match=r'^modules\.ds: .* delays = "exact" refuses them'):
         assemble(s)

@@ -143,8 +143,8 @@ def _convert_delays(proto: Circuit, dt: float, mode: str, where: str) -> tuple[n
     """The motif's delays in steps of ``dt``, how many were rounded, and a one-line note if any.
 
     The rule: a delay keeps its length in ms where that is a whole number of steps;
-    otherwise it is rounded half up (0.5 ms at 1 ms -> 1 step), or, with ``mode =
-    "exact"``, the motif is refused.
+    otherwise it is rounded half up (0.5 ms at 1 ms -> 1 step) — with a note unless
+    ``mode`` is ``"round"`` — or, with ``mode = "exact"``, the motif is refused.
     """
     exact = proto.delays * (proto.dt_ms / dt)
     conv = np.floor(exact + 0.5 + 1e-9).astype(np.int64)
@@ -161,7 +161,8 @@ def _convert_delays(proto: Circuit, dt: float, mode: str, where: str) -> tuple[n
             f"({shown} ms)" + (f", {lost} distinct delay(s) merged" if lost > 0 else ""))
     if mode == "exact":
         raise AssemblyError(f"{note}; delays = \"exact\" refuses them (use a smaller dt_ms or delays = \"round\")")
-    return conv, int(off.sum()), note + "; rounded half up"
+    # delays = "round" asked for the rounding: no warning then.
+    return conv, int(off.sum()), None if mode == "round" else note + "; rounded half up"
 
 
 def _motif(module: Module, where: str, library: MotifLibrary | None, base_dir: Path) -> tuple[Circuit, str]:

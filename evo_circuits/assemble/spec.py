@@ -381,9 +381,10 @@ class Module:
         Instead of ``weight_scale``: scale the motif's weights so that the median peak
         PSP of its excitatory synapses, on its neurons in the network (after ``params``),
         is this many mV (the operating-point rule of ``docs/assemble.md``).
-    delays : {"round", "exact"}
+    delays : {"round", "exact"}, optional
         Motif delays that are not whole steps of the network's ``dt_ms``: rounded half up
-        with a one-line warning (default), or refused.
+        (unset: with a one-line warning; ``"round"``: silently, the spec asked for it), or
+        refused (``"exact"``).
     trainable : bool
         Whether the module's internal synapses are trainable (False: frozen).
     params : dict, optional
@@ -398,7 +399,7 @@ class Module:
     copies: int = 1
     weight_scale: float = 1.0
     psp_mv: float | None = None
-    delays: str = "round"
+    delays: str | None = None
     trainable: bool = True
     params: Mapping[str, float] = field(default_factory=dict)
     description: str | None = None
@@ -420,7 +421,7 @@ class Module:
                 raise AssemblyError(f"{where}.psp_mv: give weight_scale or psp_mv, not both")
             if self.neurons is not None:
                 raise AssemblyError(f"{where}.psp_mv: only a motif or file module has weights to scale")
-        if self.delays not in DELAY_MODES:
+        if self.delays is not None and self.delays not in DELAY_MODES:
             raise AssemblyError(f"{where}.delays: expected one of {', '.join(DELAY_MODES)}, got {self.delays!r}")
         if self.motif is not None:
             m = self.motif
@@ -491,7 +492,7 @@ class Module:
             out["file"] = os.fspath(self.file)
         if self.neurons is not None:
             out["neurons"] = self.neurons if is_int(self.neurons) else dict(self.neurons)
-        defaults = {"type": None, "copies": 1, "weight_scale": 1.0, "psp_mv": None, "delays": "round",
+        defaults = {"type": None, "copies": 1, "weight_scale": 1.0, "psp_mv": None, "delays": None,
                     "trainable": True, "description": None}
         out.update({k: getattr(self, k) for k, d in defaults.items() if getattr(self, k) != d})
         if self.params:
