@@ -30,7 +30,8 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     want_v = args.plot is not None and circuit.n_neurons * inputs.n_trials * inputs.n_steps <= 5e7
     res = simulate(circuit, inputs, seed=args.seed, record_spikes=True, record_v=want_v)
     sp = res.spikes
-    save_npz(args.out, trial=sp["trial"], neuron=sp["neuron"], step=sp["step"])
+    save_npz(args.out, trial=sp["trial"], neuron=sp["neuron"], step=sp["step"], dt_ms=float(res.dt_ms),
+             n_steps=int(res.n_steps), n_trials=int(inputs.n_trials))
     n = circuit.n_neurons
     rates = res.rates_hz()[0, :, :n]
     print(f"{circuit!r}")

@@ -33,9 +33,10 @@ def test_simulate_writes_the_documented_npz(tmp_path, inputs_npz, capsys):
     assert main(["simulate", str(EXAMPLE), "--inputs", str(inputs_npz), "--out", str(out),
                  "--plot", str(tmp_path / "r.png")]) == 0
     z = np.load(out, allow_pickle=False)
-    assert sorted(z.files) == ["neuron", "step", "trial"]
-    assert all(z[k].dtype.kind == "i" for k in z.files)
+    assert sorted(z.files) == ["dt_ms", "n_steps", "n_trials", "neuron", "step", "trial"]
+    assert all(z[k].dtype.kind == "i" for k in z.files if k != "dt_ms")
     res = simulate(load(EXAMPLE), InputSpikes.load(inputs_npz), record_spikes=True)
+    assert float(z["dt_ms"]) == res.dt_ms and int(z["n_steps"]) == res.n_steps
     for k in ("trial", "neuron", "step"):
         np.testing.assert_array_equal(z[k], res.spikes[k])
     assert (tmp_path / "r.png").stat().st_size > 1000

@@ -9,8 +9,8 @@ import pytest
 
 from evo_circuits.errors import FormatError
 from evo_circuits.train import TrainConfig, feedforward_circuit, train
-from evo_circuits.train.adaptors import (as_dataset, from_arrays, from_events, from_tonic, from_torch, load_npz,
-                                         save_npz, split)
+from evo_circuits.train.adaptors import (as_dataset, from_arrays, from_events, from_tonic, from_torch, load_dataset,
+                                         save_dataset, split)
 
 
 def rate_data(n: int = 96, seed: int = 0, t: int = 24, c: int = 8):
@@ -49,8 +49,8 @@ def test_array_validation_names_the_problem():
 def test_npz_dense_round_trip_and_events(tmp_path):
     x, y = rate_data(16)
     ds = from_arrays(x, y, dt_ms=1.0)
-    save_npz(ds, tmp_path / "d.npz")
-    back = load_npz(tmp_path / "d.npz")
+    save_dataset(ds, tmp_path / "d.npz")
+    back = load_dataset(tmp_path / "d.npz")
     np.testing.assert_array_equal(back.spikes, x)
     np.testing.assert_array_equal(back.labels, y)
     assert back.dt_ms == 1.0 and back.n_classes == 2
@@ -58,7 +58,7 @@ def test_npz_dense_round_trip_and_events(tmp_path):
     s, t, ch = np.nonzero(x)
     np.savez(tmp_path / "e.npz", sample=s, t_ms=t * 1.0, channel=ch, labels=y, dt_ms=1.0, n_channels=8,
              duration_ms=float(x.shape[1]))
-    ev = load_npz(tmp_path / "e.npz")
+    ev = load_dataset(tmp_path / "e.npz")
     np.testing.assert_array_equal(ev.spikes, x)
     # two events in one step of one channel count once, with a warning
     with pytest.warns(UserWarning, match="1 of 3 events"):
@@ -108,7 +108,7 @@ def test_bad_npz_files_are_refused_in_one_line(tmp_path, case, match):
     elif case == "events_dt":
         np.savez(p, sample=[0], t_ms=[1.0], channel=[0], labels=[0, 1], dt_ms=0.0)
     with pytest.raises(FormatError, match=match) as info:
-        load_npz(p)
+        load_dataset(p)
     assert "\n" not in str(info.value)
 
 
@@ -118,7 +118,7 @@ def test_tonic_style_events_and_torch_dataset():
     ev1 = np.array([(0, 0.0, 1)], dtype)
     ds = from_tonic([ev0, ev1], [1, 0], sensor_size=(4, 1, 2), dt_ms=1.0, duration_ms=3.0)
     assert ds.spikes.shape == (2, 3, 8)
-    assert ds.spikes[0, 2, 3] == 1 and ds.spikes[0, 2, 1 + 4] == 1 and ds.spikes[1, 0, 4] == 1
+    assert ds.spikes[0, 1, 3] == 1 and ds.spikes[0, 2, 1 + 4] == 1 and ds.spikes[1, 0, 4] == 1  # floor bins
     with pytest.raises(FormatError, match="field x outside"):
         from_tonic([np.array([(9, 0.0, 0)], dtype)], [0], sensor_size=(4, 1, 2), dt_ms=1.0)
     torch = pytest.importorskip("torch")
@@ -145,9 +145,9 @@ def test_cli_train_on_user_npz_and_plugin_task(tmp_path, capsys):
     net = tmp_path / "net.json"
     save_circuit(c, net)
     x, y = rate_data(64)
-    save_npz(from_arrays(x, y, dt_ms=1.0), tmp_path / "my.npz")
+    save_dataset(from_arrays(x, y, dt_ms=1.0), tmp_path / "my.npz")
     xt, yt = rate_data(32, seed=1)
-    save_npz(from_arrays(xt, yt, dt_ms=1.0), tmp_path / "my_test.npz")
+    save_dataset(from_arrays(xt, yt, dt_ms=1.0), tmp_path / "my_test.npz")
     out = tmp_path / "trained"
     code = main(["train", str(net), "--data", str(tmp_path / "my.npz"), "--test", str(tmp_path / "my_test.npz"),
                  "--epochs", "3", "--batch-size", "16", "--lr", "0.02", "--out", str(out), "-q"])
@@ -155,7 +155,7 @@ def test_cli_train_on_user_npz_and_plugin_task(tmp_path, capsys):
     assert code == 0 and "test accuracy:" in text.splitlines()[-1]
     assert (out / "trained.json").is_file()
     # a file made for another time step: one line, exit 2
-    save_npz(from_arrays(x, y, dt_ms=0.1), tmp_path / "fine.npz")
+    save_dataset(from_arrays(x, y, dt_ms=0.1), tmp_path / "fine.npz")
     assert main(["train", str(net), "--data", str(tmp_path / "fine.npz"), "--epochs", "1", "-q",
                  "--out", str(out)]) == 2
     err = capsys.readouterr().err.strip()
@@ -202,3 +202,43 @@ class Burst(Task):
     assert "test accuracy:" in capsys.readouterr().out
     assert main(["score", str(net2), "--fitness", "task:burst_plugin_test", "--plugin", str(plugin)]) == 0
     assert capsys.readouterr().out.splitlines()[-1].startswith("score: ")
+
+
+def test_event_binning_edge_cases():
+    # floor binning: [k dt, (k+1) dt) -> step k; 2.0 ms written in decimal lands in step 2
+    d = from_events([0, 0, 0, 1], [0.5, 1.5, 2.0, 0.0], [0, 0, 0, 0], [0, 1], dt_ms=1.0, duration_ms=3.0)
+    assert d.spikes[0, :, 0].tolist() == [1, 1, 1] and d.spikes.shape == (2, 3, 1)
+    # an event in the last half step of the duration is inside it
+    assert from_events([0], [2.9], [0], [0, 1], dt_ms=1.0, duration_ms=3.0).spikes[0, 2, 0] == 1
+    # 300 events in one step are one spike (no 8-bit wrap-around), and the warning says so
+    with pytest.warns(UserWarning, match="299 of 300"):
+        many = from_events(np.zeros(300, int), np.full(300, 0.2), np.zeros(300, int), [0, 1], dt_ms=1.0)
+    assert many.spikes.sum() == 1
+
+
+def test_torch_and_empty_data_are_validated():
+    with pytest.raises(FormatError, match="no samples"):
+        from_arrays(np.zeros((0, 5, 2), np.uint8), np.zeros(0, int), n_classes=2)
+    torch = pytest.importorskip("torch")
+    x, y = rate_data(6)
+    half = torch.utils.data.TensorDataset(torch.as_tensor(x * 0.7), torch.as_tensor(y))
+    with pytest.raises(FormatError, match="0 or 1"):
+        from_torch(half)
+    frac = torch.utils.data.TensorDataset(torch.as_tensor(x), torch.as_tensor(y + 0.5))
+    with pytest.raises(FormatError, match="integer class indices"):
+        from_torch(frac)
+    d = from_torch(torch.utils.data.TensorDataset(torch.as_tensor(x.transpose(0, 2, 1)), torch.as_tensor(y)),
+                   channels_first=True)
+    np.testing.assert_array_equal(d.spikes, x)
+
+
+def test_test_set_is_checked_against_the_training_set():
+    from evo_circuits.train import TrainError
+
+    x, y = rate_data(32)
+    c, mask = feedforward_circuit(8, 16, 2, seed=1)
+    cfg = TrainConfig(epochs=1, batch_size=16)
+    only0 = (x[y == 0], y[y == 0])  # a test set without the top class takes the training set's classes
+    assert np.isfinite(train(c, (x, y), only0, cfg, mask=mask).test_accuracy)
+    with pytest.raises(TrainError, match="steps per sample"):
+        train(c, (x, y), (x[:, :10], y), cfg, mask=mask)

@@ -34,10 +34,15 @@ def test_li_readout_trains_and_its_outputs_never_spike(reduce):
 def test_li_learning_rate_does_not_depend_on_the_stand_in_threshold():
     c, mask = feedforward_circuit(8, 16, 2, seed=1)
     net = TrainableNetwork.from_circuit(li_outputs(c), mask)
-    unit = weight_unit(net, Readout("li"))
+    unit = weight_unit(net)  # whatever readout trains it later (e.g. retraining a saved li circuit)
     assert (unit[net.outputs] == LI_UNIT_MV).all() and LI_UNIT_MV == 15.0
     hidden = np.setdiff1d(np.arange(net.n_neurons), net.outputs)
-    np.testing.assert_array_equal(unit[hidden], weight_unit(net)[hidden])
+    np.testing.assert_array_equal(unit[hidden], weight_unit(TrainableNetwork.from_circuit(c, mask))[hidden])
+    # a prepared network whose outputs still spike is refused with the li readout
+    from evo_circuits.train import TrainError
+
+    with pytest.raises(TrainError, match="can still spike"):
+        train(TrainableNetwork.from_circuit(c, mask), toy_data(16), None, TrainConfig(epochs=1, readout="li"))
 
 
 def test_li_max_gradient_matches_finite_differences():

@@ -145,6 +145,6 @@ def save(circuit: Circuit, path: str | os.PathLike, format: str | None = None, *
 __all__ = [
     "IMPORT_CAPS", "LOAD_FORMATS", "MAX_FILE_BYTES", "MAX_INPUTS", "MAX_NEURONS", "MAX_NIR_VALUES",
     "NIRApproximationWarning", "SAVE_FORMATS", "check_size", "detect_format", "dumps", "format_from_suffix",
-    "from_dict", "from_nir", "graphml", "json", "load", "loads", "nir", "npz", "population_arrays", "save",
+    "from_dict", "from_nir", "load", "loads", "population_arrays", "save",
     "to_arrays", "to_dict", "to_nir",
 ]

@@ -29,7 +29,7 @@ from torch import nn
 from ..circuit import Circuit
 from ..dynamics import current_update, integrates, propagators
 from ..train.network import TrainableNetwork, TrainError
-from ..train.readout import Readout, li_outputs
+from ..train.readout import Readout, check_li_outputs, li_outputs
 from ..train.surrogate import DEFAULT_SLOPE
 from .layers import spike
 
@@ -149,6 +149,7 @@ class EICircuit(nn.Module):
             # Non-spiking leaky-integrator outputs, as the numba trainer makes them.
             circuit = li_outputs(circuit, self.readout.tau_ms)
         if isinstance(circuit, TrainableNetwork):
+            check_li_outputs(circuit.circuit, self.readout)
             net = circuit.copy()
         else:
             net = TrainableNetwork.from_circuit(circuit, mask, trainable, train_inputs=train_inputs,

@@ -8,7 +8,8 @@ weights are magnitudes >= 0 whose sign is the presynaptic type.
 Main entry points
 -----------------
 - :func:`train`, :class:`TrainConfig`, :class:`TrainResult` — the training loop.
-- :func:`load_digits`, :func:`task_dataset`, :class:`Encoder` — data.
+- :func:`load_digits`, :func:`task_dataset`, :class:`Encoder` — data; :func:`as_dataset` and
+  :mod:`.adaptors` — your own data (arrays, NPZ, events, torch, tonic).
 - :class:`TrainableNetwork`, :class:`BPTT`, :class:`Readout` — the layers below
   (masks, loss and gradients of one batch).
 - :func:`feedforward_circuit`, :func:`random_like`, :func:`balance_inhibition` — networks.
@@ -17,6 +18,8 @@ Main entry points
 - :func:`itd_dataset`, :func:`pattern_dataset` — temporal benchmarks (timing carries the label).
 """
 
+from .adaptors import (as_dataset, from_arrays, from_events, from_tonic, from_torch, load_dataset, save_dataset,
+                       split)
 from .bptt import BPTT, Gradients
 from .builders import balance_inhibition, feedforward_circuit, random_like
 from .compare import CompareResult, compare, epochs_to_fraction, epochs_to_threshold, mean_ci
@@ -28,9 +31,11 @@ from .optim import Adam, clip_grad_norm
 from .readout import Readout, cross_entropy
 from .surrogate import DEFAULT_SLOPE
 from .temporal import itd_dataset, pattern_dataset, temporal_benchmark
-from .trainer import TrainConfig, TrainResult, evaluate, train
+from .trainer import BatchOutputs, EpochReport, TrainConfig, TrainResult, evaluate, train
 
 __all__ = [
+    "BatchOutputs", "EpochReport", "as_dataset", "from_arrays", "from_events", "from_tonic", "from_torch",
+    "load_dataset", "save_dataset", "split",
     "Adam", "BPTT", "CompareResult", "DEFAULT_SLOPE", "EncodedDataset", "Encoder", "Gradients", "Readout",
     "SpikeDataset", "SpikeTrainDataset", "TASK_CLASSES", "TrainConfig", "TrainError", "TrainResult",
     "TrainableNetwork", "balance_inhibition", "clip_grad_norm", "compare", "cross_entropy", "epochs_to_fraction",

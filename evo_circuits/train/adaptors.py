@@ -8,7 +8,7 @@ Every way in ends as a :class:`~.data.SpikeTrainDataset` (dense ``uint8`` spikes
 - a :class:`~.data.SpikeDataset` (returned as is);
 - a pair ``(X, y)``: ``X`` 0/1 spikes ``(samples, steps, channels)`` (NumPy or torch);
 - a torch ``Dataset`` (``len`` + ``ds[i] -> (x, y)``, ``x`` of shape ``(steps, channels)``);
-- a path to an NPZ file (:func:`load_npz`).
+- a path to an NPZ file (:func:`load_dataset`).
 
 Event data (spike times in ms) go through :func:`from_events`; tonic-style recordings
 (structured arrays with fields ``x``, ``t`` and optionally ``y``, ``p``, times in µs, and
@@ -61,7 +61,7 @@ def as_dataset(data: Any, *, dt_ms: float | None = None, name: str = "") -> Spik
     if isinstance(data, SpikeDataset):
         return data
     if isinstance(data, (str, os.PathLike)):
-        return load_npz(data)
+        return load_dataset(data)
     if isinstance(data, tuple) and len(data) == 2:
         return from_arrays(data[0], data[1], dt_ms=dt_ms, name=name or "arrays")
     if hasattr(data, "__getitem__") and hasattr(data, "__len__") and not isinstance(data, (list, np.ndarray)):
@@ -83,6 +83,10 @@ def _labels(y: Any, n: int, where: str, n_classes: int | None = None) -> tuple[n
     y = _numpy(y, f"{where} labels")
     if y.ndim != 1 or len(y) != n:
         raise FormatError(f"{where}: labels must be a 1-d array of {n} class indices, got shape {y.shape}")
+    if n == 0:
+        raise FormatError(f"{where}: no samples")
+    if y.dtype.kind in "fc" and np.isfinite(y).all() and (y == np.round(y)).all():
+        y = y.real.astype(np.int64)  # integral floats (e.g. from torch) are class indices too
     if n and (y.dtype.kind not in "iu" or y.min() < 0):
         raise FormatError(f"{where}: labels must be integer class indices >= 0, got dtype {y.dtype}"
                           + (f", min {y.min()}" if y.dtype.kind in "iuf" and n else ""))
@@ -91,8 +95,6 @@ def _labels(y: Any, n: int, where: str, n_classes: int | None = None) -> tuple[n
         if n_classes < k:
             raise FormatError(f"{where}: n_classes is {n_classes} but labels go up to {k - 1}")
         k = n_classes
-    if k < 2:
-        raise FormatError(f"{where}: need at least 2 classes, got {k}")
     return y.astype(np.int64), k
 
 
@@ -137,11 +139,13 @@ def from_arrays(x: Any, y: Any, *, dt_ms: float | None = None, time_first: bool 
 def from_events(sample: Any, t_ms: Any, channel: Any, labels: Any, dt_ms: float, *, n_channels: int | None = None,
                 duration_ms: float | None = None, name: str = "events", n_classes: int | None = None,
                 max_bytes: int = MAX_DENSE_BYTES) -> SpikeTrainDataset:
-    """Spike events ``(sample, t_ms, channel)`` binned at ``dt_ms`` (step ``round(t / dt)``).
+    """Spike events ``(sample, t_ms, channel)`` binned at ``dt_ms``: an event at ``t`` falls
+    in step ``floor(t / dt)``, the step ``[k dt, (k + 1) dt)`` that holds it (as tonic's
+    frames and snnTorch's spike generators bin).
 
     Several events of one channel in one step count as one spike (a warning says how many
-    were merged). Events at or after ``duration_ms`` (default: the
-    last event) are refused.
+    were merged). Events at or after ``duration_ms`` (default: just after the last event)
+    are refused.
     """
     where = name
     dt = _dt(dt_ms, where)
@@ -165,7 +169,8 @@ def from_events(sample: Any, t_ms: Any, channel: Any, labels: Any, dt_ms: float,
         if c.size and n_ch > n_channels:
             raise FormatError(f"{where}: channel {n_ch - 1} but n_channels is {n_channels}")
         n_ch = int(n_channels)
-    step = np.rint(t.astype(np.float64) / dt).astype(np.int64)
+    # floor, with a relative tolerance so that t = k * dt written in decimal lands in step k
+    step = np.floor(t.astype(np.float64) / dt * (1.0 + 1e-12)).astype(np.int64)
     if duration_ms is not None:
         n_steps = int(round(float(duration_ms) / dt))
         if step.size and step.max() >= n_steps:
@@ -177,12 +182,11 @@ def from_events(sample: Any, t_ms: Any, channel: Any, labels: Any, dt_ms: float,
         raise FormatError(f"{where}: {n} samples x {n_steps} steps x {n_ch} channels = {size:,} bytes of dense "
                           f"spikes, over the limit of {max_bytes:,} (bin at a coarser dt_ms, or raise max_bytes)")
     x = np.zeros((n, n_steps, n_ch), np.uint8)
-    np.add.at(x, (s.astype(np.int64), step, c.astype(np.int64)), 1)
+    x[s.astype(np.int64), step, c.astype(np.int64)] = 1
     merged = int(len(s) - np.count_nonzero(x))
     if merged:
         warnings.warn(f"{where}: {merged} of {len(s)} events fell into a step where their channel already "
                       f"spiked and were merged (one spike per step; a smaller dt_ms keeps them apart)", stacklevel=2)
-    np.minimum(x, 1, out=x)
     return SpikeTrainDataset(x, y, k, name=name, dt_ms=dt)
 
 
@@ -228,9 +232,13 @@ def from_tonic(events: Sequence[np.ndarray], labels: Any, sensor_size: Sequence[
                        n_channels=w * h * p, duration_ms=duration_ms, name=name, max_bytes=max_bytes)
 
 
-def from_torch(dataset: Any, *, dt_ms: float | None = None, time_first: bool = False, name: str = "torch",
+def from_torch(dataset: Any, *, dt_ms: float | None = None, channels_first: bool = False, name: str = "torch",
                max_bytes: int = MAX_DENSE_BYTES) -> SpikeTrainDataset:
-    """A torch ``Dataset`` of ``(x, y)`` pairs (``x``: (steps, channels) 0/1) as a data set."""
+    """A torch ``Dataset`` of ``(x, y)`` pairs as a data set.
+
+    ``x``: 0/1 spikes of shape (steps, channels), or (channels, steps) with
+    ``channels_first``; ``y``: an integer class index.
+    """
     n = len(dataset)
     if n == 0:
         raise FormatError(f"{name}: the data set is empty")
@@ -240,17 +248,19 @@ def from_torch(dataset: Any, *, dt_ms: float | None = None, time_first: bool = F
         raise FormatError(f"{name}: each sample must be (steps, channels), got shape {shape}")
     if n * shape[0] * shape[1] > max_bytes:
         raise FormatError(f"{name}: {n} x {shape} spikes exceed {max_bytes:,} bytes")
-    xs, ys = np.zeros((n,) + shape, np.uint8), np.zeros(n, np.int64)
+    xs, ys = np.zeros((n,) + shape, np.uint8), []
     for i in range(n):
         x, y = dataset[i]
         x = _numpy(x, name)
         if x.shape != shape:
             raise FormatError(f"{name}[{i}]: shape {x.shape} differs from the first sample's {shape}")
+        if x.size and not np.isin(x, (0, 1)).all():
+            raise FormatError(f"{name}[{i}]: spikes must be 0 or 1; found values in [{x.min()}, {x.max()}]")
         xs[i] = x
-        ys[i] = int(_numpy(y, name))
-    if time_first:
+        ys.append(_numpy(y, name).reshape(()))
+    if channels_first:
         xs = xs.transpose(0, 2, 1)
-    return from_arrays(xs, ys, dt_ms=dt_ms, name=name)
+    return from_arrays(xs, np.stack(ys), dt_ms=dt_ms, name=name)
 
 
 # ---------------------------------------------------------------------- files
@@ -274,7 +284,7 @@ def _npz_headers(path: str | os.PathLike) -> dict[str, tuple[tuple, np.dtype]]:
     return out
 
 
-def load_npz(path: str | os.PathLike, *, max_bytes: int = MAX_DENSE_BYTES) -> SpikeTrainDataset:
+def load_dataset(path: str | os.PathLike, *, max_bytes: int = MAX_DENSE_BYTES) -> SpikeTrainDataset:
     """Read a labelled spike data set (dense or event layout, see the module docstring).
 
     Sizes are checked from the array headers before anything is read; every refusal is a
@@ -317,7 +327,7 @@ def load_npz(path: str | os.PathLike, *, max_bytes: int = MAX_DENSE_BYTES) -> Sp
                        name=name, n_classes=n_classes, max_bytes=max_bytes)
 
 
-def save_npz(dataset: SpikeTrainDataset, path: str | os.PathLike) -> None:
+def save_dataset(dataset: SpikeTrainDataset, path: str | os.PathLike) -> None:
     """Write a data set in the dense layout (atomically)."""
     if dataset.dt_ms is None:
         raise FormatError(f"data set {dataset.name}: has no dt_ms; pass one when building it")

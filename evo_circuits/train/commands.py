@@ -21,12 +21,12 @@ from ..errors import EvoCircuitsError
 
 def _data(args: argparse.Namespace, dt_ms: float):
     """(train, test) data sets named by ``--data`` (and ``--test``)."""
-    from .adaptors import load_npz, split
+    from .adaptors import load_dataset, split
     from .data import load_digits, task_dataset
     from .temporal import TEMPORAL_BENCHMARKS, temporal_benchmark
 
     spec = args.data
-    test = load_npz(args.test) if args.test else None
+    test = load_dataset(args.test) if args.test else None
     if spec == "digits":
         tr, te = load_digits(encoding=args.encoding, n_steps=args.steps, seed=args.seed)
         return tr, test or te
@@ -41,7 +41,7 @@ def _data(args: argparse.Namespace, dt_ms: float):
         return (task_dataset(task, args.trials, seed=2 * args.seed, dt_ms=dt_ms),
                 test or task_dataset(task, n_test, seed=2 * args.seed + 1, dt_ms=dt_ms))
     if spec.endswith(".npz") or Path(spec).is_file():
-        data = load_npz(spec)
+        data = load_dataset(spec)
         # Without --test, a fixed stratified quarter is held out (seeded by --seed).
         return (data, test) if test is not None else split(data, 0.25, seed=args.seed)
     if spec in TEMPORAL_BENCHMARKS:

@@ -22,6 +22,7 @@ answers "class 0" when it fires at least once.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -143,10 +144,23 @@ def li_outputs(circuit, tau_ms: float | None = None):
     """
     params = circuit.params.copy()
     outs = np.asarray(circuit.outputs, np.int64)
+    fan_out = circuit.weights[circuit.n_inputs + outs].sum() > 0
+    if fan_out:
+        warnings.warn(f"circuit '{circuit.name}': its outputs project to other neurons; as leaky integrators "
+                      "they no longer spike, so those synapses go silent", stacklevel=2)
     params[outs, PARAM_INDEX["v_th"]] = LI_THRESHOLD_MV
     if tau_ms is not None:
         params[outs, PARAM_INDEX["tau_m"]] = tau_ms
     return circuit.replace(params=params)
+
+
+def check_li_outputs(circuit, readout: Readout) -> None:
+    """With an ``li`` readout, the circuit's outputs must already be leaky integrators
+    (:func:`li_outputs`): refuse, in one line, a network whose outputs would still spike."""
+    outs = np.asarray(circuit.outputs, np.int64)
+    if readout.kind == "li" and (circuit.param("v_th")[outs] < LI_THRESHOLD_MV).any():
+        raise TrainError(f"readout li: the outputs of '{circuit.name}' can still spike; pass the Circuit "
+                         "(training makes them leaky integrators) or build the network from li_outputs(circuit)")
 
 
 def cross_entropy(logits: np.ndarray, labels: np.ndarray) -> tuple[float, np.ndarray]:

@@ -16,6 +16,7 @@ seed-independent draw so that test accuracies of different runs are comparable).
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
@@ -26,10 +27,10 @@ from ..circuit import Circuit
 from ..model import TYPE_DEFAULTS
 from .adaptors import as_dataset
 from .bptt import BPTT
-from .data import SpikeDataset
+from .data import SpikeDataset, SpikeTrainDataset
 from .network import TrainableNetwork, TrainError
 from .optim import Adam, clip_grad_norm
-from .readout import Readout, cross_entropy, li_outputs
+from .readout import LI_THRESHOLD_MV, Readout, check_li_outputs, cross_entropy, li_outputs
 from .surrogate import DEFAULT_SLOPE
 
 
@@ -160,7 +161,9 @@ class EpochReport:
         Its forward/backward passes (``bptt.forward(x)`` for membrane and refractory
         records, ``bptt.logits(x)``).
     outputs : BatchOutputs
-        Forward pass of the epoch's last training batch.
+        The epoch's last training batch run forward again with the weights as they are
+        after the epoch (evaluation encoding, draw 0): what the network now does on data it
+        just trained on.
     """
 
     epoch: int
@@ -213,13 +216,13 @@ def batch_outputs(bp: BPTT, inputs: np.ndarray, labels: np.ndarray) -> BatchOutp
 LI_UNIT_MV = TYPE_DEFAULTS["E"].v_th - TYPE_DEFAULTS["E"].v_rest
 
 
-def weight_unit(net: TrainableNetwork, readout: Readout | None = None) -> np.ndarray:
+def weight_unit(net: TrainableNetwork) -> np.ndarray:
     """Unit of the optimised parameters per postsynaptic neuron: its threshold gap
-    ``|v_th - v_rest|`` in mV (at least 0.1 mV); :data:`LI_UNIT_MV` for leaky-integrator
-    outputs (``readout.kind == "li"``)."""
+    ``|v_th - v_rest|`` in mV (at least 0.1 mV); :data:`LI_UNIT_MV` for neurons without a
+    reachable threshold (leaky-integrator readouts, ``v_th >= LI_THRESHOLD_MV``), whatever
+    readout trains them."""
     unit = np.maximum(np.abs(net.v_th - net.v_rest), 0.1)
-    if readout is not None and readout.kind == "li":
-        unit[net.outputs] = LI_UNIT_MV
+    unit[net.v_th >= LI_THRESHOLD_MV] = LI_UNIT_MV
     return unit
 
 
@@ -242,17 +245,32 @@ def evaluate(bp: BPTT, data: SpikeDataset, batch_size: int = 256) -> tuple[float
     return loss, float(np.mean(z.argmax(axis=1) == data.labels))
 
 
+def _named(data: SpikeDataset) -> str:
+    return f"data set {data.name}" if data.name else "data set"
+
+
+def _like_train(test: SpikeDataset, train: SpikeDataset) -> SpikeDataset:
+    """The test set, checked against the training set: same steps per sample; a test set
+    whose labels miss the top classes takes the training set's class count."""
+    if test.n_steps != train.n_steps:
+        raise TrainError(f"test {_named(test)}: {test.n_steps} steps per sample, the training {_named(train)} "
+                         f"{train.n_steps}; both must have the same duration")
+    if test.n_classes < train.n_classes and isinstance(test, SpikeTrainDataset):
+        return dataclasses.replace(test, n_classes=train.n_classes)
+    return test
+
+
 def _check_fit(circuit: Circuit, readout: Readout, data: SpikeDataset) -> None:
     if data.dt_ms is not None and not np.isclose(data.dt_ms, circuit.dt_ms, rtol=1e-9, atol=0.0):
-        raise TrainError(f"data set {data.name or ''}: made for dt_ms {data.dt_ms:g}, but circuit '{circuit.name}' "
+        raise TrainError(f"{_named(data)}: made for dt_ms {data.dt_ms:g}, but circuit '{circuit.name}' "
                          f"uses dt_ms {circuit.dt_ms:g}; build the data set at the circuit's time step")
     if data.n_channels > circuit.n_inputs:
-        raise TrainError(f"data set {data.name or ''}: {data.n_channels} input channels, but circuit "
+        raise TrainError(f"{_named(data)}: {data.n_channels} input channels, but circuit "
                          f"'{circuit.name}' has only {circuit.n_inputs} inputs")
     n_cls = readout.n_classes(len(circuit.outputs))
     if n_cls != data.n_classes:
         extra = " plus a 'none' class" if readout.none_class else ""
-        raise TrainError(f"data set {data.name or ''}: {data.n_classes} classes, but circuit '{circuit.name}' has "
+        raise TrainError(f"{_named(data)}: {data.n_classes} classes, but circuit '{circuit.name}' has "
                          f"{len(circuit.outputs)} output neuron(s){extra} = {n_cls} classes")
 
 
@@ -291,9 +309,11 @@ def train(circuit: Circuit | TrainableNetwork, train_data: Any, test_data: Any =
     cfg = config or TrainConfig()
     train_data = as_dataset(train_data, name="train")
     test_data = None if test_data is None else as_dataset(test_data, name="test")
+    test_data = None if test_data is None else _like_train(test_data, train_data)
     readout = make_readout(cfg, train_data)
     if isinstance(circuit, TrainableNetwork):
         net = circuit.copy()
+        check_li_outputs(net.circuit, readout)
     else:
         if readout.kind == "li":  # outputs without threshold: trained and saved as such
             circuit = li_outputs(circuit, readout.tau_ms)
@@ -306,7 +326,7 @@ def train(circuit: Circuit | TrainableNetwork, train_data: Any, test_data: Any =
     # Adam works on weights and biases in units of the postsynaptic neuron's threshold gap
     # (as with a normalised membrane, threshold 1), so that one learning rate suits circuits
     # whatever their scale in mV.
-    unit = weight_unit(net, readout)
+    unit = weight_unit(net)
     theta_w = net.weights / unit
     theta_b = net.bias / unit
     params, masks = [theta_w], [net.trainable]
