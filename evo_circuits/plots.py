@@ -118,9 +118,13 @@ def raster(circuit: Circuit, inputs: InputSpikes, result: SimResult, path: str |
 
 
 def fitness_curves(rows: list[dict], path: str | os.PathLike, title: str = "") -> Path:
-    """Best and mean (± std) of each objective per generation, from logbook rows."""
+    """Best and mean (± std) of each objective per generation, from logbook rows.
+
+    With a ``validation_best`` column (runs that validate) the score panel also shows the
+    champion's score on the validation trials.
+    """
     plt = pyplot()
-    objectives = [k[:-5] for k in rows[0] if k.endswith("_best")]
+    objectives = [k[:-5] for k in rows[0] if k.endswith("_best") and f"{k[:-5]}_mean" in rows[0]]
     gens = np.array([float(r["generation"]) for r in rows])
     extra = "archive_coverage" in rows[0]
     fig, axes = plt.subplots(1, len(objectives) + extra, figsize=(4.2 * (len(objectives) + extra), 3.2), squeeze=False)
@@ -135,6 +139,9 @@ def fitness_curves(rows: list[dict], path: str | os.PathLike, title: str = "") -
         ax.set_ylabel(name + (" (max)" if name == "score" else " (min)"))
         if name == "score":
             ax.set_ylim(-0.02, 1.02)
+            if "validation_best" in rows[0]:
+                ax.plot(gens, [float(r["validation_best"]) for r in rows], color="#1a5fb4", lw=1.2, ls="--",
+                        label="champion (validation)")
     if extra:
         ax = axes[0, -1]
         ax.plot(gens, [float(r["archive_coverage"]) for r in rows], color="k")

@@ -287,6 +287,9 @@ def test_validation_and_resampling_resume_identically_and_choose_the_champion(tm
     res = load_fitness(FITNESS).evaluate(champ, seed=validation_seed(3), n_trials=16,
                                          individual_ids=[champ.metadata["uid"]])
     assert res.score[0] == vals[0]
+    from evo_circuits.evolve.plots import run_plots
+
+    assert any(p.name == "fitness.png" for p in run_plots(a))  # the validation column is drawn, not misread
 
 
 def test_a_solved_population_is_not_restarted_and_stop_score_stops(tmp_path):
