@@ -27,13 +27,17 @@ import numpy as np
 from .errors import CircuitError, FormatError
 from .model import (
     DEFAULT_DT_MS,
+    DT_RANGE_MS,
     EXCITATORY,
     INHIBITORY,
+    MAX_ABS_MV,
+    MAX_T_REF_MS,
     NEURON_PARAMS,
     PARAM_INDEX,
     SYNAPSE_MODELS,
     TYPE_CODES,
     TYPE_DEFAULTS,
+    TAU_RANGE_MS,
     TYPE_NAMES,
 )
 
@@ -140,10 +144,14 @@ class Circuit:
         _check_types(self.types)
         if not (math.isfinite(self.dt_ms) and self.dt_ms > 0):
             raise CircuitError(f"dt_ms: expected a positive number, got {self.dt_ms}")
+        if not DT_RANGE_MS[0] <= self.dt_ms <= DT_RANGE_MS[1]:
+            raise CircuitError(f"dt_ms: expected a time step in [{DT_RANGE_MS[0]:g}, {DT_RANGE_MS[1]:g}] ms, "
+                               f"got {self.dt_ms:g}")
         if self.synapse_model not in SYNAPSE_MODELS:
             raise CircuitError(f"synapse_model: expected one of {', '.join(SYNAPSE_MODELS)}, got {self.synapse_model!r}")
         _check_where(~np.isfinite(self.weights) | (self.weights < 0), "weights", self.weights,
                      "weights must be finite and >= 0 (magnitudes; the sign comes from the presynaptic type)")
+        _check_where(self.weights > MAX_ABS_MV, "weights", self.weights, f"weights must be at most {MAX_ABS_MV:g}")
         present = self.weights > 0
         _check_where((self.delays < 0) | (self.delays > MAX_DELAY_STEPS), "delays", self.delays,
                      f"delay out of range [0, {MAX_DELAY_STEPS}] steps")
@@ -153,14 +161,20 @@ class Circuit:
                      "depression U must be in [0, 1] (0 = no depression)")
         _check_where(present & (self.std_u > 0) & ~(self.std_tau_rec > 0), "std_tau_rec", self.std_tau_rec,
                      "depression tau_rec must be > 0 ms where std_u > 0")
+        lo, hi = TAU_RANGE_MS
+        _check_where(present & (self.std_u > 0) & ~((self.std_tau_rec >= lo) & (self.std_tau_rec <= hi)), "std_tau_rec",
+                     self.std_tau_rec, f"depression tau_rec must be in [{lo:g}, {hi:g}] ms")
         for k in ("tau_m", "tau_e", "tau_i"):
             col = self.params[:, PARAM_INDEX[k]]
             _check_where(~(col > 0) | ~np.isfinite(col), k, col, f"'{k}' must be a finite number > 0 ms", prefix="neurons")
+            _check_where(~((col >= lo) & (col <= hi)), k, col, f"'{k}' must be in [{lo:g}, {hi:g}] ms", prefix="neurons")
         col = self.params[:, PARAM_INDEX["t_ref"]]
         _check_where(~(col >= 0) | ~np.isfinite(col), "t_ref", col, "'t_ref' must be a finite number >= 0 ms", prefix="neurons")
+        _check_where(col > MAX_T_REF_MS, "t_ref", col, f"'t_ref' must be at most {MAX_T_REF_MS:g} ms", prefix="neurons")
         for k in ("v_rest", "v_th", "v_reset", "i_bias", "e_e", "e_i"):
             col = self.params[:, PARAM_INDEX[k]]
             _check_where(~np.isfinite(col), k, col, f"'{k}' must be finite", prefix="neurons")
+            _check_where(np.abs(col) > MAX_ABS_MV, k, col, f"'{k}' must be within +-{MAX_ABS_MV:g} mV", prefix="neurons")
         for j, o in enumerate(self.outputs):
             if not 0 <= o < n:
                 raise CircuitError(f"outputs[{j}]: neuron index {int(o)} out of range [0, {n})")
@@ -407,6 +421,12 @@ def _int_array(value: Any, name: str, ndim: int, dtype: type, shape: tuple | Non
             raise CircuitError(f"{name}: expected whole numbers, got {arr[arr != np.round(arr)][:1].tolist()}")
     elif arr.size and arr.dtype.kind not in "iub":
         raise CircuitError(f"{name}: expected integers, got dtype {arr.dtype}")
+    if arr.size and arr.dtype != dtype:  # a cast must not wrap (2**32 steps would become 0)
+        info = np.iinfo(dtype)
+        out_of_range = (arr < info.min) | (arr > info.max)
+        if out_of_range.any():
+            idx = tuple(int(i) for i in np.argwhere(out_of_range)[0])
+            raise CircuitError(f"{name}[{', '.join(map(str, idx))}]: {arr[idx]} does not fit {np.dtype(dtype).name}")
     return np.ascontiguousarray(arr, dtype=dtype)
 
 

@@ -1,25 +1,31 @@
 """Command-line front end: ``evo-circuits <command>``. No logic the Python API lacks.
 
 Errors caused by user input print one line, ``evo-circuits: error: <message>``, on
-stderr and exit with code 2.
+stderr and exit with code 2. Any other exception is a bug: it prints one line naming it
+and exits with code 1, unless ``--debug`` (or ``EVO_CIRCUITS_DEBUG=1``) asks for the
+traceback. Everything printed passes :func:`~evo_circuits.text.printable`, so names
+read from files cannot send terminal escape sequences.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Sequence
 
 from .errors import EvoCircuitsError, Interrupted
 from .io import format_from_suffix, load, save
 from .io.atomic import save_npz
+from .io.caps import cap, file_caps
 from .motifs.commands import add_nir_export_arguments, nir_export_options
+from .text import SanitisingStream, printable
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
     from .simulate import InputSpikes, simulate
 
-    circuit = load(args.circuit)
+    circuit = load(args.circuit, **file_caps())
     inputs = InputSpikes.load(args.inputs)
     if inputs.per_individual and inputs.n_individuals != 1:
         raise EvoCircuitsError(f"{args.inputs}: holds inputs for {inputs.n_individuals} individuals; "
@@ -28,7 +34,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         print(f"note: inputs use channels up to {inputs.n_channels - 1}; the circuit has "
               f"{circuit.n_inputs} input channels, the others are ignored", file=sys.stderr)
     want_v = args.plot is not None and circuit.n_neurons * inputs.n_trials * inputs.n_steps <= 5e7
-    res = simulate(circuit, inputs, seed=args.seed, record_spikes=True, record_v=want_v)
+    res = simulate(circuit, inputs, seed=args.seed, record_spikes=True, record_v=want_v, max_spikes=cap("spikes"))
     sp = res.spikes
     save_npz(args.out, trial=sp["trial"], neuron=sp["neuron"], step=sp["step"], dt_ms=float(res.dt_ms),
              n_steps=int(res.n_steps), n_trials=int(inputs.n_trials))
@@ -75,7 +81,7 @@ def _cmd_inputs(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    c = load(args.circuit)
+    c = load(args.circuit, **file_caps())
     print(f"ok: {c!r}")
     return 0
 
@@ -83,7 +89,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 def _cmd_convert(args: argparse.Namespace) -> int:
     # The source format is told from its content, the destination's from its suffix.
     options = nir_export_options(args, format_from_suffix(args.dest))
-    print(f"wrote {save(load(args.source), args.dest, **options)}")
+    print(f"wrote {save(load(args.source, **file_caps()), args.dest, **options)}")
     return 0
 
 
@@ -93,6 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = argparse.ArgumentParser(prog="evo-circuits", description=__doc__.splitlines()[0])
     p.add_argument("--version", action="version", version=f"evo-circuits {__version__}")
+    p.add_argument("--debug", action="store_true",
+                   help="show the traceback of an unexpected error (also EVO_CIRCUITS_DEBUG=1)")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     s = sub.add_parser("simulate", help="run one circuit on input spikes and write its spikes (NPZ)")
@@ -141,23 +149,49 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``evo-circuits`` console script."""
+    """Entry point of the ``evo-circuits`` console script.
+
+    Returns
+    -------
+    int
+        0 on success, 2 for bad input (one line on stderr), 130 when interrupted and 1
+        for an unexpected error (one line; ``--debug`` shows the traceback).
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
+    debug = args.debug or os.environ.get("EVO_CIRCUITS_DEBUG", "") not in ("", "0")
+    stdout = sys.stdout
+    sys.stdout = SanitisingStream(stdout)
     try:
         return args.func(args)
     except Interrupted as exc:
-        print(f"evo-circuits: {exc}", file=sys.stderr)
+        _error(str(exc), prefix="evo-circuits: ")
         return 130
     except EvoCircuitsError as exc:
-        print(f"evo-circuits: error: {exc}", file=sys.stderr)
+        _error(str(exc))
         return 2
     except OSError as exc:  # unwritable output, missing directory, ...
-        print(f"evo-circuits: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        where = f"{exc.filename}: " if exc.filename else ""
+        _error(f"{where}{exc.strerror or exc}")
         return 2
     except KeyboardInterrupt:
-        print("evo-circuits: interrupted", file=sys.stderr)
+        _error("interrupted", prefix="evo-circuits: ")
         return 130
+    except Exception as exc:  # a bug: one line, the traceback on request
+        if debug:
+            raise
+        _error(f"unexpected {type(exc).__name__}: {exc} (a bug; rerun with --debug for the traceback "
+               "and report it)", prefix="evo-circuits: internal error: ")
+        return 1
+    finally:
+        sys.stdout = stdout
+
+
+def _error(message: str, prefix: str = "evo-circuits: error: ") -> None:
+    """Print ``message`` as one sanitised line on stderr."""
+    sys.stdout.flush()
+    line = " ".join(printable(message).split("\n"))
+    print(f"{prefix}{line}", file=sys.stderr)
 
 
 if __name__ == "__main__":

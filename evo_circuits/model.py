@@ -44,6 +44,18 @@ SYNAPSE_MODELS = ("current", "conductance")
 
 DEFAULT_DT_MS = 0.1
 
+#: Ranges every circuit is checked against (ms, mV), wide enough for any sensible model
+#: and narrow enough that steps, propagators and refractory counts stay finite integers
+#: and floats: a file cannot turn refractoriness off with ``t_ref = 1e308`` or make a
+#: task allocate ``duration / dt`` steps with ``dt_ms = 1e-300``.
+DT_RANGE_MS = (1e-3, 100.0)
+#: Time constants (tau_m, tau_e, tau_i, tau_rec) in ms.
+TAU_RANGE_MS = (1e-3, 1e6)
+#: Longest refractory period in ms.
+MAX_T_REF_MS = 1e6
+#: Largest magnitude of a voltage, bias or weight (mV, or relative conductance).
+MAX_ABS_MV = 1e6
+
 
 @dataclass(frozen=True)
 class NeuronParams:

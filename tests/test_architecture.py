@@ -17,7 +17,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "evo_circuits"
 
 #: Layers, lowest first: top-level modules or packages of evo_circuits.
 LAYERS: list[set[str]] = [
-    {"errors", "model", "version", "stats"},            # foundations: no evo_circuits imports but these
+    {"errors", "model", "version", "stats", "text"},    # foundations: no evo_circuits imports but these
     {"circuit", "dynamics", "progress"},                 # the genome; the neuron model; progress display
     {"io", "random_circuit"},                            # files; random genomes
     {"simulate", "brian2_bridge", "brian2_ref"},         # the simulator (and its Brian2 reference)

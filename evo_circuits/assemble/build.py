@@ -13,6 +13,7 @@ import numpy as np
 
 from ..circuit import Circuit
 from ..errors import EvoCircuitsError
+from ..io.caps import cap
 from ..model import EXCITATORY, INHIBITORY, NEURON_PARAMS
 from ..motifs.library import MotifLibrary
 from .patterns import Selection, candidates, select
@@ -31,6 +32,9 @@ class _Builder:
         self.n_in = n_inputs
         self.modules = modules
         n = sum(m.copies * m.size for m in modules)
+        if n > cap("neurons"):  # before the (n_inputs + n) x n matrices are allocated
+            raise AssemblyError(f"modules: the network has {n:,} neurons, more than the cap of {cap('neurons'):,} "
+                                "(EVO_CIRCUITS_MAX_NEURONS raises it)")
         self.n = n
         shape = (n_inputs + n, n)
         self.weights = np.zeros(shape)

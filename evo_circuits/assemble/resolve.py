@@ -15,7 +15,7 @@ import numpy as np
 
 from ..circuit import MAX_DELAY_STEPS, Circuit
 from ..errors import EvoCircuitsError
-from ..io import load
+from ..io import IMPORT_CAPS, load
 from ..model import EXCITATORY, INHIBITORY, PARAM_INDEX
 from ..motifs.entry import MotifEntry
 from ..motifs.library import MotifLibrary, MotifNotFound
@@ -173,7 +173,7 @@ def _motif(module: Module, where: str, library: MotifLibrary | None, base_dir: P
         if not full.is_file():
             raise AssemblyError(f"{where}.file: no such file {full}")
         try:
-            return load(full), f"file:{fpath}"
+            return load(full, **IMPORT_CAPS), f"file:{fpath}"  # motifs are small circuits
         except EvoCircuitsError as exc:
             raise AssemblyError(f"{where}.file: {exc}") from None
     motif = module.motif

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -30,6 +29,8 @@ from typing import Any, ClassVar, Union
 import numpy as np
 
 from ..circuit import Circuit
+from ..io.caps import cap
+from ..io.files import read_toml
 from ..model import DEFAULT_DT_MS, NEURON_PARAMS, PARAM_INDEX, SYNAPSE_MODELS
 from .validate import (
     TOP_KEYS,
@@ -110,17 +111,7 @@ def _set(obj: object, name: str, value: Any) -> None:
 
 def load_spec(path: str | os.PathLike) -> dict:
     """Read a TOML assembly spec as a dict (not yet validated; see :meth:`AssemblySpec.from_toml`)."""
-    path = Path(path)
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise AssemblyError(f"{path}: no such assembly spec") from None
-    except IsADirectoryError:
-        raise AssemblyError(f"{path}: is a directory, expected an assembly spec (TOML)") from None
-    except UnicodeDecodeError:
-        raise AssemblyError(f"{path}: not a text file (expected TOML)") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise AssemblyError(f"{path}: not valid TOML ({exc})") from None
+    return read_toml(path, "assembly spec", error=AssemblyError)
 
 
 # ---------------------------------------------------------------------------- weights
@@ -412,7 +403,7 @@ class Module:
                                 + (f" (got {', '.join(kinds)})" if kinds else ""))
         if self.type is not None and self.neurons is None:
             raise AssemblyError(f"{where}.type: only a population (neurons = N) takes a type")
-        _set(self, "copies", check_int(self.copies, f"{where}.copies", lo=1, default=1))
+        _set(self, "copies", check_int(self.copies, f"{where}.copies", lo=1, default=1, hi=cap("neurons")))
         _set(self, "weight_scale", check_num(self.weight_scale, f"{where}.weight_scale", positive=True))
         _set(self, "trainable", check_bool(self.trainable, f"{where}.trainable", True))
         if self.psp_mv is not None:
@@ -457,7 +448,7 @@ class Module:
         where = _where(self)
         raw = self.neurons
         if is_int(raw):
-            n = check_int(raw, f"{where}.neurons", lo=1)
+            n = check_int(raw, f"{where}.neurons", lo=1, hi=cap("neurons"))
             t = "E" if self.type is None else self.type
             if t not in ("E", "I"):
                 raise AssemblyError(f"{where}.type: expected 'E' or 'I', got {t!r}")
@@ -466,8 +457,8 @@ class Module:
             if self.type is not None:
                 raise AssemblyError(f"{where}.type: not with neurons = {{E = .., I = ..}} (the table gives the types)")
             check_unknown(dict(raw), ("E", "I"), f"{where}.neurons")
-            n_e = check_int(raw.get("E", 0), f"{where}.neurons.E", lo=0)
-            n_i = check_int(raw.get("I", 0), f"{where}.neurons.I", lo=0)
+            n_e = check_int(raw.get("E", 0), f"{where}.neurons.E", lo=0, hi=cap("neurons"))
+            n_i = check_int(raw.get("I", 0), f"{where}.neurons.I", lo=0, hi=cap("neurons"))
             if n_e + n_i < 1:
                 raise AssemblyError(f"{where}.neurons: a population needs at least one neuron")
             return np.array([1] * n_e + [-1] * n_i, np.int8)
@@ -685,7 +676,7 @@ class AssemblySpec:
         _set(self, "seed", check_int(self.seed, join(where, "seed"), lo=0))
         raw_inputs = self.inputs
         if is_int(raw_inputs):
-            _set(self, "inputs", check_int(raw_inputs, join(where, "inputs"), lo=0))
+            _set(self, "inputs", check_int(raw_inputs, join(where, "inputs"), lo=0, hi=cap("inputs")))
         elif isinstance(raw_inputs, (list, tuple)) and all(isinstance(s, str) and s for s in raw_inputs):
             if len(set(raw_inputs)) != len(raw_inputs):
                 raise AssemblyError(f"{join(where, 'inputs')}: an input name is listed twice")

@@ -18,6 +18,7 @@ import numpy as np
 from ..circuit import Circuit
 from ..errors import FormatError
 from ..io.atomic import save_npz
+from ..io.files import load_npz
 
 __all__ = ["STRUCTURE_VERSION", "SUMMARY_FORMAT", "Assembly", "load_structure", "module_membership"]
 
@@ -164,15 +165,12 @@ def load_structure(path: str | os.PathLike, circuit: Circuit | None = None) -> d
         ``mask``, ``trainable``, ``exists``, ``delays``, ``p_release``, ``module``, ``copy``,
         ``local``, ``readout``, ``module_names``, ``input_names``.
     """
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            data = {k: z[k] for k in z.files}
-    except (OSError, ValueError) as exc:
-        raise FormatError(f"{path}: not a structure NPZ ({exc})") from None
-    if str(data.get("format", "")) != SUMMARY_FORMAT:
-        raise FormatError(f"{path}: format: expected {SUMMARY_FORMAT!r}, got {str(data.get('format', ''))!r}")
-    if int(data.get("version", -1)) != STRUCTURE_VERSION:
-        raise FormatError(f"{path}: version: expected {STRUCTURE_VERSION}, got {data.get('version')}")
+    data = load_npz(path, "structure NPZ")
+    fmt, version = data.get("format"), data.get("version")
+    if fmt is None or fmt.shape != () or fmt.dtype.kind != "U" or str(fmt) != SUMMARY_FORMAT:
+        raise FormatError(f"{path}: format: expected {SUMMARY_FORMAT!r} (is it a structure NPZ?)")
+    if version is None or version.shape != () or version.dtype.kind not in "iu" or int(version) != STRUCTURE_VERSION:
+        raise FormatError(f"{path}: version: expected the integer {STRUCTURE_VERSION}")
     for k in ("mask", "trainable", "exists", "delays", "p_release", "module", "copy", "local", "readout",
               "module_names", "input_names"):
         if k not in data:

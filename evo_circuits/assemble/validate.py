@@ -61,14 +61,16 @@ def check_unknown(obj: dict, allowed: Sequence[str], where: str) -> None:
             raise AssemblyError(f"{prefix}: unknown key (expected one of: {', '.join(allowed)}){hint}")
 
 
-def check_int(v: Any, where: str, lo: int | None = None, default: Any = None) -> int:
-    """An integer (>= ``lo``); ``None`` gives ``default`` or, without one, "missing"."""
+def check_int(v: Any, where: str, lo: int | None = None, default: Any = None, hi: int | None = None) -> int:
+    """An integer (>= ``lo``, <= ``hi``); ``None`` gives ``default`` or, without one, "missing"."""
     if v is None:
         if default is None:
             raise AssemblyError(f"{where}: missing (expected an integer)")
         return default
     if not is_int(v) or (lo is not None and v < lo):
         raise AssemblyError(f"{where}: expected an integer{f' >= {lo}' if lo is not None else ''}, got {v!r}")
+    if hi is not None and v > hi:
+        raise AssemblyError(f"{where}: {v:,} is more than the cap of {hi:,} (docs/formats.md, Limits)")
     return int(v)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from ..errors import EvoCircuitsError
+
 
 def _cmd_evolve(args: argparse.Namespace) -> int:
     from .run import evolve
@@ -19,7 +21,7 @@ def _cmd_resume(args: argparse.Namespace) -> int:
     from .run import resume
 
     run_dir = resume(args.run_dir, args.generations, workers=args.workers, dask=args.dask, progress=not args.quiet,
-                     report_library=True)
+                     report_library=True, trust_plugins=args.trust_plugins)
     print(f"run finished: {run_dir}")
     return 0
 
@@ -29,7 +31,7 @@ def _cmd_runs(args: argparse.Namespace) -> int:
 
     if args.action == "show":
         if not args.run_id:
-            raise SystemExit("evo-circuits runs show: give a run id")
+            raise EvoCircuitsError("runs show: give a run id")
         print(summarize(find_run(args.run_id, args.root)))
         return 0
     rows = list_runs(args.root)
@@ -41,7 +43,7 @@ def _cmd_runs(args: argparse.Namespace) -> int:
     for r in rows:
         gen = f"{r.get('generation', '?')}/{r.get('generations', '?')}"
         best = r.get("best_score")
-        print(f"{r['run']:<40} {r.get('status', '?'):<12} {gen:>9} {best if best is None else f'{best:.4f}':>7}  "
+        print(f"{r['run']:<40} {r.get('status', '?'):<12} {gen:>9} {'-' if best is None else f'{best:.4f}':>7}  "
               f"{r.get('task', '?')}")
     return 0
 
@@ -50,9 +52,16 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     from .plots import run_plots
     from .runs import find_run
 
-    for p in run_plots(find_run(args.run_id, args.root)):
+    for p in run_plots(find_run(args.run_id, args.root), trust_plugins=args.trust_plugins):
         print(f"wrote {p}")
     return 0
+
+
+def add_trust_plugins(parser: argparse.ArgumentParser) -> None:
+    """The ``--trust-plugins`` flag of commands that read fitness specs the user did not name."""
+    parser.add_argument("--trust-plugins", action="store_true",
+                        help="let a fitness spec found in a run folder or library load its task plugin "
+                             "(Python code; only for folders you trust)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -73,6 +82,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--workers", type=int)
     s.add_argument("--dask", metavar="ADDR")
     s.add_argument("--quiet", action="store_true")
+    add_trust_plugins(s)
     s.set_defaults(func=_cmd_resume)
 
     s = sub.add_parser("runs", help="list runs, or `runs show RUN_ID`")
@@ -85,4 +95,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     s = sub.add_parser("plot", help="redraw a run's plots")
     s.add_argument("run_id")
     s.add_argument("--root", default="runs")
+    add_trust_plugins(s)
     s.set_defaults(func=_cmd_plot)

@@ -62,13 +62,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
-import tomllib
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import EvoCircuitsError
+from ..io.caps import cap
+from ..io.files import read_toml
+from ..model import MAX_ABS_MV, TAU_RANGE_MS
 from .operators import MUTATIONS, Limits
 
 ALGORITHMS = ("mu_plus_lambda", "nsga2", "map_elites")
@@ -78,6 +82,15 @@ BACKENDS = ("local", "serial", "processes", "dask")
 class ConfigError(EvoCircuitsError, ValueError):
     """A run config is invalid; the message names the key."""
 
+
+#: Ranges of run sizes: large enough for any real run, small enough that a config cannot
+#: ask for a billion individuals (memory) or a million worker processes.
+MAX_INT = 2**63 - 1
+MAX_POPULATION = 100_000
+MAX_GENERATIONS = 10_000_000
+MAX_WORKERS = 1024
+#: A run name is one folder name: no separators, no control characters, no leading dot.
+RUN_NAME = re.compile(r"^[^/\\\x00-\x1f\x7f-\x9f.][^/\\\x00-\x1f\x7f-\x9f]{0,99}$")
 
 DEFAULT_MUTATION = {
     "perturb_weight": 0.7, "add_synapse": 0.25, "remove_synapse": 0.15, "perturb_delay": 0.25,
@@ -193,12 +206,7 @@ _SECTIONS = {
 def load_config(path: str | os.PathLike) -> RunConfig:
     """Read and validate a run config TOML file."""
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such run config") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    data = read_toml(path, "run config", error=ConfigError)
     return config_from_dict(data, source=str(path))
 
 
@@ -222,8 +230,11 @@ def config_from_dict(data: dict, source: str = "") -> RunConfig:
         kw["init_exc"] = _int_range(v["init"]["n_exc"], "init.n_exc")
     if "n_inh" in v["init"]:
         kw["init_inh"] = _int_range(v["init"]["n_inh"], "init.n_inh", low=0)
-    kw["init_params"] = {k: _float_range(v["init"][k], f"init.{k}") for k in ("tau_m", "tau_e", "tau_i")
+    kw["init_params"] = {k: _float_range(v["init"][k], f"init.{k}", TAU_RANGE_MS[1]) for k in ("tau_m", "tau_e", "tau_i")
                          if k in v["init"]}
+    for k, (lo, _) in kw["init_params"].items():
+        if lo < TAU_RANGE_MS[0]:
+            raise ConfigError(f"init.{k}: time constants must be >= {TAU_RANGE_MS[0]:g} ms, got {lo:g}")
     lim = dict(v["limits"])
     for k in ("w_exc", "w_inh", "w_input"):
         if k in lim:
@@ -256,13 +267,34 @@ def _check_section(name: str, tbl: dict) -> dict:
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if isinstance(value, bool) and kind is not bool or not isinstance(value, kind):
-            raise ConfigError(f"{name}.{key}: expected {kind.__name__}, got {value!r}")
+            raise ConfigError(f"{name}.{key}: expected {kind.__name__}, got {_short(value)}")
+        if kind is float and not math.isfinite(value):
+            raise ConfigError(f"{name}.{key}: expected a finite number, got {value!r}")
+        if kind is int and not -MAX_INT <= value <= MAX_INT:
+            raise ConfigError(f"{name}.{key}: {value} is out of range")
         out[key] = value
     return out
 
 
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:40] + "..."
+
+
 def _check_values(cfg: RunConfig) -> None:
+    if not RUN_NAME.match(cfg.name):
+        raise ConfigError(f"run.name: {_short(cfg.name)} is not a plain folder name (it names the run's folder "
+                          "under runs/: no '/', '\\', control characters or leading '.', at most 100 characters)")
+    most_neurons = cap("neurons")
     checks = [
+        (0 <= cfg.seed <= MAX_INT, "run.seed", f"an integer in [0, {MAX_INT}]", cfg.seed),
+        (cfg.population <= MAX_POPULATION, "run.population", f"<= {MAX_POPULATION:,}", cfg.population),
+        (cfg.offspring <= MAX_POPULATION, "variation.offspring", f"<= {MAX_POPULATION:,}", cfg.offspring),
+        (cfg.generations <= MAX_GENERATIONS, "run.generations", f"<= {MAX_GENERATIONS:,}", cfg.generations),
+        (cfg.workers <= MAX_WORKERS, "evaluation.workers", f"<= {MAX_WORKERS}", cfg.workers),
+        (cfg.init_exc[1] + cfg.init_inh[1] <= most_neurons, "init.n_exc/n_inh",
+         f"at most {most_neurons} neurons together", (cfg.init_exc[1], cfg.init_inh[1])),
+        (cfg.limits.max_neurons <= most_neurons, "limits.max_neurons", f"<= {most_neurons}", cfg.limits.max_neurons),
         (cfg.algorithm in ALGORITHMS, "run.algorithm", f"one of {', '.join(ALGORITHMS)}", cfg.algorithm),
         (cfg.backend in BACKENDS, "evaluation.backend", f"one of {', '.join(BACKENDS)}", cfg.backend),
         (cfg.generations >= 0, "run.generations", ">= 0", cfg.generations),
@@ -303,12 +335,18 @@ def _int_range(v: list, key: str, low: int = 1) -> tuple[int, int]:
 
 def _float_list(v: list, key: str) -> list[float]:
     if not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v):
-        raise ConfigError(f"{key}: expected a list of numbers, got {v!r}")
-    return [float(x) for x in v]
+        raise ConfigError(f"{key}: expected a list of numbers, got {_short(v)}")
+    try:
+        vals = [float(x) for x in v]
+    except OverflowError:
+        vals = [math.inf]
+    if not all(math.isfinite(x) for x in vals):
+        raise ConfigError(f"{key}: expected finite numbers, got {_short(v)}")
+    return vals
 
 
-def _float_range(v: list, key: str) -> tuple[float, float]:
+def _float_range(v: list, key: str, hi: float = MAX_ABS_MV) -> tuple[float, float]:
     vals = _float_list(v, key)
-    if len(vals) != 2 or not 0 < vals[0] <= vals[1]:
-        raise ConfigError(f"{key}: expected [low, high] with 0 < low <= high, got {v!r}")
+    if len(vals) != 2 or not 0 < vals[0] <= vals[1] <= hi:
+        raise ConfigError(f"{key}: expected [low, high] with 0 < low <= high <= {hi:g}, got {v!r}")
     return vals[0], vals[1]

@@ -2,36 +2,40 @@
 
 from __future__ import annotations
 
-import csv
-import json
 from pathlib import Path
 
 from ..errors import EvoCircuitsError
+from .runs import read_champion, read_fitness, read_logbook, read_status
 
 
-def run_plots(run_dir: str | Path) -> list[Path]:
-    """(Re)draw ``plots/*.png`` of a run from its files; returns the paths written."""
+def run_plots(run_dir: str | Path, *, trust_plugins: bool = False) -> list[Path]:
+    """(Re)draw ``plots/*.png`` of a run from its files; returns the paths written.
+
+    Every file is read through the checked readers of :mod:`.runs`, and all of them
+    before anything is drawn; ``trust_plugins`` as in :func:`~evo_circuits.evolve.run.resume`.
+    """
     from .. import plots
-    from ..io import load
     from ..simulate import simulate
-    from ..tasks import fitness_from_dict
 
     run_dir = Path(run_dir)
-    try:
-        rows = list(csv.DictReader((run_dir / "logbook.csv").open()))
-        champ = load(run_dir / "champion.json")
-    except FileNotFoundError as exc:
-        raise EvoCircuitsError(f"{run_dir}: not a run directory ({Path(exc.filename).name} missing)") from None
+    for name in ("logbook.csv", "champion.json"):
+        if not (run_dir / name).is_file():
+            raise EvoCircuitsError(f"{run_dir}: not a run directory ({name} missing)")
+    rows = read_logbook(run_dir)
+    if not rows:
+        raise EvoCircuitsError(f"{run_dir / 'logbook.csv'}: no generations logged yet")
+    champ = read_champion(run_dir / "champion.json")
+    status = read_status(run_dir)
+    spec_file = run_dir / "fitness.resolved.json"
+    spec = read_fitness(run_dir, trust_plugins=trust_plugins) if spec_file.exists() else None
     out = run_dir / "plots"
     out.mkdir(exist_ok=True)
-    status = json.loads((run_dir / "status.json").read_text()) if (run_dir / "status.json").exists() else {}
     written = [plots.fitness_curves(rows, out / "fitness.png",
                                     title=f"{run_dir.name}: {status.get('algorithm', '')} on {status.get('task', '')}")]
-    spec_file = run_dir / "fitness.resolved.json"
-    if spec_file.exists():
-        spec = fitness_from_dict(json.loads(spec_file.read_text()))
-        res, batch, _ = spec.evaluate(champ, seed=int(status.get("seed", 0)), return_raw=True)
-        rec = simulate(champ, batch.inputs, seed=int(status.get("seed", 0)), record_spikes=True)
+    if spec is not None:
+        seed = int(status.get("seed", 0))
+        res, batch, _ = spec.evaluate(champ, seed=seed, return_raw=True)
+        rec = simulate(champ, batch.inputs, seed=seed, record_spikes=True)
         n = min(4, batch.inputs.n_trials)
         titles = [f"trial {t}: label {batch.labels[t].tolist() if hasattr(batch.labels[t], 'tolist') else batch.labels[t]}"
                   for t in range(n)]

@@ -35,8 +35,9 @@ from ..tasks import FitnessSpec, load_fitness
 from .algorithms import GENERATIONS, archive_insert, n_cells
 from .backends import Evaluator
 from .checkpoint import EvoState, read_checkpoint, state_from_json, write_checkpoint
-from .config import RunConfig, config_from_dict, load_config
+from .config import ConfigError, RunConfig, config_from_dict, load_config
 from .progress import Progress
+from .runs import read_run_json, read_status
 from .seeds import training_seed, validation_seed
 from .toolbox import Individual, fitness_class, make_toolbox, rank_key
 
@@ -236,7 +237,7 @@ class Run:
         d = self.dir
         (d / "hall_of_fame").mkdir(parents=True, exist_ok=True)
         if checkpoint:
-            write_checkpoint(d, state, self.cfg.hash())
+            write_checkpoint(d, state, self.cfg.hash(), fitness_sha256=self.spec.hash())
         write_text(d / "logbook.csv", logbook_csv(state.logbook))
         champ = state.hall_of_fame[0] if state.hall_of_fame else state.population[0]
         meta = {"run": d.name, "generation": state.generation, "uid": champ.uid, "seed": self.cfg.seed,
@@ -273,7 +274,11 @@ def logbook_csv(rows: list[dict]) -> str:
 
 
 def new_run_dir(cfg: RunConfig, out: str | Path | None) -> Path:
-    """``out`` if given, else ``runs/<name>-s<seed>-<UTC time>``."""
+    """``out`` if given, else ``runs/<name>-s<seed>-<UTC time>``.
+
+    The config checked the name is one plain folder name (``RUN_NAME``), so the run
+    stays inside ``runs/``; ``--out`` is the user's choice and is taken as given.
+    """
     if out is not None:
         return Path(out)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
@@ -329,13 +334,23 @@ def evolve(config: str | Path | RunConfig, out: str | Path | None = None, *, see
 
 def resume(run_dir: str | Path, generations: int | None = None, *, progress: bool = True, plots: bool = True,
            workers: int | None = None, backend: str | None = None, dask: str | None = None,
-           report_library: bool | None = None) -> Path:
-    """Continue a run from its latest checkpoint (optionally to more generations)."""
+           report_library: bool | None = None, trust_plugins: bool = False) -> Path:
+    """Continue a run from its latest checkpoint (optionally to more generations).
+
+    Every file the run depends on is checked before anything is written: the resolved
+    config, the checkpoint (content hash, config and fitness-spec hashes, consistency)
+    and the fitness spec. A finished run asked for no more generations is left as it is.
+
+    Parameters
+    ----------
+    trust_plugins : bool
+        Let the run's fitness spec load a task plugin. A run folder may come from
+        someone else, so its plugin code runs only when asked (``--trust-plugins``).
+    """
     run_dir = Path(run_dir)
-    try:
-        resolved = json.loads((run_dir / "config.resolved.json").read_text())
-    except FileNotFoundError:
-        raise EvoCircuitsError(f"{run_dir}: not a run directory (no config.resolved.json)") from None
+    if not (run_dir / "config.resolved.json").is_file():
+        raise EvoCircuitsError(f"{run_dir}: not a run directory (no config.resolved.json)")
+    resolved = read_run_json(run_dir, "config.resolved.json")
     if generations is not None:
         resolved["generations"] = generations
     for key, val in (("workers", workers), ("backend", backend), ("dask", dask)):
@@ -343,8 +358,8 @@ def resume(run_dir: str | Path, generations: int | None = None, *, progress: boo
             resolved[key] = val
     if dask is not None:
         resolved["backend"] = "dask"
-    cfg = _from_resolved(resolved, "")
-    run = Run(cfg, run_dir)
+    cfg = _from_resolved(resolved, "", where=str(run_dir / "config.resolved.json"))
+    run = Run(cfg, run_dir, load_fitness(cfg.fitness_path(), trust_plugins=trust_plugins))
     try:
         ck = read_checkpoint(run_dir)
     except EvoCircuitsError:
@@ -352,30 +367,46 @@ def resume(run_dir: str | Path, generations: int | None = None, *, progress: boo
             raise
         # Killed before the first checkpoint: start generation 0 again (same seed, same result).
         return _drive(run, run.fresh_state(), cfg.generations, progress, plots, report_library)
-    state = state_from_json(ck, run.fitness_cls, cfg.hash())
+    state = state_from_json(ck, run.fitness_cls, cfg.hash(), fitness_sha256=run.spec.hash(),
+                            where=str(run_dir / "checkpoint.json"))
+    if state.generation >= cfg.generations and read_status(run_dir).get("status") == "finished":
+        print(f"{run_dir}: finished at generation {state.generation}; nothing to do "
+              f"(--generations N continues to generation N)")
+        return run_dir
     write_text(run_dir / "config.resolved.json", json.dumps(cfg.to_dict(), indent=2) + "\n")
     return _drive(run, state, cfg.generations, progress, plots, report_library)
 
 
-def _from_resolved(d: dict, source: str) -> RunConfig:
-    """Rebuild a RunConfig from :meth:`RunConfig.to_dict` output."""
-    lim = d.pop("limits")
-    table = {
-        "run": {k: d[k] for k in ("name", "fitness", "algorithm", "seed", "generations", "population",
-                                  "checkpoint_every", "stop_score") if k in d},
-        "evaluation": {k: d[k] for k in ("backend", "workers", "dask", "resample_every", "validation_trials",
-                                         "validation_top") if k in d},
-        "init": {"n_exc": list(d["init_exc"]), "n_inh": list(d["init_inh"]),
-                 **{k: list(v) for k, v in d["init_params"].items()}},
-        "limits": {k: (list(v) if isinstance(v, (list, tuple)) else v) for k, v in lim.items()},
-        "variation": {k: d[k] for k in ("cxpb", "tournament", "elite", "offspring", "restart_after",
-                                        "restart_below") if k in d},
-        "mutation": d["mutation"],
-        "map_elites": {k: list(d[k]) for k in ("bins_exc", "bins_inh", "bins_density")},
-        "motifs": {"add_to_library": d["add_to_library"], "library": d["library"],
-                   "prune_epsilon": d["prune_epsilon"], "min_score": d["library_min_score"]},
-    }
-    return config_from_dict(table, source=source)
+def _from_resolved(d: dict, source: str, where: str = "resolved config") -> RunConfig:
+    """Rebuild a RunConfig from :meth:`RunConfig.to_dict` output (one line naming what is wrong)."""
+    if not isinstance(d, dict):
+        raise ConfigError(f"{where}: expected a JSON object")
+    try:
+        d = dict(d)
+        lim = d.pop("limits")
+        table = {
+            "run": {k: d[k] for k in ("name", "fitness", "algorithm", "seed", "generations", "population",
+                                      "checkpoint_every", "stop_score") if k in d},
+            "evaluation": {k: d[k] for k in ("backend", "workers", "dask", "resample_every", "validation_trials",
+                                             "validation_top") if k in d},
+            "init": {"n_exc": list(d["init_exc"]), "n_inh": list(d["init_inh"]),
+                     **{k: list(v) for k, v in d["init_params"].items()}},
+            "limits": {k: (list(v) if isinstance(v, (list, tuple)) else v) for k, v in lim.items()},
+            "variation": {k: d[k] for k in ("cxpb", "tournament", "elite", "offspring", "restart_after",
+                                            "restart_below") if k in d},
+            "mutation": d["mutation"],
+            "map_elites": {k: list(d[k]) for k in ("bins_exc", "bins_inh", "bins_density")},
+            "motifs": {"add_to_library": d["add_to_library"], "library": d["library"],
+                       "prune_epsilon": d["prune_epsilon"], "min_score": d["library_min_score"]},
+        }
+    except KeyError as exc:
+        raise ConfigError(f"{where}: missing key {exc.args[0]!r}") from None
+    except (TypeError, AttributeError):
+        raise ConfigError(f"{where}: a setting has the wrong type (not written by evo-circuits?)") from None
+    try:
+        return config_from_dict(table, source=source)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
 
 
 def _drive(run: Run, state: EvoState, generations: int, progress: bool, plots: bool,
@@ -408,7 +439,8 @@ def _store_champion(run: Run, verbose: bool) -> None:
     from ..motifs.library import MotifLibrary
 
     with MotifLibrary(run.cfg.library or None) as lib:
-        got = harvest_run(run.dir, lib, epsilon=run.cfg.prune_epsilon, min_score=run.cfg.library_min_score)
+        got = harvest_run(run.dir, lib, epsilon=run.cfg.prune_epsilon, min_score=run.cfg.library_min_score,
+                          trust_plugins=True)  # the run's own spec: its plugin is already loaded
         where = lib.path
     if verbose:
         for h in got:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import tempfile
 from pathlib import Path
@@ -12,6 +13,10 @@ from typing import IO, Iterator
 @contextlib.contextmanager
 def atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs) -> Iterator[IO]:
     """Open a temporary file next to ``path``; on success fsync it and ``os.replace`` it.
+
+    The file gets the permissions a plain ``open`` would give (``0o666`` less the
+    umask), not ``mkstemp``'s private ``0o600``. Temporary files that a killed writer
+    left next to ``path`` (their process is gone) are removed first.
 
     Parameters
     ----------
@@ -26,8 +31,11 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs) -> Iterator[
         Write to it; if the block raises, the destination is left untouched.
     """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
+    directory = path.parent or Path(".")
+    _remove_orphans(directory, path.name)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.tmp-{os.getpid()}-", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, mode, **kwargs) as fh:
             yield fh
             fh.flush()
@@ -37,6 +45,36 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs) -> Iterator[
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def _umask() -> int:
+    """The process umask: from /proc on Linux (no race with other threads), else by
+    setting and restoring it (there is no getter)."""
+    with contextlib.suppress(OSError, ValueError, StopIteration):
+        with open("/proc/self/status") as fh:
+            return int(next(line for line in fh if line.startswith("Umask:")).split()[1], 8)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _remove_orphans(directory: Path, name: str) -> None:
+    """Delete ``.<name>.tmp-<pid>-*.tmp`` files whose writing process no longer exists."""
+    for tmp in directory.glob(f".{glob.escape(name)}.tmp-*-*.tmp"):
+        pid = tmp.name[len(name) + 6:].split("-", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def write_text(path: str | os.PathLike, text: str) -> None:

@@ -1,10 +1,15 @@
-"""Size caps of the circuit readers, checked before anything is allocated.
+"""Size caps of the file readers, checked before anything is allocated.
 
 Circuits are dense ``(n_inputs + n) x n`` matrices, so a few bytes of a hostile file
 (``"n_inputs": 1e9``, a GraphML with a million nodes) could otherwise claim gigabytes.
-Every reader takes ``max_neurons``, ``max_inputs`` and ``max_bytes`` (``None``: no cap).
-The motif library and ``motifs import`` read with :data:`IMPORT_CAPS`; loading a
-circuit by path (``evo_circuits.load``) is uncapped unless the caller asks.
+Every circuit reader takes ``max_neurons``, ``max_inputs`` and ``max_bytes`` (``None``:
+no cap). The motif library and ``motifs import`` read with :data:`IMPORT_CAPS`; the
+other commands read circuits with :func:`file_caps`; loading a circuit by path in Python
+(``evo_circuits.load``) is uncapped unless the caller asks.
+
+The caps of the command line (:data:`DEFAULT_CAPS`) can be raised for one command with
+environment variables, e.g. ``EVO_CIRCUITS_MAX_NEURONS=20000`` or
+``EVO_CIRCUITS_MAX_NPZ_BYTES=8e9`` (``docs/formats.md``, "Limits").
 """
 
 from __future__ import annotations
@@ -23,6 +28,43 @@ MAX_NIR_VALUES = 8_000_000
 
 #: Keyword arguments of every reader for the motif library's caps.
 IMPORT_CAPS: dict[str, int] = {"max_neurons": MAX_NEURONS, "max_inputs": MAX_INPUTS, "max_bytes": MAX_FILE_BYTES}
+
+#: Caps of the command line, by name; ``EVO_CIRCUITS_MAX_<NAME>`` overrides one.
+DEFAULT_CAPS: dict[str, int] = {
+    "neurons": 4096,             # circuits given to simulate/validate/convert/score/train:
+    "inputs": 4096,              # at most ~270 MB per dense (n_inputs + n) x n float matrix
+    "circuit_bytes": 256 * 2**20,
+    "text_bytes": 256 * 2**20,   # TOML/JSON configs, specs, run-folder files, checkpoints
+    "npz_bytes": 2 * 2**30,      # all arrays of one NPZ, decompressed
+    "input_steps": 2**28,        # trials x steps (x individuals) of an input spikes NPZ
+    "spikes": 50_000_000,        # spikes one simulate may record (~1.2 GB as three int64 arrays)
+}
+
+
+def cap(name: str) -> int:
+    """The cap ``name`` of :data:`DEFAULT_CAPS`, or ``$EVO_CIRCUITS_MAX_<NAME>`` if set.
+
+    Raises
+    ------
+    FormatError
+        If the environment variable is not a number >= 0.
+    """
+    var = f"EVO_CIRCUITS_MAX_{name.upper()}"
+    raw = os.environ.get(var, "").strip()
+    if not raw:
+        return DEFAULT_CAPS[name]
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < 2**62:
+        raise FormatError(f"{var}: expected a number of {name.replace('_', ' ')} >= 0, got {raw!r}")
+    return int(value)
+
+
+def file_caps() -> dict[str, int]:
+    """Keyword arguments of the circuit readers for a circuit named on the command line."""
+    return {"max_neurons": cap("neurons"), "max_inputs": cap("inputs"), "max_bytes": cap("circuit_bytes")}
 
 
 def check_size(n_neurons: int, n_inputs: int, where: str = "circuit", *,
@@ -44,10 +86,11 @@ def check_size(n_neurons: int, n_inputs: int, where: str = "circuit", *,
     """
     prefix = f"{where}: " if where else ""
     if max_neurons is not None and n_neurons > max_neurons:
-        raise FormatError(f"{prefix}{n_neurons:,} neurons is more than the import cap of {max_neurons:,} "
-                          "(motifs are small circuits)")
+        raise FormatError(f"{prefix}{n_neurons:,} neurons is more than the cap of {max_neurons:,} "
+                          "(docs/formats.md, Limits)")
     if max_inputs is not None and n_inputs > max_inputs:
-        raise FormatError(f"{prefix}{n_inputs:,} input channels is more than the import cap of {max_inputs:,}")
+        raise FormatError(f"{prefix}{n_inputs:,} input channels is more than the cap of {max_inputs:,} "
+                          "(docs/formats.md, Limits)")
 
 
 def check_file(path: str | os.PathLike, max_bytes: int | None = None) -> int:
@@ -65,7 +108,7 @@ def check_file(path: str | os.PathLike, max_bytes: int | None = None) -> int:
     if not p.is_file():
         raise FormatError(f"{path}: not a regular file")
     if max_bytes is not None and size > max_bytes:
-        raise FormatError(f"{path}: {size:,} bytes is larger than the import cap of {max_bytes:,} bytes")
+        raise FormatError(f"{path}: {size:,} bytes is larger than the cap of {max_bytes:,} bytes")
     return size
 
 

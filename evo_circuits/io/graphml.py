@@ -16,7 +16,10 @@ import numpy as np
 from ..circuit import Circuit
 from ..errors import CircuitError, FormatError
 from .atomic import write_text
+from ..model import DEFAULT_DT_MS, DT_RANGE_MS
 from .caps import check_size, read_bytes
+from .files import finite
+from .json import delay_steps
 
 
 def save(circuit: Circuit, path: str | os.PathLike) -> None:
@@ -43,11 +46,20 @@ def load(path: str | os.PathLike, *, max_neurons: int | None = None, max_inputs:
     if b"<!doctype" in raw.lower() or b"<!entity" in raw[:4096].lower():
         raise FormatError(f"{path}: GraphML with a DTD/entities is not accepted")
     try:
-        g = nx.read_graphml(_io.BytesIO(raw))
+        # Read as a multigraph so that a repeated edge is seen, not silently overwritten.
+        g = nx.read_graphml(_io.BytesIO(raw), force_multigraph=True)
+    except RecursionError:
+        raise FormatError(f"{path}: GraphML nested too deeply") from None
     except Exception as exc:  # networkx/XML raise many parser exception types
         raise FormatError(f"{path}: not valid GraphML ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
-    if not isinstance(g, nx.DiGraph) or g.is_multigraph():
+    if not g.is_directed():
         raise FormatError(f"{path}: expected a directed, simple GraphML graph")
+    seen = set()
+    for u, v in g.edges():
+        if (u, v) in seen:
+            raise FormatError(f"{path}: duplicate edge {u!r} -> {v!r} (a circuit has at most one synapse per pair)")
+        seen.add((u, v))
+    g = nx.DiGraph(g)
     kinds = [d.get("kind") for _, d in g.nodes(data=True)]
     n, n_in_nodes = kinds.count("neuron"), kinds.count("input")
     n_in_attr = g.graph.get("n_inputs", n_in_nodes)
@@ -58,9 +70,26 @@ def load(path: str | os.PathLike, *, max_neurons: int | None = None, max_inputs:
     if idx != list(range(int(n_in_attr))):
         raise FormatError(f"{path}: input nodes must have 'index' 0..{int(n_in_attr) - 1} "
                           f"(graph attribute n_inputs = {int(n_in_attr)})")
+    _check_numbers(g, path)
     try:
         return Circuit.from_networkx(g)
     except (FormatError, CircuitError) as exc:
         raise FormatError(f"{path}: {exc}") from None
     except (KeyError, ValueError, TypeError, IndexError) as exc:
         raise FormatError(f"{path}: GraphML does not describe a circuit ({type(exc).__name__}: {exc})") from None
+
+
+def _check_numbers(g, path) -> None:
+    """Range-check the graph's time step and every edge's numbers before they are used."""
+    dt = g.graph.get("dt_ms", DEFAULT_DT_MS)
+    if not finite(dt) or not DT_RANGE_MS[0] <= dt <= DT_RANGE_MS[1]:
+        raise FormatError(f"{path}: graph attribute dt_ms: expected a time step in "
+                          f"[{DT_RANGE_MS[0]:g}, {DT_RANGE_MS[1]:g}] ms, got {dt!r}")
+    for u, v, d in g.edges(data=True):
+        where = f"{path}: edge {u!r} -> {v!r}"
+        if "weight" not in d:
+            raise FormatError(f"{where}: missing attribute 'weight'")
+        for key in ("weight", "delay_ms", "p_release", "std_U", "std_tau_rec"):
+            if key in d and not finite(d[key]):
+                raise FormatError(f"{where}: {key}: expected a finite number, got {d[key]!r}")
+        delay_steps(d.get("delay_ms", 0.0), dt, f"{where}: delay_ms")

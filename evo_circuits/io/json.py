@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from ..circuit import Circuit, type_codes
+from ..circuit import MAX_DELAY_STEPS, Circuit, type_codes
 from ..errors import CircuitError, FormatError
-from ..model import DEFAULT_DT_MS, NEURON_PARAMS, SYNAPSE_MODELS, TYPE_DEFAULTS, TYPE_NAMES
+from ..model import DEFAULT_DT_MS, DT_RANGE_MS, NEURON_PARAMS, SYNAPSE_MODELS, TYPE_DEFAULTS, TYPE_NAMES
 from .atomic import write_text
 from .caps import check_size, read_bytes
 
@@ -179,8 +179,8 @@ def from_dict(data: Any, *, max_neurons: int | None = None, max_inputs: int | No
     _no_unknown(data, _TOP_KEYS, "")
     name = _get(data, "name", str, "", "name")
     dt = _number(data.get("dt_ms", DEFAULT_DT_MS), "dt_ms")
-    if dt <= 0:
-        raise FormatError(f"dt_ms: expected a positive number, got {dt}")
+    if not DT_RANGE_MS[0] <= dt <= DT_RANGE_MS[1]:
+        raise FormatError(f"dt_ms: expected a time step in [{DT_RANGE_MS[0]:g}, {DT_RANGE_MS[1]:g}] ms, got {dt:g}")
     model = _get(data, "synapse_model", str, "current", "synapse_model")
     if model not in SYNAPSE_MODELS:
         raise FormatError(f"synapse_model: expected one of {', '.join(SYNAPSE_MODELS)}, got {model!r}")
@@ -240,12 +240,8 @@ def from_dict(data: Any, *, max_neurons: int | None = None, max_inputs: int | No
                 raise FormatError(f"{where}.weight: expected a magnitude > 0 (the sign comes from the "
                                   f"presynaptic type; omit absent synapses), got {w}")
             arrays["weights"][row, post] = w
-            d_ms = _number(s.get("delay_ms", 0.0), f"{where}.delay_ms")
-            steps = round(d_ms / dt)
-            if d_ms < 0 or abs(d_ms / dt - steps) > 1e-6:
-                raise FormatError(f"{where}.delay_ms: must be a whole number of steps of dt_ms={dt} "
-                                  f"and >= 0, got {d_ms}")
-            delays[row, post] = steps
+            delays[row, post] = delay_steps(_number(s.get("delay_ms", 0.0), f"{where}.delay_ms"), dt,
+                                            f"{where}.delay_ms")
             arrays["p_release"][row, post] = _number(s.get("p_release", 1.0), f"{where}.p_release")
             if "std" in s:
                 std = s["std"]
@@ -266,6 +262,24 @@ def from_dict(data: Any, *, max_neurons: int | None = None, max_inputs: int | No
                        dt_ms=dt, synapse_model=model, name=name, metadata=metadata, **arrays)
     except CircuitError as exc:
         raise FormatError(_json_field_name(str(exc), n_in)) from None
+
+
+def delay_steps(delay_ms: float, dt_ms: float, where: str) -> int:
+    """A delay in ms as whole steps of ``dt_ms``, refused (naming ``where``) if negative,
+    off the step grid or longer than :data:`~evo_circuits.circuit.MAX_DELAY_STEPS`.
+
+    Checked in floating point before any integer is made, so ``1e300`` or
+    ``429496729.6`` ms is refused instead of overflowing or wrapping to 0 steps.
+    """
+    ratio = delay_ms / dt_ms
+    if not (math.isfinite(ratio) and 0 <= ratio <= MAX_DELAY_STEPS + 0.5):
+        raise FormatError(f"{where}: delays must be in [0, {MAX_DELAY_STEPS}] steps of dt_ms={dt_ms:g} "
+                          f"([0, {MAX_DELAY_STEPS * dt_ms:g}] ms), got {delay_ms:g} ms")
+    steps = round(ratio)
+    if abs(ratio - steps) > 1e-6 or steps > MAX_DELAY_STEPS:
+        raise FormatError(f"{where}: must be a whole number of steps of dt_ms={dt_ms:g} "
+                          f"and at most {MAX_DELAY_STEPS} steps, got {delay_ms:g}")
+    return steps
 
 
 def _json_field_name(message: str, n_in: int) -> str:
@@ -297,13 +311,22 @@ def _get(data: dict, key: str, kind: type, default: Any, where: str) -> Any:
 
 def _number(value: Any, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise FormatError(f"{where}: expected a number, got {value!r}")
-    if not math.isfinite(value):
-        raise FormatError(f"{where}: expected a finite number, got {value!r}")
-    return float(value)
+        raise FormatError(f"{where}: expected a number, got {_short(value)}")
+    try:
+        number = float(value)
+    except OverflowError:  # an integer with hundreds of digits
+        number = math.inf
+    if not math.isfinite(number):
+        raise FormatError(f"{where}: expected a finite number, got {_short(value)}")
+    return number
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:20]}...({len(text)} characters)"
 
 
 def _integer(value: Any, where: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise FormatError(f"{where}: expected an integer, got {value!r}")
+        raise FormatError(f"{where}: expected an integer, got {_short(value)}")
     return int(value)

@@ -132,7 +132,7 @@ def _cmd_gallery(args: argparse.Namespace) -> int:
 
     with _open(args) as lib:
         index = write_gallery(lib, args.out, rasters=not args.no_rasters, fitness_dir=args.fitness_dir,
-                              seed=args.seed)
+                              seed=args.seed, trust_plugins=args.trust_plugins)
         n = len(lib)
     print(f"wrote {index} ({n} motif page(s))")
     return 0
@@ -175,7 +175,7 @@ def _cmd_add(args: argparse.Namespace) -> int:
     with _open(args) as lib:
         for run in runs:
             got = harvest_run(run, lib, epsilon=args.epsilon, min_score=args.min_score,
-                              hall_of_fame=args.hall_of_fame)
+                              hall_of_fame=args.hall_of_fame, trust_plugins=args.trust_plugins)
             if not got:
                 print(f"{run}: nothing stored (no circuit scores >= {args.min_score} after pruning)")
             for h in got:
@@ -202,6 +202,7 @@ def _cmd_census(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``evo-circuits motifs ...`` to the CLI parser."""
+    from ..evolve.commands import add_trust_plugins
     from .library import SORT_KEYS
 
     p = sub.add_parser("motifs", help="browse, draw, export and import the motif library")
@@ -240,6 +241,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--no-rasters", action="store_true", help="skip simulating the motifs (faster)")
     s.add_argument("--fitness-dir", default="fitness", help="where <task>.toml specs are (default: fitness)")
     s.add_argument("--seed", type=int, default=0)
+    add_trust_plugins(s)
 
     s = cmd("export", "write one motif as json, graphml, nir or npz", _cmd_export)
     s.add_argument("motif", metavar="ID|NAME")
@@ -254,6 +256,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--epsilon", type=float, default=0.02, help="largest score drop pruning may cause")
     s.add_argument("--min-score", type=float, default=0.9, help="store only cores scoring at least this")
     s.add_argument("--hall-of-fame", action="store_true", help="also the runs' hall of fame")
+    add_trust_plugins(s)
 
     s = cmd("census", "3/4-node E/I subgraph census of runs' champions against a null model", _cmd_census)
     s.add_argument("runs", nargs="+", metavar="RUN_ID")

@@ -8,7 +8,6 @@ the run config) and what ``evo-circuits motifs add RUN_ID...`` does for finished
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -16,6 +15,8 @@ from typing import Sequence
 from ..circuit import Circuit
 from ..errors import EvoCircuitsError
 from ..io import load
+from ..io.caps import file_caps
+from ..tasks.spec import load_resolved_fitness
 from .census import subgraph_counts
 from .library import MotifLibrary
 from .prune import PruneResult, prune
@@ -44,25 +45,25 @@ def run_circuits(run_dir: str | Path, hall_of_fame: bool = False) -> list[tuple[
     for f in files:
         if not f.is_file():
             raise EvoCircuitsError(f"{run_dir}: {f.name} missing (not a finished run directory?)")
-        out.append((str(f), load(f)))
+        out.append((str(f), load(f, **file_caps())))
     return out
 
 
 def harvest_run(run_dir: str | Path, library: MotifLibrary, *, epsilon: float = 0.02, min_score: float = 0.9,
-                hall_of_fame: bool = False) -> list[Harvested]:
+                hall_of_fame: bool = False, trust_plugins: bool = False) -> list[Harvested]:
     """Prune a run's champion (and hall of fame) and add the cores to ``library``.
 
     Circuits whose pruned score is below ``min_score`` are not stored (they solve
     nothing worth naming). Occurrences of isomorphic cores across runs and seeds are
-    counted by the library.
+    counted by the library, once per run: harvesting the same run again adds nothing.
+    ``trust_plugins`` lets the run's fitness spec load its task plugin (a run folder may
+    come from someone else).
     """
-    from ..tasks import fitness_from_dict
-
     run_dir = Path(run_dir)
     spec_file = run_dir / "fitness.resolved.json"
     if not spec_file.is_file():
         raise EvoCircuitsError(f"{run_dir}: not a run directory (no fitness.resolved.json)")
-    spec = fitness_from_dict(json.loads(spec_file.read_text()))
+    spec = load_resolved_fitness(spec_file, trust_plugins=trust_plugins)
     out = []
     for path, circuit in run_circuits(run_dir, hall_of_fame):
         res = prune(circuit, spec, epsilon=epsilon)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,9 @@ from .draw import draw_motif
 from .entry import MotifEntry
 from .library import MotifLibrary
 from .similarity import Relation, relations
+
+#: A task name that can name a ``<task>.toml`` file: no separators, no leading dot.
+_PLAIN_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
 _CSS = """\
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 1.5em auto; max-width: 72em;
@@ -121,7 +125,8 @@ def _size(r: MotifEntry) -> str:
 
 def write_gallery(library: MotifLibrary | str | os.PathLike, out_dir: str | os.PathLike, *,
                   rasters: bool = True, fitness_dir: str | os.PathLike = "fitness", seed: int = 0,
-                  trials: int = 3, duration_ms: float = 300.0, rate_hz: float = 80.0) -> Path:
+                  trials: int = 3, duration_ms: float = 300.0, rate_hz: float = 80.0,
+                  trust_plugins: bool = False) -> Path:
     """Write the gallery of ``library`` into ``out_dir``.
 
     Parameters
@@ -135,6 +140,10 @@ def write_gallery(library: MotifLibrary | str | os.PathLike, out_dir: str | os.P
         Where ``<task>.toml`` fitness specs are looked up for the rasters.
     seed, trials, duration_ms, rate_hz
         Raster trials: Poisson inputs at ``rate_hz`` per channel when no task spec is used.
+    trust_plugins : bool
+        Let a ``<task>.toml`` spec load its task plugin. The task names come from the
+        library, so by default such specs are skipped (Poisson inputs instead); a task
+        name that is not a plain file name is never looked up.
 
     Returns
     -------
@@ -144,14 +153,15 @@ def write_gallery(library: MotifLibrary | str | os.PathLike, out_dir: str | os.P
     own = not isinstance(library, MotifLibrary)
     lib = MotifLibrary(library) if own else library
     try:
-        return _write(lib, Path(out_dir), rasters, Path(fitness_dir), seed, trials, duration_ms, rate_hz)
+        return _write(lib, Path(out_dir), rasters, Path(fitness_dir), seed, trials, duration_ms, rate_hz,
+                      trust_plugins)
     finally:
         if own:
             lib.close()
 
 
 def _write(lib: MotifLibrary, out: Path, rasters: bool, fitness_dir: Path, seed: int, trials: int,
-           duration_ms: float, rate_hz: float) -> Path:
+           duration_ms: float, rate_hz: float, trust_plugins: bool = False) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     write_text(out / "style.css", _CSS)
     write_text(out / "gallery.js", _JS)
@@ -162,7 +172,7 @@ def _write(lib: MotifLibrary, out: Path, rasters: bool, fitness_dir: Path, seed:
         entry = lib.entry(r.id)
         related = relations(entry.circuit)
         nearest[r.id] = related[0].describe() if related else ""
-        _motif_page(out, entry, related, rasters, fitness_dir, seed, trials, duration_ms, rate_hz)
+        _motif_page(out, entry, related, rasters, fitness_dir, seed, trials, duration_ms, rate_hz, trust_plugins)
 
     body_rows = []
     for r in rows:
@@ -197,7 +207,7 @@ def _write(lib: MotifLibrary, out: Path, rasters: bool, fitness_dir: Path, seed:
 
 
 def _motif_page(out: Path, entry: MotifEntry, related: list[Relation], rasters: bool, fitness_dir: Path, seed: int,
-                trials: int, duration_ms: float, rate_hz: float) -> None:
+                trials: int, duration_ms: float, rate_hz: float, trust_plugins: bool = False) -> None:
     mid, circuit = entry.id, entry.circuit
     stem = f"motif-{mid}"
     title = f"Motif {mid}" + (f" — {entry.name}" if entry.name else "")
@@ -206,7 +216,8 @@ def _motif_page(out: Path, entry: MotifEntry, related: list[Relation], rasters: 
     raster_html = ""
     if rasters:
         try:
-            note = _raster(circuit, entry, out / f"{stem}-raster.png", fitness_dir, seed, trials, duration_ms, rate_hz)
+            note = _raster(circuit, entry, out / f"{stem}-raster.png", fitness_dir, seed, trials, duration_ms, rate_hz,
+                           trust_plugins)
             raster_html = (f'<h2>Behaviour</h2><p class="sub">{_e(note)}</p>'
                            f'<img class="raster" src="{stem}-raster.png" alt="spike raster of motif {mid}">')
         except EvoCircuitsError as exc:
@@ -243,7 +254,7 @@ def _motif_page(out: Path, entry: MotifEntry, related: list[Relation], rasters: 
 
 
 def _raster(circuit: Circuit, entry: MotifEntry, path: Path, fitness_dir: Path, seed: int, trials: int,
-            duration_ms: float, rate_hz: float) -> str:
+            duration_ms: float, rate_hz: float, trust_plugins: bool = False) -> str:
     """Simulate the motif and draw its raster; return a sentence saying how."""
     from ..plots import raster
     from ..simulate import InputSpikes, simulate
@@ -251,12 +262,18 @@ def _raster(circuit: Circuit, entry: MotifEntry, path: Path, fitness_dir: Path, 
     batch_labels = None
     note = ""
     for task in entry.tasks:
+        if not _PLAIN_NAME.match(task):  # a task name from the library is never a path
+            continue
         spec_path = fitness_dir / f"{task}.toml"
         if not spec_path.is_file():
             continue
         from ..tasks import load_fitness
+        from ..tasks.registry import UntrustedPlugin
 
-        spec = load_fitness(spec_path)
+        try:
+            spec = load_fitness(spec_path, trust_plugins=trust_plugins)
+        except UntrustedPlugin:
+            continue
         batch = spec.task.make_batch(trials, np.random.default_rng(seed), circuit.dt_ms)
         inputs, batch_labels = batch.inputs, batch.labels
         note = f"{inputs.n_trials} trials of task {task} ({spec_path}), seed {seed}."

@@ -153,6 +153,7 @@ class MotifLibrary:
         self.path = Path(path) if path is not None else default_library_path()
         self.timeout = float(timeout)
         self._in_memory = not self.path.exists()
+        self._read_only = False
         self._connect()
 
     # ------------------------------------------------------------------ lifecycle
@@ -166,13 +167,24 @@ class MotifLibrary:
         if not self._in_memory and self.path.exists():  # (missing: a first write creates it)
             if not self.path.is_file():
                 raise FormatError(f"{self.path}: not a file (expected a motif library database)")
-            with open(self.path, "rb") as fh:
-                head = fh.read(16)
-            if head and head != _SQLITE_MAGIC:
-                raise FormatError(f"{self.path}: not a motif library (not an SQLite database)")
+            head = self._head()
+            if head != _SQLITE_MAGIC:
+                raise FormatError(f"{self.path}: not a motif library (" + (
+                    "an empty file; delete it to start a new library)" if not head else "not an SQLite database)"))
+        # A library we may not write (a shared, read-only file or folder) is opened read
+        # only, so browsing works; without write access to the folder SQLite cannot make
+        # its -shm/-wal files either, so it reads the file as immutable.
+        on_disk = not self._in_memory and self.path.exists()  # (else: a first write is creating it)
+        self._read_only = on_disk and not os.access(self.path, os.W_OK)
+        folder_ro = on_disk and not os.access(self.path.parent, os.W_OK | os.X_OK)
+        target = ":memory:"
+        if not self._in_memory:
+            target = str(self.path)
+            if self._read_only or folder_ro:
+                self._read_only = True
+                target = f"{self.path.resolve().as_uri()}?mode=ro" + ("&immutable=1" if folder_ro else "")
         try:
-            self._con = sqlite3.connect(":memory:" if self._in_memory else str(self.path), timeout=self.timeout,
-                                        isolation_level=None)
+            self._con = sqlite3.connect(target, timeout=self.timeout, isolation_level=None, uri=target.startswith("file:"))
         except sqlite3.Error as exc:
             raise FormatError(f"{self.path}: cannot open the motif library ({exc})") from None
         try:
@@ -185,6 +197,18 @@ class MotifLibrary:
         except BaseException:
             self._con.close()
             raise
+
+    def _head(self) -> bytes:
+        """The file's first 16 bytes. A library another process is creating is empty for
+        a moment (SQLite writes its header with the first transaction): wait that out, so
+        only a file that stays empty is refused (and never silently re-created)."""
+        deadline = time.monotonic() + 2.0
+        while True:
+            with open(self.path, "rb") as fh:
+                head = fh.read(16)
+            if head or time.monotonic() > deadline:
+                return head
+            time.sleep(0.05)
 
     def _create_file(self) -> None:
         """First write to a missing library: create the file (and folder) and switch to it."""
@@ -217,8 +241,10 @@ class MotifLibrary:
 
     def _open(self) -> None:
         version = self._check_identity()
-        if not self._in_memory:  # an in-memory database has no WAL (and needs none)
+        if not self._in_memory and not self._read_only:  # in memory: no WAL needed; read only: cannot switch
             self._set_wal()
+        if version == 0 and self._read_only:
+            raise FormatError(f"{self.path}: not a motif library (an empty SQLite database, read-only)")
         if version == 0:
             self._create()
         elif version < SCHEMA_VERSION:
@@ -292,7 +318,7 @@ class MotifLibrary:
         from .canonical import LABEL_SCHEME, canonical_label
 
         row = self._con.execute("SELECT value FROM meta WHERE key = 'label_scheme'").fetchone()
-        if row is not None and row[0] == LABEL_SCHEME:
+        if row is not None and row[0] == LABEL_SCHEME or self._read_only:  # read only: old labels still read
             return
         with self._transaction() as cur:
             row = cur.execute("SELECT value FROM meta WHERE key = 'label_scheme'").fetchone()
@@ -318,6 +344,9 @@ class MotifLibrary:
 
     def _write(self) -> contextlib.AbstractContextManager[sqlite3.Cursor]:
         """A write by the user: creates the file first if it is missing."""
+        if self._read_only:
+            raise FormatError(f"{self.path}: the motif library is read-only here (no write permission on the "
+                              "file or its folder); browsing works, adding needs write access")
         if self._in_memory:
             self._create_file()
         return self._transaction()
@@ -411,7 +440,9 @@ class MotifLibrary:
         Returns
         -------
         (int, bool)
-            Entry id and whether a new entry was created.
+            Entry id and whether a new entry was created. Adds from runs are idempotent:
+            a circuit whose provenance names a run (``run_id``, ``seed``, ``config_hash``)
+            and file that this entry already counted changes nothing.
         """
         from .canonical import canonical_label, same_motif
 
@@ -435,6 +466,8 @@ class MotifLibrary:
             is_new = mid is None
             if is_new:
                 mid = self._insert(cur, c, text, label, name, occurrences=1, now=now)
+            elif _seen_from_run(cur, mid, prov):
+                return mid, False  # the same run's circuit again (e.g. a resumed run): counted once
             else:
                 cur.execute("UPDATE motifs SET occurrences = occurrences + 1 WHERE id = ?", (mid,))
             cur.execute(
@@ -722,3 +755,14 @@ def _best_by_task(scores: list[dict]) -> dict[str, float | None]:
 def _best(values: Any) -> float | None:
     vals = [v for v in values if v is not None]
     return max(vals) if vals else None
+
+
+def _seen_from_run(cur: sqlite3.Cursor, motif_id: int, prov: dict) -> bool:
+    """Whether ``motif_id`` already counts this run's file (same run id, seed, config and file name)."""
+    if not prov.get("run_id"):
+        return False
+    rows = cur.execute("SELECT file FROM provenance WHERE motif_id = ? AND run_id = ? AND seed IS ? "
+                       "AND config_hash IS ?", (motif_id, prov["run_id"], prov.get("seed"),
+                                                prov.get("config_hash"))).fetchall()
+    name = Path(prov["file"]).name if prov.get("file") else None
+    return any((Path(f).name if f else None) == name for (f,) in rows)

@@ -77,7 +77,7 @@ class SimResult:
 
 def simulate(circuits: Circuit | Sequence[Circuit], inputs: InputSpikes, *, seed: int = 0,
              individual_ids: Sequence[int] | None = None, record_spikes: bool = False,
-             record_v: bool = False) -> SimResult:
+             record_v: bool = False, max_spikes: int | None = None) -> SimResult:
     """Simulate a population of circuits on input spikes in one parallel kernel call.
 
     Parameters
@@ -95,6 +95,9 @@ def simulate(circuits: Circuit | Sequence[Circuit], inputs: InputSpikes, *, seed
         simulate a population in chunks.
     record_spikes, record_v : bool
         Also return every spike, and voltage traces.
+    max_spikes : int, optional
+        With ``record_spikes``: refuse (:class:`EvoCircuitsError`, before recording
+        anything) a run that emits more spikes than this, instead of holding them all.
 
     Returns
     -------
@@ -147,6 +150,10 @@ def simulate(circuits: Circuit | Sequence[Circuit], inputs: InputSpikes, *, seed
     if record_spikes:
         # Second, recording pass with exact buffer sizes (the run is deterministic).
         per_task = counts.sum(axis=1)
+        if max_spikes is not None and per_task.sum() > max_spikes:
+            raise EvoCircuitsError(f"record_spikes: the run emits {int(per_task.sum()):,} spikes, more than the cap "
+                                   f"of {max_spikes:,} (EVO_CIRCUITS_MAX_SPIKES on the command line); "
+                                   "simulate fewer trials or steps")
         spk_off = np.concatenate([[0], np.cumsum(per_task)]).astype(np.int64)
         _, _, step, neuron = run(True, spk_off, np.zeros((0, 0, 0)))
         task = np.repeat(np.arange(n_tasks), per_task)

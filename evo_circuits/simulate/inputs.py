@@ -8,6 +8,7 @@ and converted to a per-step compressed (CSR) table for the kernel.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 
@@ -15,6 +16,12 @@ import numpy as np
 
 from ..errors import FormatError
 from ..io.atomic import save_npz
+from ..io.caps import cap
+from ..io.files import load_npz
+
+#: Largest trial, step, channel or individual index: the kernel counts in int32 and the
+#: duplicate check multiplies indices in int64, neither of which may wrap.
+_MAX_INDEX = 2**31 - 1
 
 
 @dataclass
@@ -65,8 +72,11 @@ class InputSpikes:
             bad = (arr < 0) | (arr >= hi)
             if bad.any():
                 raise FormatError(f"inputs: {name} value {int(arr[bad][0])} out of range [0, {hi})")
-        if (self.channel < 0).any():
-            raise FormatError(f"inputs: spike_channel value {int(self.channel.min())} is negative")
+        if (self.channel < 0).any() or (self.channel > _MAX_INDEX).any():
+            raise FormatError(f"inputs: spike_channel values must be in [0, {_MAX_INDEX}], got "
+                              f"{int(self.channel.min())}..{int(self.channel.max())}")
+        if max(self.n_trials, self.n_steps, self.n_individuals or 1) > _MAX_INDEX:
+            raise FormatError(f"inputs: n_trials, n_steps and n_individuals must be at most {_MAX_INDEX}")
         if self.individual is not None:
             self.individual = _as_index(self.individual, "spike_individual")
             if self.n_individuals is None or len(self.individual) != len(self.trial):
@@ -74,8 +84,11 @@ class InputSpikes:
             bad = (self.individual < 0) | (self.individual >= self.n_individuals)
             if bad.any():
                 raise FormatError(f"inputs: spike_individual value {int(self.individual[bad][0])} out of range")
-        key = self._set_index() * (self.n_channels + 1) * self.n_steps + self.channel * self.n_steps + self.step
-        if len(np.unique(key)) != len(key):
+        # Sorted (set, channel, step) triples; a repeat is a neighbour equal in all three
+        # (no packed integer key: it could overflow int64 for large indices).
+        keys = np.stack([self._set_index(), self.channel, self.step])
+        keys = keys[:, np.lexsort(keys[::-1])]
+        if keys.shape[1] > 1 and (np.diff(keys, axis=1) == 0).all(axis=0).any():
             raise FormatError("inputs: a channel spikes twice in the same step of a trial (at most one spike per step)")
 
     @property
@@ -134,13 +147,7 @@ class InputSpikes:
     @classmethod
     def load(cls, path: str | os.PathLike) -> "InputSpikes":
         """Read an input NPZ; reject missing or mistyped arrays by name."""
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                data = {k: z[k] for k in z.files}
-        except FileNotFoundError:
-            raise FormatError(f"{path}: no such file") from None
-        except (ValueError, OSError) as exc:
-            raise FormatError(f"{path}: not a valid NPZ file ({exc})") from None
+        data = load_npz(path, "input spikes NPZ")
         for k in ("spike_trial", "spike_channel", "spike_step", "n_trials", "n_steps"):
             if k not in data:
                 raise FormatError(f"{path}: missing array '{k}'")
@@ -149,11 +156,21 @@ class InputSpikes:
                 raise FormatError(f"{path}: '{k}' must be an integer scalar, got dtype {data[k].dtype} shape {data[k].shape}")
         if "dt_ms" in data and (data["dt_ms"].ndim != 0 or data["dt_ms"].dtype.kind not in "iuf"):
             raise FormatError(f"{path}: 'dt_ms' must be a number, got dtype {data['dt_ms'].dtype} shape {data['dt_ms'].shape}")
-        return cls(trial=data["spike_trial"], channel=data["spike_channel"], step=data["spike_step"],
-                   n_trials=int(data["n_trials"]), n_steps=int(data["n_steps"]),
-                   individual=data.get("spike_individual"),
-                   n_individuals=int(data["n_individuals"]) if "n_individuals" in data else None,
-                   dt_ms=float(data["dt_ms"]) if "dt_ms" in data else None)
+        # The kernel's per-step table has one entry per (set, step): check its size first.
+        sets = [int(data[k]) for k in ("n_trials", "n_steps", "n_individuals") if k in data]
+        if any(v < 1 for v in sets):
+            raise FormatError(f"{path}: n_trials, n_steps and n_individuals must be >= 1, got {sets}")
+        if math.prod(sets) > cap("input_steps"):
+            raise FormatError(f"{path}: {' x '.join(map(str, sets))} (trials x steps[ x individuals]) is more than "
+                              f"the cap of {cap('input_steps'):,} (EVO_CIRCUITS_MAX_INPUT_STEPS)")
+        try:
+            return cls(trial=data["spike_trial"], channel=data["spike_channel"], step=data["spike_step"],
+                       n_trials=int(data["n_trials"]), n_steps=int(data["n_steps"]),
+                       individual=data.get("spike_individual"),
+                       n_individuals=int(data["n_individuals"]) if "n_individuals" in data else None,
+                       dt_ms=float(data["dt_ms"]) if "dt_ms" in data else None)
+        except FormatError as exc:
+            raise FormatError(f"{path}: {exc}") from None
 
     # ------------------------------------------------------------------ generators
     @classmethod
@@ -189,4 +206,6 @@ def _as_index(value, name: str) -> np.ndarray:
         raise FormatError(f"inputs: '{name}' must be a 1-d array, got shape {arr.shape}")
     if arr.size and arr.dtype.kind not in "iu":
         raise FormatError(f"inputs: '{name}' must hold integers, got dtype {arr.dtype}")
+    if arr.size and arr.dtype.kind == "u" and arr.max() > _MAX_INDEX:  # would wrap negative as int64
+        raise FormatError(f"inputs: '{name}' value {int(arr.max())} is too large")
     return arr.astype(np.int64)

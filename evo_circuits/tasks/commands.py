@@ -29,9 +29,10 @@ def _cmd_tasks(args: argparse.Namespace) -> int:
 
 def _cmd_score(args: argparse.Namespace) -> int:
     from ..io import load
+    from ..io.caps import file_caps
     from .spec import fitness_from_dict, load_fitness
 
-    circuit = load(args.circuit)
+    circuit = load(args.circuit, **file_caps())
     _load_plugins(args)
     if args.fitness.startswith("task:"):  # a task family with its default parameters
         spec = fitness_from_dict({"name": args.fitness[5:], "task": {"family": args.fitness[5:]}})

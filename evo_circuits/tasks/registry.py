@@ -49,6 +49,15 @@ def get_task(name: str) -> type[Task]:
     return tasks[name]
 
 
+class UntrustedPlugin(TaskError):
+    """A fitness spec names plugin code the command was not told to trust.
+
+    Plugins run only from a spec the user names on the command line (or passes in
+    Python); a spec reached from a run folder, a motif library or a shared config needs
+    ``--trust-plugins`` (``trust_plugins=True``).
+    """
+
+
 def load_plugin(path: str | Path) -> list[str]:
     """Import a user's task plugin file; return the names of the tasks it registered.
 

@@ -29,14 +29,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from ..io.files import read_json, read_toml
 from .base import Task, TaskError
 from .modifiers import Robustness, Stability
-from .registry import get_task, load_plugin
+from .registry import UntrustedPlugin, get_task, load_plugin
 
 OBJECTIVES = ("spikes", "size", "synapses")
 _TOP = {"name", "description", "task", "objectives", "robustness", "stability"}
@@ -56,6 +56,8 @@ class FitnessSpec:
     robustness, stability : optional modifiers
     source : str
         Path the spec was read from ("" if built in Python).
+    plugin : str
+        Absolute path of the task plugin file, if the task comes from one.
     """
 
     name: str
@@ -65,6 +67,7 @@ class FitnessSpec:
     robustness: Robustness | None = None
     stability: Stability | None = None
     source: str = ""
+    plugin: str = ""
 
     def evaluate(self, circuits, seed: int = 0, **kwargs):
         """:meth:`Task.evaluate` with this spec's modifiers."""
@@ -73,7 +76,8 @@ class FitnessSpec:
     def to_dict(self) -> dict:
         """Resolved spec (every parameter explicit), TOML/JSON-ready."""
         out: dict[str, Any] = {"name": self.name, "description": self.description,
-                               "task": {"family": self.task.name, **self.task.settings()},
+                               "task": {"family": self.task.name, **self.task.settings(),
+                                        **({"plugin": self.plugin} if self.plugin else {})},
                                "objectives": {"minimize": list(self.minimize)}}
         if self.robustness:
             out["robustness"] = {f.name: getattr(self.robustness, f.name) for f in fields(Robustness)}
@@ -88,35 +92,75 @@ class FitnessSpec:
         d = self.to_dict()
         d.pop("name")
         d.pop("description")
+        d["task"].pop("plugin", None)  # where the plugin file lives does not change the scores
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
 
 
-def load_fitness(path: str | os.PathLike) -> FitnessSpec:
-    """Read and validate a fitness spec TOML file."""
+def load_fitness(path: str | os.PathLike, *, trust_plugins: bool = True) -> FitnessSpec:
+    """Read and validate a fitness spec TOML file.
+
+    Parameters
+    ----------
+    path : str or PathLike
+    trust_plugins : bool
+        Whether a ``task.plugin`` may run; pass False for a spec the user did not name
+        (reached from a run folder, a library or a shared config).
+
+    Raises
+    ------
+    TaskError
+        One line naming the key; :class:`UntrustedPlugin` for an untrusted plugin.
+    """
     path = Path(path)
+    data = read_toml(path, "fitness spec", error=TaskError)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise TaskError(f"{path}: no such fitness spec") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise TaskError(f"{path}: not valid TOML ({exc})") from None
-    return fitness_from_dict(data, base_dir=path.parent, source=str(path))
+        return fitness_from_dict(data, base_dir=path.parent, source=str(path), trust_plugins=trust_plugins)
+    except TaskError as exc:
+        if str(exc).startswith(str(path)):
+            raise
+        raise type(exc)(f"{path}: {exc}") from None
 
 
-def fitness_from_dict(data: dict, base_dir: str | os.PathLike = ".", source: str = "") -> FitnessSpec:
-    """Validate a fitness-spec dict (as parsed from TOML)."""
+def load_resolved_fitness(path: str | os.PathLike, *, trust_plugins: bool = False) -> FitnessSpec:
+    """Read a resolved fitness spec (JSON of :meth:`FitnessSpec.to_dict`, as a run folder holds).
+
+    A run folder may come from someone else, so its plugin runs only with
+    ``trust_plugins`` (``--trust-plugins``).
+
+    Raises
+    ------
+    FormatError, TaskError
+        One line starting with the path.
+    """
+    data = read_json(path, "resolved fitness spec")
+    try:
+        return fitness_from_dict(data, base_dir=Path(path).parent, source=str(path), trust_plugins=trust_plugins)
+    except TaskError as exc:
+        raise type(exc)(f"{path}: {exc}") from None
+
+
+def fitness_from_dict(data: dict, base_dir: str | os.PathLike = ".", source: str = "", *,
+                      trust_plugins: bool = True) -> FitnessSpec:
+    """Validate a fitness-spec dict (as parsed from TOML); ``trust_plugins`` as in :func:`load_fitness`."""
+    if not isinstance(data, dict):
+        raise TaskError(f"fitness spec: expected a table/object, got {type(data).__name__}")
     _unknown(data, _TOP, "")
     task_tbl = dict(_table(data, "task", required=True))
+    plugin_path = ""
     if "plugin" in task_tbl:
         plugin = task_tbl.pop("plugin")
         if not isinstance(plugin, str):
             raise TaskError(f"task.plugin: expected a file path string, got {plugin!r}")
-        names = load_plugin(Path(base_dir) / plugin)
+        plugin_path = str((Path(base_dir) / plugin).resolve())
+        if not trust_plugins:
+            raise UntrustedPlugin(f"task.plugin: {plugin_path} is Python code from a spec this command was not "
+                                  "given; rerun with --trust-plugins if you trust it")
+        names = load_plugin(plugin_path)
         task_tbl.setdefault("family", names[0] if len(names) == 1 else None)
     family = task_tbl.pop("family", None)
     if not isinstance(family, str):
         raise TaskError("task.family: missing (a task name; `evo-circuits tasks` lists them)")
-    task = get_task(family)(**task_tbl)
+    task = _make_task(family, task_tbl)
     obj = _table(data, "objectives")
     _unknown(obj, {"minimize"}, "objectives")
     minimize = obj.get("minimize", ["spikes", "size"])
@@ -132,7 +176,20 @@ def fitness_from_dict(data: dict, base_dir: str | os.PathLike = ".", source: str
         if not isinstance(val, str):
             raise TaskError(f"{key}: expected a string, got {val!r}")
     return FitnessSpec(name=name, description=desc, task=task, minimize=list(minimize),
-                       robustness=rob, stability=stab, source=source)
+                       robustness=rob, stability=stab, source=source, plugin=plugin_path)
+
+
+def _make_task(family: str, settings: dict) -> Task:
+    """The task family's instance; a wrong parameter is one line naming it."""
+    cls = get_task(family)
+    try:
+        return cls(**settings)
+    except TaskError:
+        raise
+    except TypeError as exc:  # an unknown or missing keyword
+        raise TaskError(f"task: {family}: {exc}") from None
+    except (ValueError, OverflowError) as exc:
+        raise TaskError(f"task: {family}: {exc}") from None
 
 
 def _table(data: dict, key: str, required: bool = False) -> dict:

@@ -77,11 +77,12 @@ def _write_history(path: Path, rows: list[dict]) -> None:
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from ..io import load, save
+    from ..io.caps import file_caps
     from ..plots import learning_curves
     from .progress import TrainProgress
     from .trainer import train
 
-    circuit = load(args.circuit)
+    circuit = load(args.circuit, **file_caps())
     mask = trainable = None
     if args.mask:
         from ..assemble import load_structure
