@@ -53,8 +53,9 @@ DT_RANGE_MS = (1e-3, 100.0)
 TAU_RANGE_MS = (1e-3, 1e6)
 #: Longest refractory period in ms.
 MAX_T_REF_MS = 1e6
-#: Largest magnitude of a voltage, bias or weight (mV, or relative conductance).
-MAX_ABS_MV = 1e6
+#: Largest magnitude of a voltage, bias or weight (mV, or relative conductance); large
+#: enough for a "never fires" threshold stand-in (1e9 mV), far from overflow.
+MAX_ABS_MV = 1e12
 
 
 @dataclass(frozen=True)

@@ -48,9 +48,10 @@ def test_run_to_library_find_export_reimport(tmp_path):
         entry = lib.entry(mid)
         assert entry.occurrences == 1
         assert any(p.get("run_id") == "run" for p in entry.provenance)
-        # The same run harvested again counts one more occurrence of the same motif.
+        # The same run harvested again is the same motif, counted once: adds from a run are
+        # idempotent (issue 12: a resumed run must not count its champion twice).
         again = harvest_run(run_dir, lib)
-        assert again[0].motif_id == mid and lib.entry(mid).occurrences == 2
+        assert again[0].motif_id == mid and lib.entry(mid).occurrences == 1
         assert any(r.id == mid for r in lib.list(task="coincidence", min_score=0.9))
         core = lib.get(mid)
     for fmt in ("json", "graphml", "nir"):

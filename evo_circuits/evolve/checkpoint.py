@@ -94,9 +94,18 @@ def _int(value: Any, where: str, low: int = 0) -> int:
     return value
 
 
+#: Logbook columns that are measurements (they differ between identical runs and no
+#: generation depends on them): left out of the content hash.
+TIMING_COLUMNS = ("wall_s", "evals_per_s")
+
+
 def content_hash(d: dict) -> str:
-    """SHA-256 of a checkpoint dict's canonical JSON, ``content_sha256`` left out."""
+    """SHA-256 of a checkpoint dict's canonical JSON, ``content_sha256`` and the logbook's
+    timing columns left out (so identical runs have identical hashes)."""
     body = {k: v for k, v in d.items() if k != "content_sha256"}
+    if isinstance(body.get("logbook"), list):
+        body["logbook"] = [{c: v for c, v in r.items() if c not in TIMING_COLUMNS} if isinstance(r, dict) else r
+                           for r in body["logbook"]]
     return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 

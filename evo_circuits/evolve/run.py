@@ -34,7 +34,7 @@ from ..io.atomic import write_text
 from ..tasks import FitnessSpec, load_fitness
 from .algorithms import GENERATIONS, archive_insert, n_cells
 from .backends import Evaluator
-from .checkpoint import EvoState, read_checkpoint, state_from_json, write_checkpoint
+from .checkpoint import TIMING_COLUMNS, EvoState, read_checkpoint, state_from_json, write_checkpoint  # noqa: F401
 from .config import ConfigError, RunConfig, config_from_dict, load_config
 from .progress import Progress
 from .runs import read_run_json, read_status
@@ -44,7 +44,6 @@ from .toolbox import Individual, fitness_class, make_toolbox, rank_key
 HALL_OF_FAME_SIZE = 10
 #: A generation-0 best at least this is worth a note: random circuits solve the task.
 SOLVED_AT_START = 0.9
-TIMING_COLUMNS = ("wall_s", "evals_per_s")
 
 
 def objective_names(spec: FitnessSpec) -> list[str]:
@@ -373,7 +372,9 @@ def resume(run_dir: str | Path, generations: int | None = None, *, progress: boo
         print(f"{run_dir}: finished at generation {state.generation}; nothing to do "
               f"(--generations N continues to generation N)")
         return run_dir
+    # Both resolved files describe the run as it continues now (plots and `motifs add` read them).
     write_text(run_dir / "config.resolved.json", json.dumps(cfg.to_dict(), indent=2) + "\n")
+    write_text(run_dir / "fitness.resolved.json", json.dumps(run.spec.to_dict(), indent=2) + "\n")
     return _drive(run, state, cfg.generations, progress, plots, report_library)
 
 

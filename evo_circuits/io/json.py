@@ -135,12 +135,12 @@ def loads(text: str, *, where: str | None = None, max_neurons: int | None = None
         raise FormatError(f"{prefix}{len(text):,} characters is larger than the import cap of {max_bytes:,}")
     try:
         data = json.loads(text, parse_constant=_reject_constant)
-    except json.JSONDecodeError as exc:
-        raise FormatError(f"{prefix}not valid JSON ({exc})") from None
     except RecursionError:
         raise FormatError(f"{prefix}JSON nested too deeply") from None
     except FormatError as exc:
         raise FormatError(f"{prefix}{exc}") from None
+    except ValueError as exc:  # not JSON, or an integer with more digits than Python converts
+        raise FormatError(f"{prefix}not valid JSON ({str(exc).splitlines()[0]})") from None
     try:
         return from_dict(data, max_neurons=max_neurons, max_inputs=max_inputs)
     except FormatError as exc:

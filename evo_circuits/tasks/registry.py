@@ -74,7 +74,7 @@ def load_plugin(path: str | Path) -> list[str]:
     sys.modules[name] = module
     try:
         spec.loader.exec_module(module)
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # a plugin calling sys.exit() must not end the command silently
         sys.modules.pop(name, None)
         raise TaskError(f"task.plugin: {path.name} failed to load: {type(exc).__name__}: {exc}") from exc
     return sorted(set(_REGISTRY) - before) or [k for k, v in _REGISTRY.items() if v.__module__ == name]
