@@ -54,7 +54,7 @@ def solve_one(task: str, seed: int, out: str, max_generations: int, threads: int
                               generations=max_generations,
                               validation_trials=cfg.validation_trials or 64)
     t0 = time.perf_counter()
-    d = Path(evolve(cfg, out=out, progress=False, plots=False))
+    d = evolve(cfg, out=out).run_dir
     wall = time.perf_counter() - t0
     log = list(csv.DictReader((d / "logbook.csv").open()))
     elapsed, reach, reach_t = 0.0, None, None

@@ -17,10 +17,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import evo_circuits as ec
-from evo_circuits.evolve import Limits, crossover, evolve, mutate, resume
+from evo_circuits.evolve import EvolutionResult, Limits, RunConfig, crossover, evolve, mutate, resume
 from evo_circuits.evolve.config import ConfigError, config_from_dict, load_config
 from evo_circuits.evolve.operators import MUTATIONS
 from evo_circuits.evolve.run import TIMING_COLUMNS
+from evo_circuits.tasks import FitnessSpec, get_task, load_fitness
 
 ROOT = Path(__file__).resolve().parent.parent
 FITNESS = ROOT / "fitness" / "coincidence.toml"
@@ -113,7 +114,7 @@ def test_config_errors_name_the_key(tmp_path):
 @pytest.mark.parametrize("algorithm", ["mu_plus_lambda", "nsga2", "map_elites"])
 def test_algorithms_run_and_write_outputs(tmp_path, algorithm):
     run_dir = evolve(small_config(tmp_path, run={"algorithm": algorithm, "generations": 4}),
-                     out=tmp_path / "run", progress=False, plots=False)
+                     out=tmp_path / "run", progress=False).run_dir
     for name in ("champion.json", "logbook.csv", "checkpoint.json", "status.json", "config.resolved.json"):
         assert (run_dir / name).is_file(), name
     rows = (run_dir / "logbook.csv").read_text().splitlines()
@@ -130,17 +131,79 @@ def test_resume_extends_a_finished_run_identically(tmp_path):
     # restart_after = 2 also exercises random restarts across the resume boundary (restart_below
     # above any score: restart even a solved population)
     var = {"variation": {"restart_after": 2, "restart_below": 1.01}}
-    a = evolve(small_config(tmp_path, run={"generations": 8}, **var), out=tmp_path / "a", progress=False, plots=False)
-    b = evolve(small_config(tmp_path, run={"generations": 3}, **var), out=tmp_path / "b", progress=False, plots=False)
-    resume(b, generations=8, progress=False, plots=False)
+    a = evolve(small_config(tmp_path, run={"generations": 8}, **var), out=tmp_path / "a", progress=False).run_dir
+    b = evolve(small_config(tmp_path, run={"generations": 3}, **var), out=tmp_path / "b", progress=False).run_dir
+    resume(b, generations=8, progress=False)
     assert final_state(a) == final_state(b)
     assert any(r["restart"] for r in final_state(a)["logbook"])
+
+
+def python_config(**over) -> RunConfig:
+    """The small run of :func:`small_config`, built in Python without a fitness path."""
+    return RunConfig(**{"name": "t", "fitness": "", "seed": 3, "generations": 4, "population": 16,
+                        "checkpoint_every": 2, "limits": Limits(max_neurons=8, max_synapses=30), **over})
+
+
+def test_evolve_from_python_returns_a_result_and_has_no_side_effects(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # where motifs/library.db would appear
+    spec = load_fitness(FITNESS)
+    res = evolve(python_config(), fitness=spec, out=tmp_path / "run")
+    assert isinstance(res, EvolutionResult) and res.status == "finished" and res.generations == 4
+    assert res.run_dir == tmp_path / "run" and res.paths["champion"] == tmp_path / "run" / "champion.json"
+    assert res.champion == ec.load(res.paths["champion"])
+    assert res.champion.metadata == ec.load(res.paths["champion"]).metadata
+    assert len(res.hall_of_fame) == len(list((res.run_dir / "hall_of_fame").glob("rank_*.json")))
+    assert res.hall_of_fame[0] == ec.load(res.run_dir / "hall_of_fame" / "rank_01.json")
+    assert [r["generation"] for r in res.logbook] == [0, 1, 2, 3, 4] and res.objectives[0] == "score"
+    assert res.best_score == res.champion.metadata["objectives"]["score"] == res.logbook[-1]["score_best"]
+    assert res.fitness is spec and res.plots == () and res.library is None and res.motifs == ()
+    # No library written (neither the default one nor $EVO_CIRCUITS_LIBRARY), no plots.
+    assert not (tmp_path / "motifs").exists() and not (tmp_path / "library.db").exists()
+    assert not (res.run_dir / "plots").exists()
+    # The spec object's own TOML gives it back: the run points at that file.
+    assert json.loads((res.run_dir / "config.resolved.json").read_text())["fitness"] == str(FITNESS.resolve())
+    # The same run from the TOML files gives the same state.
+    path_run = evolve(small_config(tmp_path, run={"generations": 4}), out=tmp_path / "toml").run_dir
+    assert final_state(res.run_dir) == final_state(path_run)
+
+
+def test_a_spec_built_in_python_is_kept_in_the_run_and_resumes_identically(tmp_path):
+    spec = FitnessSpec(name="py", description="built in Python", task=get_task("coincidence")(trials=24),
+                       minimize=["spikes", "size"])
+    full = evolve(python_config(generations=6), fitness=spec, out=tmp_path / "full")
+    part = evolve(python_config(generations=3), fitness=spec, out=tmp_path / "part")
+    own = tmp_path / "part" / "fitness.resolved.json"
+    assert json.loads((part.run_dir / "config.resolved.json").read_text())["fitness"] == str(own.resolve())
+    assert load_fitness(own).to_dict() == spec.to_dict()
+    back = resume(part.run_dir, generations=6)
+    assert back.generations == 6 and final_state(back.run_dir) == final_state(full.run_dir)
+    assert back.best_score == full.best_score
+    assert back.champion.replace(name="", metadata={}) == full.champion.replace(name="", metadata={})
+    with pytest.raises(ConfigError, match="run.fitness"):
+        evolve(python_config(), out=tmp_path / "none")  # no fitness anywhere: one line
+
+
+def test_side_effects_when_asked(tmp_path):
+    from evo_circuits.motifs import MotifLibrary
+
+    cfg = python_config(generations=6, library_min_score=0.0)
+    with MotifLibrary(tmp_path / "lib.db") as lib:
+        res = evolve(cfg, fitness=FITNESS, out=tmp_path / "run", plots=True, library=lib)
+        assert res.library == lib.path and len(res.motifs) == 1
+        entry = lib.entry(res.motifs[0].motif_id)
+        assert entry.occurrences == 1 and entry.provenance[0]["run_id"] == "run"
+    assert {p.name for p in res.plots} >= {"fitness.png", "champion.png"} and all(p.is_file() for p in res.plots)
+    assert resume(res.run_dir, library=tmp_path / "lib.db").new_generations == 0  # finished: nothing to do
+    again = resume(res.run_dir, generations=7, library=tmp_path / "lib.db")  # a path works too
+    assert again.generations == 7 and again.new_generations == 1 and again.library == tmp_path / "lib.db"
+    with MotifLibrary(tmp_path / "lib.db") as lib:
+        assert [lib.entry(h.motif_id).occurrences for h in again.motifs] == [1] * len(again.motifs)
 
 
 @pytest.mark.slow
 def test_sigkill_at_random_moments_then_resume_is_bit_identical(tmp_path):
     cfg = small_config(tmp_path, run={"generations": 30, "population": 24})
-    ref = evolve(cfg, out=tmp_path / "ref", progress=False, plots=False)
+    ref = evolve(cfg, out=tmp_path / "ref", progress=False).run_dir
     killed = tmp_path / "killed"
     start = [sys.executable, "-m", "evo_circuits.cli", "evolve", str(cfg), "--out", str(killed), "--quiet"]
     again = [sys.executable, "-m", "evo_circuits.cli", "resume", str(killed), "--quiet"]
@@ -195,11 +258,11 @@ def test_backends_give_identical_results(tmp_path):
     cfg = small_config(tmp_path, run={"generations": 3, "population": 20})
     states = {}
     for backend, kw in (("local", {}), ("serial", {"backend": "serial"}), ("processes", {"workers": 2})):
-        d = evolve(cfg, out=tmp_path / backend, progress=False, plots=False, **kw)
+        d = evolve(cfg, out=tmp_path / backend, progress=False, **kw).run_dir
         states[backend] = final_state(d)
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cl:
-        d = evolve(cfg, out=tmp_path / "dask", progress=False, plots=False, dask=cl.scheduler_address)
+        d = evolve(cfg, out=tmp_path / "dask", progress=False, dask=cl.scheduler_address).run_dir
         states["dask"] = final_state(d)
     for name, st_ in states.items():
         assert st_ == states["local"], name
@@ -251,11 +314,11 @@ class Dying(Coincidence):
     cfg = tmp_path / "cfg.toml"
     cfg.write_text(f'[run]\nfitness = "{spec}"\nseed = 1\ngenerations = 3\npopulation = 16\n'
                    '[motifs]\nadd_to_library = false\n')
-    ref = evolve(cfg, out=tmp_path / "ref", progress=False, plots=False)
+    ref = evolve(cfg, out=tmp_path / "ref", progress=False).run_dir
     marker.write_text("")
     os.environ["EVO_TEST_WORKER"] = "1"  # inherited by the spawned pool workers only when set now
     try:
-        d = evolve(cfg, out=tmp_path / "pool", progress=False, plots=False, workers=2)
+        d = evolve(cfg, out=tmp_path / "pool", progress=False, workers=2).run_dir
     finally:
         del os.environ["EVO_TEST_WORKER"]
     assert not marker.exists(), "a worker should have died"
@@ -266,11 +329,9 @@ class Dying(Coincidence):
 def test_validation_and_resampling_resume_identically_and_choose_the_champion(tmp_path):
     over = {"evaluation": {"validation_trials": 16, "validation_top": 3, "resample_every": 3},
             "variation": {"restart_after": 2, "restart_below": 1.01}}
-    a = evolve(small_config(tmp_path, run={"generations": 8}, **over), out=tmp_path / "a", progress=False,
-               plots=False)
-    b = evolve(small_config(tmp_path, run={"generations": 4}, **over), out=tmp_path / "b", progress=False,
-               plots=False)
-    resume(b, generations=8, progress=False, plots=False)
+    a = evolve(small_config(tmp_path, run={"generations": 8}, **over), out=tmp_path / "a").run_dir
+    b = evolve(small_config(tmp_path, run={"generations": 4}, **over), out=tmp_path / "b").run_dir
+    resume(b, generations=8)
     assert final_state(a) == final_state(b)
     ck = final_state(a)
     hof = ck["hall_of_fame"]
@@ -294,10 +355,10 @@ def test_validation_and_resampling_resume_identically_and_choose_the_champion(tm
 
 def test_a_solved_population_is_not_restarted_and_stop_score_stops(tmp_path):
     cfg = small_config(tmp_path, run={"generations": 8}, variation={"restart_after": 1, "restart_below": 0.0})
-    d = evolve(cfg, out=tmp_path / "a", progress=False, plots=False)
+    d = evolve(cfg, out=tmp_path / "a").run_dir
     assert not any(r["restart"] for r in final_state(d)["logbook"])
     cfg = small_config(tmp_path, run={"generations": 30, "stop_score": 0.5})
-    d = evolve(cfg, out=tmp_path / "b", progress=False, plots=False)
+    d = evolve(cfg, out=tmp_path / "b").run_dir
     status = json.loads((d / "status.json").read_text())
     assert status["status"] == "finished" and status["generation"] < 30 and status["best_score"] >= 0.5
     with pytest.raises(ConfigError, match="run.stop_score"):

@@ -38,7 +38,7 @@ def test_run_to_library_find_export_reimport(tmp_path):
     cfg.write_text(f'[run]\nname = "disc"\nfitness = "{ROOT / "fitness" / "coincidence.toml"}"\nseed = 2\n'
                    'generations = 12\npopulation = 32\n[limits]\nmax_neurons = 6\n')
     lib_path = tmp_path / "lib.db"
-    run_dir = evolve(cfg, out=tmp_path / "run", progress=False, plots=False)
+    run_dir = evolve(cfg, out=tmp_path / "run").run_dir
     from evo_circuits.motifs.discover import harvest_run
 
     with MotifLibrary(lib_path) as lib:
@@ -89,7 +89,8 @@ def test_evolution_adds_its_champion_to_the_default_library(tmp_path, monkeypatc
     cfg = tmp_path / "run.toml"
     cfg.write_text(f'[run]\nname = "e"\nfitness = "{ROOT / "fitness" / "coincidence.toml"}"\nseed = 4\n'
                    'generations = 10\npopulation = 32\n[motifs]\nmin_score = 0.5\n')
-    evolve(cfg, out=tmp_path / "run", progress=False, plots=False)
+    # The CLI stores the champion as the config's [motifs] table says (from Python: library=...).
+    assert main(["evolve", str(cfg), "--out", str(tmp_path / "run"), "--quiet"]) == 0
     with MotifLibrary() as lib:
         assert lib.path == tmp_path / "env.db"
         scored = [r for r in lib.list() if r.tasks]

@@ -162,8 +162,8 @@ def _campaign_task(task: str, cfg, seeds: list[int], out: Path, lib: MotifLibrar
     runs: dict[int, str] = {}
     unsolved = []
     for seed in seeds:
-        run_dir = Path(evolve(cfg, out=out / "runs" / f"{task}-s{seed}", seed=seed, generations=generations,
-                              workers=workers, dask=dask, progress=False, plots=False))
+        run_dir = evolve(cfg, out=out / "runs" / f"{task}-s{seed}", seed=seed, generations=generations,
+                         workers=workers, dask=dask).run_dir
         runs[seed] = str(run_dir.relative_to(out))
         got = harvest_run(run_dir, lib, epsilon=epsilon, min_score=min_score)
         if not got:

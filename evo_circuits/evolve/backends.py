@@ -22,24 +22,25 @@ import numpy as np
 from ..circuit import Circuit
 from ..errors import EvoCircuitsError
 from ..io import from_dict
+from ..tasks import FitnessSpec, load_fitness
 
 FIELDS = ("score", "raw_score", "spikes_per_trial", "silent", "runaway")
 
 _WORKER_SPEC = None
 
 
-def evaluate_chunk(spec_path: str, circuits: Sequence[dict | Circuit], ids: Sequence[int], seed: int,
+def evaluate_chunk(spec: str | FitnessSpec, circuits: Sequence[dict | Circuit], ids: Sequence[int], seed: int,
                    threads: int | None = None, n_trials: int | None = None) -> dict:
-    """Evaluate circuits (or circuit-JSON dicts) with a fitness spec.
+    """Evaluate circuits (or circuit-JSON dicts) with a fitness spec (or its file).
 
-    The unit of work of every backend. ``n_trials`` overrides the spec's trial count
-    (validation sets).
+    The unit of work of every backend; a worker process reads the spec file once.
+    ``n_trials`` overrides the spec's trial count (validation sets).
     """
     global _WORKER_SPEC
-    from ..tasks import load_fitness
-
-    if _WORKER_SPEC is None or _WORKER_SPEC[0] != spec_path:
-        _WORKER_SPEC = (spec_path, load_fitness(spec_path))
+    if not isinstance(spec, FitnessSpec):
+        if _WORKER_SPEC is None or _WORKER_SPEC[0] != spec:
+            _WORKER_SPEC = (spec, load_fitness(spec))
+        spec = _WORKER_SPEC[1]
     if threads is not None:
         import numba
 
@@ -47,7 +48,7 @@ def evaluate_chunk(spec_path: str, circuits: Sequence[dict | Circuit], ids: Sequ
     if isinstance(circuits, PackedCircuits):
         circuits = circuits.unpack()
     circuits = [c if isinstance(c, Circuit) else from_dict(c) for c in circuits]
-    res = _WORKER_SPEC[1].evaluate(circuits, seed=seed, individual_ids=np.asarray(ids, np.int64), n_trials=n_trials)
+    res = spec.evaluate(circuits, seed=seed, individual_ids=np.asarray(ids, np.int64), n_trials=n_trials)
     return {k: np.asarray(getattr(res, k)) for k in FIELDS}
 
 
@@ -102,16 +103,20 @@ class Evaluator:
     Parameters
     ----------
     spec_path : str
-        Fitness spec TOML (workers load it themselves).
+        Fitness spec file (worker processes load it themselves).
     backend : {"local", "serial", "processes", "dask"}
     workers : int
         Processes of the pool (``processes``); chunks per generation (``dask``).
     dask_address : str
         Scheduler address for ``dask``.
+    spec : FitnessSpec, optional
+        The spec itself, used by the in-process backends instead of reading the file.
     """
 
-    def __init__(self, spec_path: str | Path, backend: str = "local", workers: int = 2, dask_address: str = ""):
+    def __init__(self, spec_path: str | Path, backend: str = "local", workers: int = 2, dask_address: str = "",
+                 *, spec: FitnessSpec | None = None):
         self.spec_path = str(Path(spec_path).resolve())
+        self.spec = spec
         self.backend = backend
         self.workers = max(1, workers)
         self._pool: cf.ProcessPoolExecutor | None = None
@@ -136,8 +141,8 @@ class Evaluator:
         """
         ids = [int(i) for i in ids]
         if self.backend in ("local", "serial"):
-            return evaluate_chunk(self.spec_path, circuits, ids, seed, 1 if self.backend == "serial" else 1024,
-                                  n_trials)
+            return evaluate_chunk(self.spec or self.spec_path, circuits, ids, seed,
+                                  1 if self.backend == "serial" else 1024, n_trials)
         dicts = circuits
         chunks = [(a, b) for a, b in _split(len(dicts), self.workers)]
         if self.backend == "processes":

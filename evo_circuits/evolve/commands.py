@@ -1,28 +1,73 @@
-"""CLI commands of the evolution engine: evolve, resume, runs, plot."""
+"""CLI commands of the evolution engine: evolve, resume, runs, plot.
+
+The commands turn on what the Python API leaves off by default: progress, plots, and
+storing the champion in the motif library as the run config's ``[motifs]`` table says.
+(The engine itself is imported when a command runs: ``evo-circuits --help`` stays fast.)
+"""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .config import RunConfig
+    from .result import EvolutionResult
+
+
+def _config_library(cfg: RunConfig) -> Path | None:
+    """Where the CLI stores a run's champion: the config's ``[motifs]`` table decides."""
+    if not cfg.add_to_library:
+        return None
+    from ..motifs.library import default_library_path
+
+    return Path(cfg.library) if cfg.library else default_library_path()
+
+
+def _report(res: EvolutionResult) -> None:
+    """What the CLI says about a finished run besides progress: a too-easy task, the library."""
+    from .run import SOLVED_AT_START
+
+    if res.logbook and res.logbook[0]["score_best"] >= SOLVED_AT_START:
+        print(f"note: a random circuit of generation 0 already scored {res.logbook[0]['score_best']:.3f}: "
+              "the task may be too easy to need evolution (harder trials, or a smaller [init] size)")
+    for h in res.motifs:
+        what = "new motif" if h.is_new else "one more occurrence of motif"
+        print(f"motif library {res.library}: champion pruned to {h.pruning.circuit.n_exc}E+{h.pruning.circuit.n_inh}I "
+              f"(score {h.pruning.score_after:.3f}); {what} {h.motif_id} ({h.similarity})")
+    if res.library is not None and not res.motifs:
+        print(f"motif library {res.library}: champion not stored "
+              f"(score < {res.config.library_min_score} after pruning)")
 
 from ..errors import EvoCircuitsError
 
 
 def _cmd_evolve(args: argparse.Namespace) -> int:
+    from .config import load_config
     from .run import evolve
 
-    run_dir = evolve(args.config, out=args.out, seed=args.seed, generations=args.generations,
-                     workers=args.workers, dask=args.dask, progress=not args.quiet, report_library=True)
-    print(f"run finished: {run_dir}")
-    print(f"champion: {run_dir / 'champion.json'}; plots: {run_dir / 'plots'}")
+    cfg = load_config(args.config)
+    res = evolve(cfg, out=args.out, seed=args.seed, generations=args.generations, workers=args.workers,
+                 dask=args.dask, progress=not args.quiet, plots=True, library=_config_library(cfg))
+    _report(res)  # results, not progress: --quiet keeps them
+    print(f"run finished: {res.run_dir}")
+    print(f"champion: {res.paths['champion']}; plots: {res.paths['plots']}")
     return 0
 
 
 def _cmd_resume(args: argparse.Namespace) -> int:
-    from .run import resume
+    from .run import read_run_config, resume
 
-    run_dir = resume(args.run_dir, args.generations, workers=args.workers, dask=args.dask, progress=not args.quiet,
-                     report_library=True, trust_plugins=args.trust_plugins)
-    print(f"run finished: {run_dir}")
+    res = resume(args.run_dir, generations=args.generations, workers=args.workers, dask=args.dask,
+                 progress=not args.quiet, plots=True, library=_config_library(read_run_config(args.run_dir)),
+                 trust_plugins=args.trust_plugins)
+    if res.new_generations == 0 and res.status == "finished":
+        print(f"{res.run_dir}: finished at generation {res.generations}; nothing to do "
+              f"(--generations N continues to generation N)")
+        return 0
+    _report(res)  # results, not progress: --quiet keeps them
+    print(f"run finished: {res.run_dir}")
     return 0
 
 

@@ -100,7 +100,12 @@ DEFAULT_MUTATION = {
 
 @dataclass
 class RunConfig:
-    """A validated run config (see module docstring for the keys)."""
+    """A validated run config (see module docstring for the keys).
+
+    Built from TOML by :func:`load_config`, or in Python with the attribute names below
+    (``RunConfig(name="x", fitness="", generations=10)``, the spec then given to
+    ``evolve(..., fitness=spec)``); invalid values raise :class:`ConfigError` either way.
+    """
 
     name: str
     fitness: str
@@ -144,6 +149,7 @@ class RunConfig:
         self.init_inh = tuple(int(x) for x in self.init_inh)
         self.init_params = {k: (float(lo), float(hi)) for k, (lo, hi) in sorted(self.init_params.items())}
         self.mutation = {k: float(v) for k, v in sorted(self.mutation.items())}
+        _check_values(self)  # a config built in Python is checked like one read from TOML
 
     @property
     def n_offspring(self) -> int:
@@ -252,9 +258,7 @@ def config_from_dict(data: dict, source: str = "") -> RunConfig:
     if "min_score" in mot:
         mot["library_min_score"] = mot.pop("min_score")
     kw.update(mot)
-    cfg = RunConfig(source=source, **kw)
-    _check_values(cfg)
-    return cfg
+    return RunConfig(source=source, **kw)
 
 
 def _check_section(name: str, tbl: dict) -> dict:

@@ -12,6 +12,12 @@ A run killed at any point (even SIGKILL) and resumed with :func:`resume` ends
 bit-identical to the uninterrupted run: every generation depends only on the checkpointed
 state. The logbook's timing columns (``wall_s``, ``evals_per_s``) are measurements and
 are the only values that differ.
+
+:func:`evolve` and :func:`resume` return an :class:`~.result.EvolutionResult`. Besides
+the run directory they have no side effects unless asked: ``progress=True`` shows
+progress on stderr, ``plots=True`` draws ``plots/*.png``, ``library=`` offers the pruned
+champion to a motif library (the CLI turns all three on, the library as the config's
+``[motifs]`` table says).
 """
 
 from __future__ import annotations
@@ -19,18 +25,23 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import shutil
 import signal
 import time
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
+from ..circuit import Circuit
 from ..errors import EvoCircuitsError, Interrupted
 from ..io import save
 from ..io.atomic import write_text
+from ..motifs.discover import harvest_run
+from ..motifs.library import MotifLibrary
 from ..tasks import FitnessSpec, load_fitness
 from .algorithms import GENERATIONS, archive_insert, n_cells
 from .backends import Evaluator
@@ -39,6 +50,7 @@ from .config import ConfigError, RunConfig, config_from_dict, load_config
 from .progress import Progress
 from .runs import read_run_json, read_status
 from .seeds import training_seed, validation_seed
+from .result import EvolutionResult
 from .toolbox import Individual, fitness_class, make_toolbox, rank_key
 
 HALL_OF_FAME_SIZE = 10
@@ -232,25 +244,47 @@ class Run:
         state.hall_of_fame = sorted(hof, key=key)[:HALL_OF_FAME_SIZE]
 
     # ------------------------------------------------------------------ outputs
+    def _champion(self, state: EvoState) -> Individual:
+        return state.hall_of_fame[0] if state.hall_of_fame else state.population[0]
+
+    def _named_circuits(self, state: EvoState) -> tuple[Circuit, list[Circuit]]:
+        """Champion and hall of fame as written to the run directory (name + metadata)."""
+        d, champ = self.dir, self._champion(state)
+        meta = {"run": d.name, "generation": state.generation, "uid": champ.uid, "seed": self.cfg.seed,
+                "config_hash": self.cfg.hash(), "task": self.spec.task.name, "fitness": self.spec.name,
+                "fitness_hash": self.spec.hash(), "objectives": dict(zip(self.objectives, champ.fitness.values))}
+        if "validation" in champ.extras:
+            meta["validation_score"] = champ.extras["validation"]
+        hof = []
+        for r, ind in enumerate(state.hall_of_fame, 1):
+            m = {**meta, "uid": ind.uid, "objectives": dict(zip(self.objectives, ind.fitness.values))}
+            m.pop("validation_score", None)
+            if "validation" in ind.extras:
+                m["validation_score"] = ind.extras["validation"]
+            hof.append(ind.circuit.replace(name=f"{d.name}-hof{r:02d}", metadata=m))
+        return champ.circuit.replace(name=f"{d.name}-champion", metadata=meta), hof
+
+    def result(self, state: EvoState, status: str = "finished", new_generations: int = 0) -> EvolutionResult:
+        """The run's outcome as an object (what the run directory holds)."""
+        champion, hof = self._named_circuits(state)
+        champ = self._champion(state)
+        return EvolutionResult(run_dir=self.dir, status=status, generations=state.generation, champion=champion,
+                               hall_of_fame=tuple(hof), logbook=tuple(dict(r) for r in state.logbook),
+                               objectives=tuple(self.objectives), best_score=champ.fitness.values[0],
+                               validation_score=champ.extras.get("validation"), config=self.cfg, fitness=self.spec,
+                               new_generations=new_generations)
+
     def _write_outputs(self, state: EvoState, status: str, checkpoint: bool) -> None:
         d = self.dir
         (d / "hall_of_fame").mkdir(parents=True, exist_ok=True)
         if checkpoint:
             write_checkpoint(d, state, self.cfg.hash(), fitness_sha256=self.spec.hash())
         write_text(d / "logbook.csv", logbook_csv(state.logbook))
-        champ = state.hall_of_fame[0] if state.hall_of_fame else state.population[0]
-        meta = {"run": d.name, "generation": state.generation, "uid": champ.uid, "seed": self.cfg.seed,
-                "config_hash": self.cfg.hash(), "task": self.spec.task.name, "fitness": self.spec.name,
-                "fitness_hash": self.spec.hash(), "objectives": dict(zip(self.objectives, champ.fitness.values))}
-        if "validation" in champ.extras:
-            meta["validation_score"] = champ.extras["validation"]
-        save(champ.circuit.replace(name=f"{d.name}-champion", metadata=meta), d / "champion.json")
-        for r, ind in enumerate(state.hall_of_fame, 1):
-            m = {**meta, "uid": ind.uid, "objectives": dict(zip(self.objectives, ind.fitness.values))}
-            m.pop("validation_score", None)
-            if "validation" in ind.extras:
-                m["validation_score"] = ind.extras["validation"]
-            save(ind.circuit.replace(name=f"{d.name}-hof{r:02d}", metadata=m), d / "hall_of_fame" / f"rank_{r:02d}.json")
+        champ = self._champion(state)
+        champion, hof = self._named_circuits(state)
+        save(champion, d / "champion.json")
+        for r, c in enumerate(hof, 1):
+            save(c, d / "hall_of_fame" / f"rank_{r:02d}.json")
         write_text(d / "status.json", json.dumps({
             "status": status, "generation": state.generation, "generations": self.cfg.generations,
             "best_score": champ.fitness.values[0], "evaluations": state.evaluations,
@@ -288,24 +322,41 @@ def new_run_dir(cfg: RunConfig, out: str | Path | None) -> Path:
     return path
 
 
-def evolve(config: str | Path | RunConfig, out: str | Path | None = None, *, seed: int | None = None,
-           generations: int | None = None, workers: int | None = None, dask: str | None = None,
-           backend: str | None = None, progress: bool = True, plots: bool = True,
-           report_library: bool | None = None) -> Path:
-    """Start a run; returns its directory.
+def evolve(config: str | Path | RunConfig, *, fitness: FitnessSpec | str | Path | None = None,
+           out: str | Path | None = None, seed: int | None = None, generations: int | None = None,
+           workers: int | None = None, dask: str | None = None, backend: str | None = None,
+           progress: bool = False, plots: bool = False,
+           library: str | os.PathLike | MotifLibrary | None = None) -> EvolutionResult:
+    """Start a run.
 
     Parameters
     ----------
     config : path or RunConfig
+        Run config (TOML file, or one built in Python).
+    fitness : FitnessSpec or path, optional
+        Fitness spec to evolve on, instead of the config's ``run.fitness``. A spec built
+        in Python is saved in the run (``fitness.resolved.json``), which :func:`resume`
+        then reads.
     out : path, optional
         Run directory (default ``runs/<name>-s<seed>-<time>``); must be new or empty.
     seed, generations, workers, dask, backend : optional overrides of the config
     progress : bool
-        Show a progress line (TTY) or log lines.
+        Show progress on stderr (a live bar on a terminal, one line per generation
+        otherwise).
     plots : bool
-        Draw plots at the end.
-    report_library : bool, optional
-        Print what the champion added to the motif library (default: as ``progress``).
+        Draw ``plots/*.png`` at the end.
+    library : path or MotifLibrary, optional
+        Prune the finished run's champion and add its core to this motif library (with
+        the config's ``[motifs]`` epsilon and minimum score). Default: no library write.
+
+    Returns
+    -------
+    EvolutionResult
+
+    Raises
+    ------
+    Interrupted
+        On Ctrl-C/SIGTERM, after checkpointing (continue with :func:`resume`).
     """
     cfg = load_config(config) if not isinstance(config, RunConfig) else config
     changes = {k: v for k, v in (("seed", seed), ("generations", generations), ("workers", workers),
@@ -321,43 +372,77 @@ def evolve(config: str | Path | RunConfig, out: str | Path | None = None, *, see
     run_dir = new_run_dir(cfg, out)
     if run_dir.exists() and any(run_dir.iterdir()):
         raise EvoCircuitsError(f"{run_dir}: exists and is not empty (use `evo-circuits resume {run_dir}`)")
+    cfg, spec = _bind_fitness(cfg, fitness, run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    spec = load_fitness(cfg.fitness_path())
     if cfg.source:
         shutil.copyfile(cfg.source, run_dir / "config.toml")
     write_text(run_dir / "config.resolved.json", json.dumps(cfg.to_dict(), indent=2) + "\n")
     write_text(run_dir / "fitness.resolved.json", json.dumps(spec.to_dict(), indent=2) + "\n")
     run = Run(cfg, run_dir, spec)
-    return _drive(run, run.fresh_state(), cfg.generations, progress, plots, report_library)
+    return _drive(run, run.fresh_state(), cfg.generations, progress, plots, library)
 
 
-def resume(run_dir: str | Path, generations: int | None = None, *, progress: bool = True, plots: bool = True,
-           workers: int | None = None, backend: str | None = None, dask: str | None = None,
-           report_library: bool | None = None, trust_plugins: bool = False) -> Path:
+def _bind_fitness(cfg: RunConfig, fitness: FitnessSpec | str | Path | None,
+                  run_dir: Path) -> tuple[RunConfig, FitnessSpec]:
+    """The spec a new run evolves on, and the config pointing at a file that gives it back.
+
+    The config's ``fitness`` must name a file that reproduces the spec, because
+    :func:`resume` and the worker processes read the spec from it: the spec's own TOML
+    when it still gives the same resolved spec (a plugin task needs its TOML), else the
+    run's ``fitness.resolved.json``.
+    """
+    if fitness is None:
+        if not cfg.fitness:
+            raise ConfigError("run.fitness: missing (a fitness spec path in the config, or evolve(..., fitness=spec))")
+        return cfg, load_fitness(cfg.fitness_path())
+    if not isinstance(fitness, FitnessSpec):
+        return replace(cfg, fitness=str(Path(fitness).resolve())), load_fitness(fitness)
+    source = Path(fitness.source) if fitness.source else None
+    if source is None or not source.is_file() or load_fitness(source).to_dict() != fitness.to_dict():
+        source = run_dir / "fitness.resolved.json"
+    return replace(cfg, fitness=str(source.resolve())), fitness
+
+
+def read_run_config(run_dir: str | Path) -> RunConfig:
+    """The resolved config of a run directory (``config.resolved.json``), checked."""
+    run_dir = Path(run_dir)
+    if not (run_dir / "config.resolved.json").is_file():
+        raise EvoCircuitsError(f"{run_dir}: not a run directory (no config.resolved.json)")
+    return _from_resolved(read_run_json(run_dir, "config.resolved.json"), "",
+                          where=str(run_dir / "config.resolved.json"))
+
+
+def resume(run_dir: str | Path, *, generations: int | None = None, progress: bool = False, plots: bool = False,
+           library: str | os.PathLike | MotifLibrary | None = None, workers: int | None = None,
+           backend: str | None = None, dask: str | None = None, trust_plugins: bool = False) -> EvolutionResult:
     """Continue a run from its latest checkpoint (optionally to more generations).
 
     Every file the run depends on is checked before anything is written: the resolved
     config, the checkpoint (content hash, config and fitness-spec hashes, consistency)
-    and the fitness spec. A finished run asked for no more generations is left as it is.
+    and the fitness spec. A finished run asked for no more generations is left as it is
+    (the result then has ``new_generations == 0``).
 
     Parameters
     ----------
     trust_plugins : bool
         Let the run's fitness spec load a task plugin. A run folder may come from
         someone else, so its plugin code runs only when asked (``--trust-plugins``).
+    generations, progress, plots, library, workers, backend, dask
+        As :func:`evolve`; ``generations`` is the total to reach.
+
+    Returns
+    -------
+    EvolutionResult
+        Bit-identical (timing columns aside) to what the uninterrupted run gives.
     """
     run_dir = Path(run_dir)
-    if not (run_dir / "config.resolved.json").is_file():
-        raise EvoCircuitsError(f"{run_dir}: not a run directory (no config.resolved.json)")
-    resolved = read_run_json(run_dir, "config.resolved.json")
-    if generations is not None:
-        resolved["generations"] = generations
-    for key, val in (("workers", workers), ("backend", backend), ("dask", dask)):
-        if val is not None:
-            resolved[key] = val
+    changes = {k: v for k, v in (("generations", generations), ("workers", workers), ("backend", backend),
+                                 ("dask", dask)) if v is not None}
     if dask is not None:
-        resolved["backend"] = "dask"
-    cfg = _from_resolved(resolved, "", where=str(run_dir / "config.resolved.json"))
+        changes["backend"] = "dask"
+    cfg = read_run_config(run_dir)
+    if changes:
+        cfg = _from_resolved({**cfg.to_dict(), **changes}, "", where=str(run_dir / "config.resolved.json"))
     run = Run(cfg, run_dir, load_fitness(cfg.fitness_path(), trust_plugins=trust_plugins))
     try:
         ck = read_checkpoint(run_dir)
@@ -365,17 +450,15 @@ def resume(run_dir: str | Path, generations: int | None = None, *, progress: boo
         if (run_dir / "checkpoint.json").exists():
             raise
         # Killed before the first checkpoint: start generation 0 again (same seed, same result).
-        return _drive(run, run.fresh_state(), cfg.generations, progress, plots, report_library)
+        return _drive(run, run.fresh_state(), cfg.generations, progress, plots, library)
     state = state_from_json(ck, run.fitness_cls, cfg.hash(), fitness_sha256=run.spec.hash(),
                             where=str(run_dir / "checkpoint.json"))
     if state.generation >= cfg.generations and read_status(run_dir).get("status") == "finished":
-        print(f"{run_dir}: finished at generation {state.generation}; nothing to do "
-              f"(--generations N continues to generation N)")
-        return run_dir
+        return run.result(state)  # nothing to do
     # Both resolved files describe the run as it continues now (plots and `motifs add` read them).
     write_text(run_dir / "config.resolved.json", json.dumps(cfg.to_dict(), indent=2) + "\n")
     write_text(run_dir / "fitness.resolved.json", json.dumps(run.spec.to_dict(), indent=2) + "\n")
-    return _drive(run, state, cfg.generations, progress, plots, report_library)
+    return _drive(run, state, cfg.generations, progress, plots, library)
 
 
 def _from_resolved(d: dict, source: str, where: str = "resolved config") -> RunConfig:
@@ -411,42 +494,35 @@ def _from_resolved(d: dict, source: str, where: str = "resolved config") -> RunC
 
 
 def _drive(run: Run, state: EvoState, generations: int, progress: bool, plots: bool,
-           report_library: bool | None = None) -> Path:
+           library: str | os.PathLike | MotifLibrary | None) -> EvolutionResult:
     cfg = run.cfg
-    evaluator = Evaluator(cfg.fitness_path(), cfg.backend, cfg.workers, cfg.dask)
-    prog = Progress(generations, run.objectives, start=state.generation) if progress else None
+    evaluator = Evaluator(cfg.fitness_path(), cfg.backend, cfg.workers, cfg.dask, spec=run.spec)
+    start = state.generation
+    prog = Progress(generations, run.objectives, start=start) if progress else None
     try:
         run.run(state, generations, evaluator, prog)
     finally:
         evaluator.close()
         if prog is not None:
             prog.close()
+    result = run.result(state, new_generations=state.generation - start)
     if plots:
-        from .plots import run_plots
+        from .plots import run_plots  # matplotlib: only when drawing
 
-        run_plots(run.dir)
-    report = progress if report_library is None else report_library
-    if report and state.logbook and state.logbook[0]["score_best"] >= SOLVED_AT_START:
-        print(f"note: a random circuit of generation 0 already scored {state.logbook[0]['score_best']:.3f}: "
-              "the task may be too easy to need evolution (harder trials, or a smaller [init] size)")
-    if cfg.add_to_library:  # the library line is a result, not progress: --quiet keeps it
-        _store_champion(run, report)
-    return run.dir
+        result = replace(result, plots=tuple(run_plots(run.dir)))
+    if library is not None:
+        path, harvested = _store_champion(run, library)
+        result = replace(result, library=path, motifs=tuple(harvested))
+    return result
 
 
-def _store_champion(run: Run, verbose: bool) -> None:
-    """Prune the champion and add its core to the motif library (``[motifs]`` settings)."""
-    from ..motifs.discover import harvest_run
-    from ..motifs.library import MotifLibrary
-
-    with MotifLibrary(run.cfg.library or None) as lib:
-        got = harvest_run(run.dir, lib, epsilon=run.cfg.prune_epsilon, min_score=run.cfg.library_min_score,
-                          trust_plugins=True)  # the run's own spec: its plugin is already loaded
-        where = lib.path
-    if verbose:
-        for h in got:
-            what = "new motif" if h.is_new else "one more occurrence of motif"
-            print(f"motif library {where}: champion pruned to {h.pruning.circuit.n_exc}E+{h.pruning.circuit.n_inh}I "
-                  f"(score {h.pruning.score_after:.3f}); {what} {h.motif_id} ({h.similarity})")
-        if not got:
-            print(f"motif library {where}: champion not stored (score < {run.cfg.library_min_score} after pruning)")
+def _store_champion(run: Run, library: str | os.PathLike | MotifLibrary) -> tuple[Path, list]:
+    """Prune the champion and add its core to ``library`` (``[motifs]`` settings)."""
+    own = not isinstance(library, MotifLibrary)
+    lib = MotifLibrary(library) if own else library
+    try:
+        return lib.path, harvest_run(run.dir, lib, epsilon=run.cfg.prune_epsilon, min_score=run.cfg.library_min_score,
+                                     trust_plugins=True)  # the run's own spec: its plugin is loaded
+    finally:
+        if own:
+            lib.close()

@@ -97,7 +97,8 @@ class FitnessSpec:
 
 
 def load_fitness(path: str | os.PathLike, *, trust_plugins: bool = True) -> FitnessSpec:
-    """Read and validate a fitness spec TOML file.
+    """Read and validate a fitness spec: a TOML file, or (``.json``) the resolved spec a run
+    writes (``fitness.resolved.json``, read by :func:`load_resolved_fitness`).
 
     Parameters
     ----------
@@ -112,6 +113,8 @@ def load_fitness(path: str | os.PathLike, *, trust_plugins: bool = True) -> Fitn
         One line naming the key; :class:`UntrustedPlugin` for an untrusted plugin.
     """
     path = Path(path)
+    if path.suffix.lower() == ".json":
+        return load_resolved_fitness(path, trust_plugins=trust_plugins)
     data = read_toml(path, "fitness spec", error=TaskError)
     try:
         return fitness_from_dict(data, base_dir=path.parent, source=str(path), trust_plugins=trust_plugins)
