@@ -47,7 +47,7 @@ from .algorithms import GENERATIONS, archive_insert, n_cells
 from .backends import Evaluator
 from .checkpoint import TIMING_COLUMNS, EvoState, read_checkpoint, state_from_json, write_checkpoint  # noqa: F401
 from .config import ConfigError, RunConfig, config_from_dict, load_config
-from .progress import Progress
+from .progress import GenerationProgress
 from .runs import read_run_json, read_status
 from .seeds import training_seed, validation_seed
 from .result import EvolutionResult
@@ -150,7 +150,8 @@ class Run:
         return self.cfg.stop_score > 0 and self.champion_score(state) >= self.cfg.stop_score
 
     # ------------------------------------------------------------------ main loop
-    def run(self, state: EvoState, generations: int, evaluator: Evaluator, progress: Progress | None = None) -> EvoState:
+    def run(self, state: EvoState, generations: int, evaluator: Evaluator,
+            progress: GenerationProgress | None = None) -> EvoState:
         """Advance ``state`` to ``generations`` completed generations, checkpointing."""
         cfg = self.cfg
         tb = self._toolbox(state)
@@ -206,7 +207,7 @@ class Run:
             pass
         return old
 
-    def _after_generation(self, state: EvoState, progress: Progress | None, total: int) -> None:
+    def _after_generation(self, state: EvoState, progress: GenerationProgress | None, total: int) -> None:
         final = state.generation >= total or self.solved(state)
         ck = final or state.generation % self.cfg.checkpoint_every == 0 or self._stop
         self._write_outputs(state, "running" if not final else "finished", checkpoint=ck)
@@ -498,7 +499,7 @@ def _drive(run: Run, state: EvoState, generations: int, progress: bool, plots: b
     cfg = run.cfg
     evaluator = Evaluator(cfg.fitness_path(), cfg.backend, cfg.workers, cfg.dask, spec=run.spec)
     start = state.generation
-    prog = Progress(generations, run.objectives, start=start) if progress else None
+    prog = GenerationProgress(generations, run.objectives, start=start) if progress else None
     try:
         run.run(state, generations, evaluator, prog)
     finally:
