@@ -95,3 +95,24 @@ def test_evolution_adds_its_champion_to_the_default_library(tmp_path, monkeypatc
         assert lib.path == tmp_path / "env.db"
         scored = [r for r in lib.list() if r.tasks]
         assert scored and np.max([r.best_score for r in scored]) >= 0.5
+
+
+def test_resume_does_not_follow_a_library_path_written_in_the_run_folder(tmp_path, monkeypatch, capsys):
+    """A shared run folder must not choose where resume writes: its config's [motifs] library
+    is ignored (with a note) for --library or the default library."""
+    monkeypatch.setenv("EVO_CIRCUITS_LIBRARY", str(tmp_path / "env.db"))
+    elsewhere = tmp_path / "elsewhere" / "planted.db"
+    cfg = tmp_path / "run.toml"
+    cfg.write_text(f'[run]\nname = "e"\nfitness = "{ROOT / "fitness" / "coincidence.toml"}"\nseed = 4\n'
+                   f'generations = 3\npopulation = 16\n[motifs]\nmin_score = 0.0\nlibrary = "{elsewhere}"\n')
+    run = tmp_path / "run"
+    assert main(["evolve", str(cfg), "--out", str(run), "--quiet"]) == 0  # the user's own config: followed
+    assert elsewhere.is_file()
+    elsewhere.unlink()
+    capsys.readouterr()
+    assert main(["resume", str(run), "--generations", "5", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "names the motif library" in out and not elsewhere.exists() and (tmp_path / "env.db").is_file()
+    mine = tmp_path / "mine.db"
+    assert main(["resume", str(run), "--generations", "6", "--quiet", "--library", str(mine)]) == 0
+    assert mine.is_file() and not elsewhere.exists()

@@ -25,6 +25,21 @@ def _config_library(cfg: RunConfig) -> Path | None:
     return Path(cfg.library) if cfg.library else default_library_path()
 
 
+def _resume_library(cfg: RunConfig, explicit: str | None) -> Path | None:
+    """Where ``resume`` stores the champion. A run folder may come from someone else, so
+    a library path written in its config is not followed: ``--library PATH`` if given,
+    else the default library (``$EVO_CIRCUITS_LIBRARY`` or ``motifs/library.db``)."""
+    if not cfg.add_to_library:
+        return None
+    from ..motifs.library import default_library_path
+
+    chosen = Path(explicit) if explicit else default_library_path()
+    if cfg.library and Path(cfg.library).resolve() != chosen.resolve():
+        print(f"note: the run's config names the motif library {cfg.library}; resume writes to {chosen} "
+              f"(pass --library PATH to choose)")
+    return chosen
+
+
 def _report(res: EvolutionResult) -> None:
     """What the CLI says about a finished run besides progress: a too-easy task, the library."""
     from .run import SOLVED_AT_START
@@ -60,7 +75,8 @@ def _cmd_resume(args: argparse.Namespace) -> int:
     from .run import read_run_config, resume
 
     res = resume(args.run_dir, generations=args.generations, workers=args.workers, dask=args.dask,
-                 progress=not args.quiet, plots=True, library=_config_library(read_run_config(args.run_dir)),
+                 progress=not args.quiet, plots=True,
+                 library=_resume_library(read_run_config(args.run_dir), args.library),
                  trust_plugins=args.trust_plugins)
     if res.new_generations == 0 and res.status == "finished":
         print(f"{res.run_dir}: finished at generation {res.generations}; nothing to do "
@@ -127,6 +143,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--workers", type=int)
     s.add_argument("--dask", metavar="ADDR")
     s.add_argument("--quiet", action="store_true")
+    s.add_argument("--library", metavar="PATH", help="motif library for the champion (default: $EVO_CIRCUITS_LIBRARY "
+                   "or motifs/library.db; a path in the run folder's config is not followed)")
     add_trust_plugins(s)
     s.set_defaults(func=_cmd_resume)
 
