@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple, Sequence
 
 import numpy as np
 
@@ -46,6 +46,22 @@ if TYPE_CHECKING:
 
 #: Longest allowed synaptic delay in steps (100 ms at the default dt).
 MAX_DELAY_STEPS = 1000
+
+
+class Synapses(NamedTuple):
+    """The synapse list of a circuit (COO), sorted by (source row, post).
+
+    ``pre`` is a source row: input channel ``c`` is row ``c``, neuron ``i`` is row
+    ``n_inputs + i``; ``post`` is a neuron index. All arrays have one entry per synapse.
+    """
+
+    pre: np.ndarray          #: int32 source row
+    post: np.ndarray         #: int32 postsynaptic neuron
+    weight: np.ndarray       #: float64 magnitude > 0
+    delay: np.ndarray        #: int32 steps
+    p_release: np.ndarray    #: float64 in (0, 1]
+    std_u: np.ndarray        #: float64 depression U (0 = none)
+    std_tau_rec: np.ndarray  #: float64 recovery time (ms)
 
 
 def default_params(types: np.ndarray) -> np.ndarray:
@@ -205,6 +221,14 @@ class Circuit:
     def n_synapses(self) -> int:
         """Number of synapses, input synapses included."""
         return int(np.count_nonzero(self.weights))
+
+    @property
+    def synapses(self) -> Synapses:
+        """The synapses as a :class:`Synapses` list sorted by (source row, post)."""
+        pre, post = np.nonzero(self.weights)
+        return Synapses(pre.astype(np.int32), post.astype(np.int32), self.weights[pre, post],
+                        self.delays[pre, post].astype(np.int32), self.p_release[pre, post],
+                        self.std_u[pre, post], self.std_tau_rec[pre, post])
 
     @property
     def source_signs(self) -> np.ndarray:

@@ -152,3 +152,14 @@ def test_replace_validates_and_copies(rich):
     assert rich.weights[0, 0] != 99.0
     with pytest.raises(CircuitError, match="weights"):
         rich.replace(weights=-rich.weights - 1)
+
+
+def test_synapse_list_matches_the_matrices(rich):
+    s = rich.synapses
+    assert len(s.pre) == rich.n_synapses
+    order = np.lexsort((s.post, s.pre))
+    assert np.array_equal(order, np.arange(len(s.pre)))  # sorted by (source row, post)
+    assert np.all(s.weight > 0) and np.array_equal(rich.weights[s.pre, s.post], s.weight)
+    for name, dense in (("delay", rich.delays), ("p_release", rich.p_release), ("std_u", rich.std_u),
+                        ("std_tau_rec", rich.std_tau_rec)):
+        assert np.array_equal(getattr(s, name), dense[s.pre, s.post]), name
