@@ -16,40 +16,13 @@ Run::
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import statistics
+import importlib
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
-
-def load_base(path: Path):
-    """The old package, imported as ``evo_base`` (its relative imports resolve inside it)."""
-    pkg = path / "evo_circuits"
-    spec = importlib.util.spec_from_file_location("evo_base", pkg / "__init__.py", submodule_search_locations=[str(pkg)])
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["evo_base"] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def interleave(old, new, repeats: int) -> tuple[list[float], list[float]]:
-    t_old, t_new = [], []
-    for _ in range(repeats):
-        for fn, acc in ((old, t_old), (new, t_new)):
-            t = time.perf_counter()
-            fn()
-            acc.append(time.perf_counter() - t)
-    return t_old, t_new
-
-
-def report(label: str, t_old: list[float], t_new: list[float], unit: str = "ms") -> None:
-    k = 1e3 if unit == "ms" else 1.0
-    mo, mn = statistics.median(t_old), statistics.median(t_new)
-    print(f"{label}: before {k * mo:.2f} {unit}, after {k * mn:.2f} {unit} (medians of {len(t_old)}); "
-          f"after/before speed {mo / mn:.3f} (median), {min(t_old) / min(t_new):.3f} (min)")
+from _side_by_side import interleave, load_package, report
 
 
 def simulator(base, repeats: int) -> None:
@@ -90,7 +63,7 @@ def simulator(base, repeats: int) -> None:
     if not np.array_equal(a, b):
         raise SystemExit("simulator: before and after disagree")
     print(f"simulator: identical spike counts ({int(a.sum())} spikes, {n_circ} circuits x {n_trials} trials)")
-    report("simulator kernel", *interleave(run_old, run_new, repeats))
+    report("simulator kernel", *interleave((run_old, run_new), repeats))
 
 
 def training(base, repeats: int, dtype: str) -> None:
@@ -112,7 +85,7 @@ def training(base, repeats: int, dtype: str) -> None:
         raise SystemExit(f"training {dtype}: before and after disagree")
     print(f"training {dtype}: identical loss and gradients")
     report(f"training batch {dtype} (workload G, batch 128)",
-           *interleave(lambda: bo.loss_and_grad(x, y), lambda: bn.loss_and_grad(x, y), repeats))
+           *interleave((lambda: bo.loss_and_grad(x, y), lambda: bn.loss_and_grad(x, y)), repeats))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -120,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--base", required=True, type=Path, help="a checkout of 916b382 (git worktree add --detach ...)")
     ap.add_argument("--repeats", type=int, default=15)
     args = ap.parse_args(argv)
-    base = load_base(args.base)
+    base = load_package(args.base)
     simulator(base, args.repeats)
     for dtype in ("float32", "float64"):
         training(base, 2 * args.repeats, dtype)
