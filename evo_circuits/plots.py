@@ -171,7 +171,7 @@ def learning_curves(curves: dict, path: str | os.PathLike, title: str = "", ylab
 
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.6, 3.6))
-    colours = ["#c0392b", "#2e6fbf", "#27ae60", "#8e44ad", "#555555"]
+    colours = ["#c0392b", "#2e6fbf", "#27ae60", "#8e44ad", "#555555", "#d68910"]
     for k, (label, values) in enumerate(curves.items()):
         arr = np.atleast_2d(np.asarray(values, float))
         epochs = np.arange(arr.shape[1])

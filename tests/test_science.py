@@ -222,8 +222,8 @@ def test_cli_compare_with_controls_on_a_temporal_benchmark(tmp_path, capsys):
     summary = json.loads((out / "compare.json").read_text())
     assert [r["network"] for r in summary["summary"]] == ["assembled", "random", "layered", "plain"]
     assert (out / "compare.png").is_file()
-    args = p.parse_args(["compare", str(SCIENCE / "pat_jef.toml"), "--data", "patterns", "--controls", "nodale",
+    args = p.parse_args(["compare", str(SCIENCE / "pat_jef.toml"), "--data", "patterns", "--controls", "motifless",
                          "--out", str(tmp_path / "none")])
-    with pytest.raises(EvoCircuitsError, match="unknown control 'nodale'"):
+    with pytest.raises(EvoCircuitsError, match="unknown control 'motifless'"):
         args.func(args)
     assert not (tmp_path / "none").exists()

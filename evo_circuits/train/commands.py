@@ -5,7 +5,7 @@
     evo-circuits train NET.json --data digits --epochs 30 [--mask NET_mask.npz] [--out DIR]
     evo-circuits train NET.json --data task:xor --epochs 50 --trials 512
     evo-circuits compare SPEC.toml --data digits --seeds 5 [--epochs 30] [--out DIR]
-    evo-circuits compare SPEC.toml --data itd --seeds 5 --controls twin,layered,plain,frozen
+    evo-circuits compare SPEC.toml --data itd --seeds 5 --controls twin,layered,plain,frozen,unconstrained
 """
 
 from __future__ import annotations
@@ -173,7 +173,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         (out / "networks").mkdir(exist_ok=True)
         for key, circuits in res.networks.items():
             for seed, c in zip(res.seeds, circuits):
-                save(c, out / "networks" / f"{key}-seed{seed}.json")
+                if c is not None:  # None: an unconstrained network whose synapses changed sign
+                    save(c, out / "networks" / f"{key}-seed{seed}.json")
         print(f"wrote the trained networks to {out / 'networks'}/")
     return 0
 
@@ -239,7 +240,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--controls", default="twin",
                    help="comma-separated arms besides the assembly: twin (random twin), layered (random wiring "
                         "inside each module), plain (inputs -> hidden -> readout, same trainable count), frozen "
-                        "(motif internals frozen); default twin")
+                        "(motif internals frozen), unconstrained or nodale (the plain network trained without "
+                        "Dale's law); default twin")
     s.add_argument("--threshold", type=float, default=None,
                    help="accuracy of 'epochs to threshold' (default: 90%% of the best arm's mean final accuracy)")
     s.add_argument("--library", help="motif library for 'motif = <id or name>' (default: named motifs only)")

@@ -4,15 +4,16 @@ For every seed the assembled network (:func:`evo_circuits.assemble.assemble`) an
 controls chosen (``controls=``, :mod:`.controls`) are trained with the same optimiser,
 data and budget:
 
-=========== =====================================================================
-arm          network
-=========== =====================================================================
-assembled    the assembly; motifs are the initialisation, everything trainable
-frozen       the assembly with its motifs' internal synapses frozen (fixed prior)
-random       the random twin: the same synapses scattered over all neurons
-layered      the same modules and block synapse counts, random wiring in each block
-plain        inputs → one hidden E/I layer → readout, same neurons and trainable count
-=========== =====================================================================
+============= =====================================================================
+arm           network
+============= =====================================================================
+assembled     the assembly; motifs are the initialisation, everything trainable
+frozen        the assembly with its motifs' internal synapses frozen (fixed prior)
+random        the random twin: the same synapses scattered over all neurons
+layered       the same modules and block synapse counts, random wiring in each block
+plain         inputs → one hidden E/I layer → readout, same neurons and trainable count
+unconstrained the plain network (same initial weights) trained without Dale's law
+============= =====================================================================
 
 Reported per arm, as mean ± 95 % confidence half-width over seeds (Student t): final
 test accuracy; epochs to reach a common accuracy threshold (``threshold``, default 90 %
@@ -38,9 +39,13 @@ from .data import SpikeDataset
 from .network import TrainError
 from .trainer import EpochReport, TrainConfig, train
 
-#: Control names accepted by :func:`compare` (``twin`` and ``random`` are the same arm).
-CONTROLS = ("twin", "layered", "plain", "frozen")
-_ARM = {"twin": "random", "random": "random", "layered": "layered", "plain": "plain", "frozen": "frozen"}
+#: Control names accepted by :func:`compare` (``twin`` and ``random`` are the same arm, so
+#: are ``unconstrained`` and ``nodale``).
+CONTROLS = ("twin", "layered", "plain", "frozen", "unconstrained")
+_ARM = {"twin": "random", "random": "random", "layered": "layered", "plain": "plain", "frozen": "frozen",
+        "unconstrained": "unconstrained", "nodale": "unconstrained"}
+#: Arms trained without Dale's law (weights free to change sign).
+NO_DALE_ARMS = ("unconstrained",)
 #: One line per arm, for tables and plots.
 ARM_DESCRIPTIONS = {
     "assembled": "the assembly (motifs as initialisation)",
@@ -48,6 +53,7 @@ ARM_DESCRIPTIONS = {
     "random": "random twin: same synapses scattered over all neurons",
     "layered": "layered control: same modules and block counts, random wiring inside",
     "plain": "plain Dale network: inputs -> hidden E/I -> readout, same trainable count",
+    "unconstrained": "the plain network without Dale's law: same start, weights free to change sign",
 }
 #: Significance level of the '*' marks in :meth:`CompareResult.report`.
 ALPHA = 0.05
@@ -86,12 +92,13 @@ class CompareResult:
     ----------
     curves : dict of str -> ndarray (n_seeds, epochs + 1)
         Test accuracy per epoch (epoch 0 = before training), key ``assembled`` first, then
-        the controls (``frozen``, ``random``, ``layered``, ``plain``).
+        the controls (``frozen``, ``random``, ``layered``, ``plain``, ``unconstrained``).
     seeds : list of int
     extras : dict
         Sizes of the networks (``sizes[arm]``: neurons, synapses, trainable).
-    networks : dict of str -> list of Circuit
-        The trained network of every arm and seed (same keys and order as ``curves``).
+    networks : dict of str -> list of Circuit or None
+        The trained network of every arm and seed (same keys and order as ``curves``);
+        None where an unconstrained network has synapses that changed sign.
     rates : dict of str -> ndarray (n_seeds, epochs + 1)
         Mean firing rate (Hz) of the non-readout neurons on the epoch's last training batch.
     threshold : float or None
@@ -154,13 +161,13 @@ class CompareResult:
 
     def report(self) -> str:
         """The summary as one table (text lines)."""
-        head = (f"{'network':<10} {'final test accuracy':>21} {'p':>7}  {f'epochs to {self.bar:.3f}':>18} "
+        head = (f"{'network':<13} {'final test accuracy':>21} {'p':>7}  {f'epochs to {self.bar:.3f}':>18} "
                 f"{'p':>7}  {'reached':>7}  {'epochs to 90% of final':>22}  {'rate (Hz)':>14}  {'trainable':>9}")
         lines = [head]
         for r in self.summary():
             p_acc, p_ep = _p(r.get("p_final_acc")), _p(r.get("p_epochs_to_threshold"))
             trainable = r.get("trainable")
-            lines.append(f"{r['network']:<10} {r['final_acc']:>11.4f} ± {_ci(r['final_acc_ci'], 4):<7} {p_acc:>7}  "
+            lines.append(f"{r['network']:<13} {r['final_acc']:>11.4f} ± {_ci(r['final_acc_ci'], 4):<7} {p_acc:>7}  "
                          f"{r['epochs_to_threshold']:>9.1f} ± {_ci(r['epochs_to_threshold_ci'], 1):<6} {p_ep:>7}  "
                          f"{r['reached']:>3}/{r['n_seeds']:<3}  "
                          f"{r['epochs_to_90']:>13.1f} ± {_ci(r['epochs_to_90_ci'], 1):<6}  "
@@ -215,7 +222,7 @@ def _arms(circuit: Circuit, mk: np.ndarray | None, tr: np.ndarray | None, arms: 
             out[arm] = random_like(circuit, mask, trainable, seed=seed)
         elif arm == "layered":
             out[arm] = layered_like(circuit, mask, trainable, seed=seed)
-        elif arm == "plain":
+        elif arm in ("plain", "unconstrained"):  # the same network: only the training differs
             out[arm] = plain_like(circuit, int(trainable.sum()), seed=seed, input_rate=max(rate, 1e-3))
         elif arm == "frozen":
             out[arm] = frozen_prior(circuit, mask, trainable)
@@ -241,8 +248,9 @@ def compare(network: Circuit | NetworkFactory, train_data: SpikeDataset, test_da
     mask, trainable : ndarray of bool, optional
         Structure and trainable set of a fixed ``network`` (the controls get the same counts).
     controls : str or sequence of str
-        Some of ``twin`` (= ``random``), ``layered``, ``plain``, ``frozen`` (see the
-        module docstring), as names or one comma-separated string. Default: the twin.
+        Some of ``twin`` (= ``random``), ``layered``, ``plain``, ``frozen``,
+        ``unconstrained`` (= ``nodale``; see the module docstring), as names or one
+        comma-separated string. Default: the twin.
     threshold : float, optional
         Accuracy of the epochs-to-threshold figure (default 90 % of the best arm's mean).
     progress : callable, optional
@@ -273,7 +281,8 @@ def compare(network: Circuit | NetworkFactory, train_data: SpikeDataset, test_da
         for key, (c, m_, t_) in _arms(circuit, mk, tr, arms, seed, rate).items():
             sizes[key] = dict(neurons=c.n_neurons, exc=c.n_exc, inh=c.n_inh, synapses=int((c.weights > 0).sum()),
                               trainable=int(t_.sum()))
-            res = train(c, train_data, test_data, run_cfg, mask=m_, trainable=t_,
+            arm_cfg = replace(run_cfg, dale=False) if key in NO_DALE_ARMS else run_cfg
+            res = train(c, train_data, test_data, arm_cfg, mask=m_, trainable=t_,
                         progress=None if progress is None else _bind(progress, key, k, len(seed_list)),
                         callback=_hidden_rate(c.outputs))
             curves[key].append(res.curve("test_acc"))

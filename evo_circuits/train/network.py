@@ -11,7 +11,10 @@ row's type (input channels excitatory), so the optimiser can never flip a synaps
 Magnitudes are kept >= 0 by projection after every update (clip at 0). A clipped synapse
 keeps receiving gradients and may grow back; it is only *absent* from the Circuit that
 :meth:`TrainableNetwork.to_circuit` returns while its weight is 0 (weight 0 means
-"no synapse" in a Circuit).
+"no synapse" in a Circuit). With ``dale=False`` (the unconstrained control of
+``docs/science.md``) the projection leaves signs alone: a weight below 0 reverses its
+synapse (an E row's negative weight lowers ``I_e``), and such a network is no longer a
+Circuit.
 
 What training supports: the current-based model, synapses with any delay (fixed, not
 trained), release probability 1 and no short-term depression. Anything else is rejected
@@ -54,6 +57,8 @@ class TrainableNetwork:
         Entries the optimiser updates; outside ``mask`` only when growth is allowed.
     train_bias : bool
         Whether ``bias`` is a trained parameter.
+    dale : bool
+        Keep Dale's law (weights projected to >= 0); False lets weights change sign.
     """
 
     circuit: Circuit
@@ -62,6 +67,7 @@ class TrainableNetwork:
     mask: np.ndarray
     trainable: np.ndarray
     train_bias: bool = False
+    dale: bool = True
 
     def __post_init__(self) -> None:
         c = self.circuit
@@ -127,7 +133,8 @@ class TrainableNetwork:
     # ------------------------------------------------------------------ construction
     @classmethod
     def from_circuit(cls, circuit: Circuit, mask: np.ndarray | None = None, trainable: np.ndarray | None = None,
-                     *, train_inputs: bool = True, train_bias: bool = False, grow: bool = False) -> "TrainableNetwork":
+                     *, train_inputs: bool = True, train_bias: bool = False, grow: bool = False,
+                     dale: bool = True) -> "TrainableNetwork":
         """Prepare a circuit for training.
 
         Parameters
@@ -146,6 +153,8 @@ class TrainableNetwork:
         grow : bool
             Let absent synapses grow: every entry (of the trained rows) becomes trainable,
             starting at weight 0. Without it absent synapses stay absent.
+        dale : bool
+            Keep every synapse's sign (its source's type); False: signs are free.
 
         Returns
         -------
@@ -183,7 +192,7 @@ class TrainableNetwork:
             trainable[:c.n_inputs] = False
         _check_supported(c)
         return cls(circuit=c, weights=np.where(mask | trainable, c.weights, 0.0), bias=c.param("i_bias").copy(),
-                   mask=mask, trainable=trainable, train_bias=bool(train_bias))
+                   mask=mask, trainable=trainable, train_bias=bool(train_bias), dale=bool(dale))
 
     # ------------------------------------------------------------------ views
     @property
@@ -211,9 +220,15 @@ class TrainableNetwork:
         """Resting point of the free membrane, ``v_rest + i_bias`` (as the simulator computes it)."""
         return self.v_rest + self.bias
 
+    @property
+    def sign_flips(self) -> int:
+        """Synapses whose weight is below 0: reversed against their source's type (``dale=False`` only)."""
+        return int(np.count_nonzero(self.weights < 0))
+
     def project(self) -> None:
-        """Restore the constraints after an update: magnitudes >= 0, absent entries 0."""
-        np.maximum(self.weights, 0.0, out=self.weights)
+        """Restore the constraints after an update: magnitudes >= 0 (with Dale's law), absent entries 0."""
+        if self.dale:
+            np.maximum(self.weights, 0.0, out=self.weights)
         np.copyto(self.weights, 0.0, where=self._absent)  # (boolean indexing: 10x slower)
 
     def to_circuit(self, name: str | None = None, metadata: dict | None = None) -> Circuit:
@@ -222,8 +237,16 @@ class TrainableNetwork:
         Synapses that were absent from the starting circuit (grown, or in the mask at
         weight 0) get release probability 1 and no depression, and delay 0 if they were
         outside the mask: the values training assumed.
+
+        Raises
+        ------
+        TrainError
+            If a synapse changed sign (``dale=False``): a Circuit holds magnitudes only.
         """
         c = self.circuit
+        if self.sign_flips:
+            raise TrainError(f"circuit '{c.name}': {self.sign_flips} synapse(s) changed sign in training without "
+                             "Dale's law; a Circuit cannot hold them (the signed weights are in network.weights)")
         w = np.where(self.structure, self.weights, c.weights)
         fresh = self.structure & ~(c.weights > 0)
         delays, p_rel, std_u = c.delays.copy(), c.p_release.copy(), c.std_u.copy()
@@ -239,7 +262,8 @@ class TrainableNetwork:
     def copy(self) -> "TrainableNetwork":
         """An independent copy (arrays copied)."""
         return TrainableNetwork(circuit=self.circuit, weights=self.weights.copy(), bias=self.bias.copy(),
-                                mask=self.mask.copy(), trainable=self.trainable.copy(), train_bias=self.train_bias)
+                                mask=self.mask.copy(), trainable=self.trainable.copy(), train_bias=self.train_bias,
+                                dale=self.dale)
 
 
 def _bool_matrix(value, name: str, shape: tuple) -> np.ndarray:

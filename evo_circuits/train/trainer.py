@@ -66,6 +66,10 @@ class TrainConfig:
         Train input synapses; train ``i_bias``; let absent synapses grow.
     dtype : {"float64", "float32"}
         float64 reproduces the simulator bit for bit.
+    dale : bool
+        Keep Dale's law (default): weights are magnitudes with their source's sign.
+        False trains without it — weights may change sign (the unconstrained control;
+        the result is then no Circuit if any did, see :attr:`TrainResult.circuit`).
     seed : int
     """
 
@@ -84,6 +88,7 @@ class TrainConfig:
     train_bias: bool = False
     grow: bool = False
     dtype: str = "float64"
+    dale: bool = True
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -95,6 +100,8 @@ class TrainConfig:
             raise TrainError(f"lr: expected a positive learning rate, got {self.lr!r}")
         if self.clip is not None and not self.clip > 0:
             raise TrainError(f"clip: expected a positive gradient norm or None, got {self.clip!r}")
+        if not isinstance(self.dale, (bool, np.bool_)):
+            raise TrainError(f"dale: expected True or False, got {self.dale!r}")
         if self.dtype not in ("float64", "float32"):
             raise TrainError(f"dtype: expected 'float64' or 'float32', got {self.dtype!r}")
         Readout(kind=self.readout, gain=self.gain, reduce=self.reduce, tau_ms=self.readout_tau_ms)  # validates
@@ -106,8 +113,10 @@ class TrainResult:
 
     Attributes
     ----------
-    circuit : Circuit
-        The trained network (metadata["training"] summarises the run).
+    circuit : Circuit or None
+        The trained network (metadata["training"] summarises the run); None when it was
+        trained without Dale's law and a synapse changed sign (a Circuit holds magnitudes;
+        ``network.weights`` holds the signed weights).
     network : TrainableNetwork
         Its trainable state (weights, bias, masks).
     history : list of dict
@@ -117,7 +126,7 @@ class TrainResult:
     readout : Readout
     """
 
-    circuit: Circuit
+    circuit: Circuit | None
     network: TrainableNetwork
     history: list[dict]
     config: TrainConfig
@@ -313,12 +322,13 @@ def train(circuit: Circuit | TrainableNetwork, train_data: Any, test_data: Any =
     readout = make_readout(cfg, train_data)
     if isinstance(circuit, TrainableNetwork):
         net = circuit.copy()
+        net.dale = cfg.dale
         check_li_outputs(net.circuit, readout)
     else:
         if readout.kind == "li":  # outputs without threshold: trained and saved as such
             circuit = li_outputs(circuit, readout.tau_ms)
         net = TrainableNetwork.from_circuit(circuit, mask, trainable, train_inputs=cfg.train_inputs,
-                                            train_bias=cfg.train_bias, grow=cfg.grow)
+                                            train_bias=cfg.train_bias, grow=cfg.grow, dale=cfg.dale)
     _check_fit(net.circuit, readout, train_data)
     if test_data is not None:
         _check_fit(net.circuit, readout, test_data)
@@ -388,6 +398,6 @@ def train(circuit: Circuit | TrainableNetwork, train_data: Any, test_data: Any =
     final = history[-1]["test_acc"]
     summary = dict(data=train_data.name, epochs=cfg.epochs, test_accuracy=final if final == final else None,
                    config={k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(cfg).items()})
-    trained = net.to_circuit(metadata={"training": summary})
+    trained = None if net.sign_flips else net.to_circuit(metadata={"training": summary})
     return TrainResult(circuit=trained, network=net, history=history, config=cfg, readout=readout,
                        train_seconds=total_s, train_samples=total_n)
