@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, ClassVar, Union
 
@@ -73,8 +73,10 @@ INPUTS = "inputs"
 #: Weight distributions of a connection's ``weight`` table.
 DISTRIBUTIONS = ("constant", "uniform", "normal", "lognormal")
 
-MODULE_KEYS = ("motif", "file", "neurons", "type", "copies", "weight_scale", "psp_mv", "delays", "trainable", "params",
-               "description")
+MODULE_KEYS = ("motif", "file", "neurons", "type", "copies", "top", "weight_scale", "psp_mv", "delays", "trainable",
+               "params", "description")
+#: Largest ``top`` of a module (the top-k evolved motifs of a task).
+MAX_TOP = 100
 #: How a motif's delays meet the network's dt: rounded half up (with a warning), or refused unless exact.
 DELAY_MODES = ("round", "exact")
 CONNECTION_KEYS = ("from", "to", "pattern", "p", "fan_in", "weight", "delay_ms", "p_release", "autapses",
@@ -366,6 +368,11 @@ class Module:
         Type of a population given by a count (default ``"E"``).
     copies : int
         Number of copies (>= 1).
+    top : int, optional
+        With ``motif = "task:NAME"``: the module stands for the ``top`` best motifs
+        evolved on task NAME, each its own module ``NAME_1`` … ``NAME_k`` (``motif =
+        "task:NAME#i"``, every other setting alike); :class:`AssemblySpec` expands it and
+        the connections and readout that name the module (see :meth:`ranked`).
     weight_scale : float
         Multiplies the motif's internal and input-port weights (> 0).
     psp_mv : float, optional
@@ -388,6 +395,7 @@ class Module:
     neurons: int | Mapping[str, int] | None = None
     type: str | None = None
     copies: int = 1
+    top: int | None = None
     weight_scale: float = 1.0
     psp_mv: float | None = None
     delays: str | None = None
@@ -425,6 +433,12 @@ class Module:
                 _set(self, "motif", m.strip())
             else:
                 raise AssemblyError(f"{where}.motif: expected a motif name, a library id or a Circuit, got {m!r}")
+        if self.top is not None:
+            _set(self, "top", check_int(self.top, f"{where}.top", lo=1, hi=MAX_TOP))
+            m = self.motif
+            if not (isinstance(m, str) and m.startswith("task:") and "#" not in m):
+                raise AssemblyError(f"{where}.top: only with motif = \"task:NAME\" (the top-k motifs evolved on task "
+                                    f"NAME), got {'motif = ' + repr(m) if m is not None else 'a ' + self.kind + ' module'}")
         if self.file is not None and not isinstance(self.file, (str, os.PathLike)):
             raise AssemblyError(f"{where}.file: expected a path, got {self.file!r}")
         if self.neurons is not None:
@@ -437,6 +451,12 @@ class Module:
         _set(self, "params", {k: check_num(v, f"{where}.params.{k}") for k, v in params.items()})
         if self.description is not None and not isinstance(self.description, str):
             raise AssemblyError(f"{where}.description: expected a string")
+
+    def ranked(self, name: str) -> dict[str, Module]:
+        """The modules a ``top = k`` module stands for: ``{NAME_i: motif "task:T#i"}``, i = 1 … k."""
+        if self.top is None:
+            return {name: self}
+        return {f"{name}_{i}": replace(self, motif=f"{self.motif}#{i}", top=None) for i in range(1, self.top + 1)}
 
     @property
     def kind(self) -> str:
@@ -483,7 +503,7 @@ class Module:
             out["file"] = os.fspath(self.file)
         if self.neurons is not None:
             out["neurons"] = self.neurons if is_int(self.neurons) else dict(self.neurons)
-        defaults = {"type": None, "copies": 1, "weight_scale": 1.0, "psp_mv": None, "delays": None,
+        defaults = {"type": None, "copies": 1, "top": None, "weight_scale": 1.0, "psp_mv": None, "delays": None,
                     "trainable": True, "description": None}
         out.update({k: getattr(self, k) for k, d in defaults.items() if getattr(self, k) != d})
         if self.params:
@@ -616,6 +636,55 @@ class Connection:
 
 
 # ---------------------------------------------------------------------------- the spec
+def _ranked_modules(modules: Mapping[str, Module]) -> dict[str, list[str]]:
+    """``{NAME: [NAME_1, ..., NAME_k]}`` of the ``top = k`` modules; a rank's name must be free."""
+    ranks = {}
+    for name, mod in modules.items():
+        if mod.top is None:
+            continue
+        ranks[name] = list(mod.ranked(name))
+        for i, rank_name in enumerate(ranks[name], 1):
+            if rank_name in modules:
+                raise AssemblyError(f"modules.{name}.top: rank {i} becomes module {rank_name!r}, which the spec "
+                                    "already has (rename one)")
+    return ranks
+
+
+def _renamed(ep: Endpoint, module: str) -> Endpoint:
+    """The endpoint on another module (keeping port, index, copies and the written form)."""
+    if ep.module == module:
+        return ep
+    out = replace(ep, module=module)
+    text = ep.__dict__.get("_text")
+    if text is not None:
+        _set(out, "_text", module + text[len(ep.module):])
+    return out
+
+
+def _ranked_connection(conn: Connection, ranks: Mapping[str, list[str]]) -> list[Connection]:
+    """A connection naming ``top = k`` modules, once per ranked module (per pair; rank by rank to itself)."""
+    src, tgt = conn.source.module, conn.target.module
+    if src not in ranks and tgt not in ranks:
+        return [conn]
+    if src == tgt:
+        pairs = [(m, m) for m in ranks[src]]
+    else:
+        pairs = [(s, t) for s in ranks.get(src, [src]) for t in ranks.get(tgt, [tgt])]
+    return [replace(conn, source=_renamed(conn.source, s), target=_renamed(conn.target, t)) for s, t in pairs]
+
+
+def _ranked_readout(readout: Any, ranks: Mapping[str, list[str]]) -> Any:
+    """Readout entries naming ``top = k`` modules, once per ranked module."""
+    if not isinstance(readout, (str, dict, Endpoint, list, tuple)):
+        return readout  # _normalise_readout names the problem
+    items = [readout] if isinstance(readout, (str, dict, Endpoint)) else list(readout)
+    out = []
+    for k, item in enumerate(items):
+        ep = Endpoint.coerce(item, "readout" if len(items) == 1 else f"readout[{k}]")
+        out.extend([_renamed(ep, m) for m in ranks[ep.module]] if ep.module in ranks else [ep])
+    return out[0] if len(out) == 1 and len(items) == 1 else out
+
+
 def _check_module_name(name: Any) -> None:
     if not isinstance(name, str) or not _NAME_RE.match(name) or name == INPUTS:
         raise AssemblyError(f"modules.{name}: bad module name {name!r} (letters, digits, _ and -, not starting "
@@ -631,6 +700,10 @@ class AssemblySpec:
     modules : dict of str to Module (or Circuit)
         In neuron order: neurons are numbered module by module, copy by copy, and within a
         copy in the motif's own order. A Circuit value is shorthand for ``Module(motif=c)``.
+        A module with ``top = k`` becomes its k ranked modules ``NAME_1`` … ``NAME_k`` in
+        its place (:meth:`Module.ranked`); a connection naming it is repeated for each
+        (in rank order; between two such modules for every pair, from one to itself rank
+        by rank), and so is a readout entry — as if the spec had been written out.
     connections : sequence of Connection
         Applied in order; connection ``k`` draws from ``SeedSequence([seed, k])``.
     inputs : int or sequence of str
@@ -695,11 +768,14 @@ class AssemblySpec:
             if not isinstance(mod, Module):
                 raise AssemblyError(f"modules.{name}: expected a Module or a Circuit, got {type(mod).__name__}")
             modules[name] = mod
-        _set(self, "modules", modules)
         if not isinstance(self.connections, (list, tuple)) or not all(
                 isinstance(c, Connection) for c in self.connections):
             raise AssemblyError(f"{join(where, 'connections')}: expected a list of Connection")
-        _set(self, "connections", list(self.connections))
+        ranks = _ranked_modules(modules)
+        _set(self, "modules", {nm: m for name, mod in modules.items() for nm, m in mod.ranked(name).items()})
+        _set(self, "connections", [c for conn in self.connections for c in _ranked_connection(conn, ranks)])
+        if ranks and self.readout is not None:
+            _set(self, "readout", _ranked_readout(self.readout, ranks))
         for ci, conn in enumerate(self.connections):
             cw = f"connections[{ci}]"
             self._check_endpoint(conn.source, f"{cw}.from")
