@@ -3,7 +3,8 @@
 Brian2 2.9 needs numpy < 2, so it lives in its own virtualenv (``make brian2`` creates
 ``.venv-brian2``) and cannot import this package. This module writes the circuits in
 the fully resolved ``evo-circuits/arrays-population`` NPZ (:mod:`evo_circuits.io.npz`:
-every parameter explicit, delays and refractory periods in steps) and the inputs as the
+every parameter explicit, delays and refractory periods in steps; synapses in the sparse
+layout) and the inputs as the
 input-spike NPZ, calls the standalone script :mod:`evo_circuits.brian2_ref` with that
 venv's Python, and reads the spikes back. Used by the agreement tests and the benchmark; users
 can call it to cross-check their own circuits.
@@ -85,7 +86,7 @@ def run_brian2(circuits: Circuit | Sequence[Circuit] | Sequence[dict], inputs: I
         work = Path(workdir) if workdir is not None else Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         cpath, ipath, opath, tpath = (work / n for n in ("circuits.npz", "inputs.npz", "spikes.npz", "timing.json"))
-        save_population(circuits, cpath)
+        save_population(circuits, cpath, layout="sparse")  # memory grows with synapses, not neurons^2
         inputs.save(ipath)
         cmd = [str(py), str(RUNNER), "--circuits", str(cpath), "--inputs", str(ipath), "--out", str(opath),
                "--mode", mode, "--timing", str(tpath), "--build-dir", str(work / f"build_{mode}")]
@@ -104,6 +105,6 @@ def _check_supported(circuits: Sequence[Circuit]) -> None:
     for k, c in enumerate(circuits):
         if c.n_neurons == 0:
             raise EvoCircuitsError(f"run_brian2: circuit {k} has no neurons")
-        if np.any((c.weights > 0) & (c.p_release != 1.0)):
+        if np.any(c.synapses.p_release != 1.0):
             raise EvoCircuitsError(f"run_brian2: circuit {k}: release probabilities < 1 are not supported by the "
                                    "Brian2 reference (release is stochastic otherwise)")

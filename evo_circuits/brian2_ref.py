@@ -12,7 +12,7 @@ runs in its own virtualenv (Brian2 needs numpy<2)::
         [--mode runtime|cpp_standalone] [--timing T.json] [--build-dir DIR]
 
 It reads numbers only: ``C.npz`` is the fully resolved ``evo-circuits/arrays-population``
-form (``docs/formats.md``) that :mod:`evo_circuits.brian2_bridge` writes with
+form (``docs/formats.md``; each circuit in the dense or the sparse layout) that :mod:`evo_circuits.brian2_bridge` writes with
 :func:`evo_circuits.io.npz.save_population` — every neuron parameter explicit, delays
 and refractory periods in whole steps, signed weights — so no default or rounding rule
 of the circuit format is repeated here. ``IN.npz`` is the input-spike NPZ.
@@ -107,6 +107,22 @@ class SynapseTable:
                    np.where(depressed, u, np.nan),
                    np.where(depressed, arrays["std_tau_rec"][rows][src, post], np.nan))
 
+    @classmethod
+    def from_sparse(cls, arrays: dict[str, np.ndarray], rows: slice) -> "SynapseTable":
+        """The synapses of some source rows of a circuit's sparse (``syn_*``) arrays.
+
+        The table is sorted by (source row, post), so the order is that of
+        :meth:`from_rows` on the same circuit's dense matrices.
+        """
+        pre = arrays["syn_pre"].astype(np.int64)
+        lo = rows.start or 0
+        m = (pre >= lo) & (pre < (np.inf if rows.stop is None else rows.stop))
+        u = arrays["syn_std_u"][m]
+        depressed = u > 0
+        return cls(pre[m] - lo, arrays["syn_post"][m].astype(np.int64), np.abs(arrays["syn_weight"][m]),
+                   arrays["syn_delay"][m].astype(np.int64), np.where(depressed, u, np.nan),
+                   np.where(depressed, arrays["syn_std_tau_rec"][m], np.nan))
+
     @property
     def has_std(self) -> np.ndarray:
         """Boolean mask of synapses with short-term depression."""
@@ -171,9 +187,9 @@ def load_circuits(path: str) -> tuple[list[Circuit], float, str]:
         n_in = int(arrays["n_inputs"])
         params = {str(name): arrays["params"][:, j] for j, name in enumerate(arrays["param_names"])}
         params["refractory_steps"] = arrays["refractory_steps"].astype(np.float64)
+        table = SynapseTable.from_sparse if "syn_pre" in arrays else SynapseTable.from_rows
         circuits.append(Circuit(n_in, arrays["types"] > 0, params,
-                                SynapseTable.from_rows(arrays, slice(n_in, None)),
-                                SynapseTable.from_rows(arrays, slice(0, n_in))))
+                                table(arrays, slice(n_in, None)), table(arrays, slice(0, n_in))))
     return circuits, float(data["dt_ms"]), str(data["synapse_model"])
 
 

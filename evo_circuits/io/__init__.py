@@ -6,7 +6,7 @@ format     save    load    module
 json       yes     yes     :mod:`.json`: the lossless native format (``docs/formats.md``)
 graphml    yes     yes     :mod:`.graphml`: the networkx view; ``metadata`` is not carried
 nir        yes     yes     :mod:`.nir`: NIR graph (HDF5, ``pip install nir``), two flavours
-npz        yes     no      :mod:`.npz`: the arrays of :func:`to_arrays`
+npz        yes     yes     :mod:`.npz`: the arrays of :func:`to_arrays` (dense or sparse layout)
 =========  ======  ======  ================================================================
 
 Loading never runs code from a file: the format is told from the content (the suffix
@@ -25,17 +25,18 @@ from pathlib import Path
 from ..circuit import Circuit
 from ..errors import FormatError
 from . import graphml, json, nir, npz
-from .caps import IMPORT_CAPS, MAX_FILE_BYTES, MAX_INPUTS, MAX_NEURONS, MAX_NIR_VALUES, check_file, check_size
+from .caps import (IMPORT_CAPS, MAX_FILE_BYTES, MAX_INPUTS, MAX_NEURONS, MAX_NIR_VALUES, MAX_SYNAPSES, check_file,
+                   check_size)
 from .json import dumps, from_dict, loads, to_dict
 from .nir import NIRApproximationWarning, from_nir, to_nir
 from .npz import population_arrays, to_arrays
 
 #: Formats :func:`save` writes and :func:`load` reads.
 SAVE_FORMATS = ("json", "graphml", "npz", "nir")
-LOAD_FORMATS = ("json", "graphml", "nir")
+LOAD_FORMATS = ("json", "graphml", "nir", "npz")
 
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
-_READERS = {"json": json.load, "graphml": graphml.load, "nir": nir.load}
+_READERS = {"json": json.load, "graphml": graphml.load, "nir": nir.load, "npz": npz.load}
 _WRITERS = {"json": json.save, "graphml": graphml.save, "npz": npz.save, "nir": nir.save}
 
 
@@ -44,7 +45,7 @@ def detect_format(path: str | os.PathLike) -> str:
 
     Returns
     -------
-    {"json", "graphml", "nir"}
+    {"json", "graphml", "nir", "npz"}
 
     Raises
     ------
@@ -60,14 +61,13 @@ def detect_format(path: str | os.PathLike) -> str:
         raise FormatError(f"{path}: looks like a Python pickle; pickle files are never loaded "
                           "(use circuit JSON, GraphML or NIR)")
     if head.startswith(b"PK\x03\x04"):
-        raise FormatError(f"{path}: looks like a ZIP/NPZ archive; NPZ is export-only "
-                          "(import circuit JSON, GraphML or NIR)")
+        return "npz"  # read by the hardened NPZ reader: arrays only, never pickles
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if text[:1] in (b"{", b"["):  # a top-level array is JSON too; the reader names the problem
         return "json"
     if text.startswith(b"<"):
         return "graphml"
-    raise FormatError(f"{path}: unrecognised file (expected circuit JSON, GraphML or NIR/HDF5)")
+    raise FormatError(f"{path}: unrecognised file (expected circuit JSON, GraphML, NIR/HDF5 or NPZ)")
 
 
 def format_from_suffix(path: str | os.PathLike) -> str:
@@ -80,15 +80,15 @@ def format_from_suffix(path: str | os.PathLike) -> str:
 
 
 def load(path: str | os.PathLike, format: str | None = None, *, max_neurons: int | None = None,
-         max_inputs: int | None = None, max_bytes: int | None = None) -> Circuit:
-    """Read a circuit from circuit JSON, GraphML or NIR, refusing hostile or oversized files.
+         max_inputs: int | None = None, max_synapses: int | None = None, max_bytes: int | None = None) -> Circuit:
+    """Read a circuit from circuit JSON, GraphML, NIR or NPZ, refusing hostile or oversized files.
 
     Parameters
     ----------
     path : str or PathLike
-    format : {"json", "graphml", "nir"}, optional
+    format : {"json", "graphml", "nir", "npz"}, optional
         Default: told from the file's content; if given, the content must agree.
-    max_neurons, max_inputs, max_bytes : int, optional
+    max_neurons, max_inputs, max_synapses, max_bytes : int, optional
         Size caps checked before anything is allocated (default: none; the motif library
         reads with ``**IMPORT_CAPS``).
 
@@ -106,7 +106,8 @@ def load(path: str | os.PathLike, format: str | None = None, *, max_neurons: int
     detected = detect_format(path)
     if format is not None and format != detected:
         raise FormatError(f"{path}: the content looks like {detected}, not {format}")
-    return _READERS[detected](path, max_neurons=max_neurons, max_inputs=max_inputs, max_bytes=max_bytes)
+    return _READERS[detected](path, max_neurons=max_neurons, max_inputs=max_inputs, max_synapses=max_synapses,
+                              max_bytes=max_bytes)
 
 
 def save(circuit: Circuit, path: str | os.PathLike, format: str | None = None, **options) -> Path:
@@ -143,7 +144,7 @@ def save(circuit: Circuit, path: str | os.PathLike, format: str | None = None, *
 
 
 __all__ = [
-    "IMPORT_CAPS", "LOAD_FORMATS", "MAX_FILE_BYTES", "MAX_INPUTS", "MAX_NEURONS", "MAX_NIR_VALUES",
+    "IMPORT_CAPS", "LOAD_FORMATS", "MAX_FILE_BYTES", "MAX_INPUTS", "MAX_NEURONS", "MAX_NIR_VALUES", "MAX_SYNAPSES",
     "NIRApproximationWarning", "SAVE_FORMATS", "check_size", "detect_format", "dumps", "format_from_suffix",
     "from_dict", "from_nir", "load", "loads", "population_arrays", "save",
     "to_arrays", "to_dict", "to_nir",

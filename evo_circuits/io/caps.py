@@ -1,9 +1,9 @@
 """Size caps of the file readers, checked before anything is allocated.
 
-Circuits are dense ``(n_inputs + n) x n`` matrices, so a few bytes of a hostile file
-(``"n_inputs": 1e9``, a GraphML with a million nodes) could otherwise claim gigabytes.
-Every circuit reader takes ``max_neurons``, ``max_inputs`` and ``max_bytes`` (``None``:
-no cap). The motif library and ``motifs import`` read with :data:`IMPORT_CAPS`; the
+A circuit's memory grows with its neurons, input channels and synapses (the synapse
+table, about 44 bytes a synapse), so a few bytes of a hostile file (``"n_inputs": 1e9``)
+could otherwise claim gigabytes. Every circuit reader takes ``max_neurons``,
+``max_inputs``, ``max_synapses`` and ``max_bytes`` (``None``: no cap). The motif library and ``motifs import`` read with :data:`IMPORT_CAPS`; the
 other commands read circuits with :func:`file_caps`; loading a circuit by path in Python
 (``evo_circuits.load``) is uncapped unless the caller asks.
 
@@ -19,20 +19,23 @@ from pathlib import Path
 
 from ..errors import FormatError
 
-#: Import caps: about 16 MB per matrix at the caps (motifs are small circuits).
+#: Import caps (motifs are small circuits).
 MAX_NEURONS = 1000
 MAX_INPUTS = 1000
+MAX_SYNAPSES = 2_000_000
 MAX_FILE_BYTES = 32 * 2**20
 #: Most numeric values read from one NIR file (all datasets together).
 MAX_NIR_VALUES = 8_000_000
 
 #: Keyword arguments of every reader for the motif library's caps.
-IMPORT_CAPS: dict[str, int] = {"max_neurons": MAX_NEURONS, "max_inputs": MAX_INPUTS, "max_bytes": MAX_FILE_BYTES}
+IMPORT_CAPS: dict[str, int] = {"max_neurons": MAX_NEURONS, "max_inputs": MAX_INPUTS, "max_synapses": MAX_SYNAPSES,
+                               "max_bytes": MAX_FILE_BYTES}
 
 #: Caps of the command line, by name; ``EVO_CIRCUITS_MAX_<NAME>`` overrides one.
 DEFAULT_CAPS: dict[str, int] = {
-    "neurons": 4096,             # circuits given to simulate/validate/convert/score/train:
-    "inputs": 4096,              # at most ~270 MB per dense (n_inputs + n) x n float matrix
+    "neurons": 100_000,          # circuits given to simulate/validate/convert/score/train/assemble
+    "inputs": 100_000,
+    "synapses": 2**25,           # ~1.5 GB of synapse table (44 bytes a synapse)
     "circuit_bytes": 256 * 2**20,
     "text_bytes": 256 * 2**20,   # TOML/JSON configs, specs, run-folder files, checkpoints
     "npz_bytes": 2 * 2**30,      # all arrays of one NPZ, decompressed
@@ -64,20 +67,24 @@ def cap(name: str) -> int:
 
 def file_caps() -> dict[str, int]:
     """Keyword arguments of the circuit readers for a circuit named on the command line."""
-    return {"max_neurons": cap("neurons"), "max_inputs": cap("inputs"), "max_bytes": cap("circuit_bytes")}
+    return {"max_neurons": cap("neurons"), "max_inputs": cap("inputs"), "max_synapses": cap("synapses"),
+            "max_bytes": cap("circuit_bytes")}
 
 
 def check_size(n_neurons: int, n_inputs: int, where: str = "circuit", *,
-               max_neurons: int | None = MAX_NEURONS, max_inputs: int | None = MAX_INPUTS) -> None:
+               max_neurons: int | None = MAX_NEURONS, max_inputs: int | None = MAX_INPUTS,
+               n_synapses: int = 0, max_synapses: int | None = None) -> None:
     """Refuse a circuit larger than the caps before anything is allocated.
 
     Parameters
     ----------
     n_neurons, n_inputs : int
         The sizes the file claims.
+    n_synapses : int
+        The number of synapses the file claims (0 if not known yet).
     where : str
         Prefix of the error message (file or field); empty for none.
-    max_neurons, max_inputs : int or None
+    max_neurons, max_inputs, max_synapses : int or None
         Caps; ``None`` checks nothing.
 
     Raises
@@ -90,6 +97,9 @@ def check_size(n_neurons: int, n_inputs: int, where: str = "circuit", *,
                           "(docs/formats.md, Limits)")
     if max_inputs is not None and n_inputs > max_inputs:
         raise FormatError(f"{prefix}{n_inputs:,} input channels is more than the cap of {max_inputs:,} "
+                          "(docs/formats.md, Limits)")
+    if max_synapses is not None and n_synapses > max_synapses:
+        raise FormatError(f"{prefix}{n_synapses:,} synapses is more than the cap of {max_synapses:,} "
                           "(docs/formats.md, Limits)")
 
 

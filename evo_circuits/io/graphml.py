@@ -32,7 +32,7 @@ def save(circuit: Circuit, path: str | os.PathLike) -> None:
 
 
 def load(path: str | os.PathLike, *, max_neurons: int | None = None, max_inputs: int | None = None,
-         max_bytes: int | None = None) -> Circuit:
+         max_synapses: int | None = None, max_bytes: int | None = None) -> Circuit:
     """Read a circuit written by :func:`save`; the caps as in :func:`evo_circuits.io.load`.
 
     Raises
@@ -65,7 +65,8 @@ def load(path: str | os.PathLike, *, max_neurons: int | None = None, max_inputs:
     n_in_attr = g.graph.get("n_inputs", n_in_nodes)
     if isinstance(n_in_attr, bool) or not isinstance(n_in_attr, (int, np.integer)):
         raise FormatError(f"{path}: graph attribute 'n_inputs' must be an integer, got {n_in_attr!r}")
-    check_size(n, max(int(n_in_attr), n_in_nodes), str(path), max_neurons=max_neurons, max_inputs=max_inputs)
+    check_size(n, max(int(n_in_attr), n_in_nodes), str(path), max_neurons=max_neurons, max_inputs=max_inputs,
+               n_synapses=g.number_of_edges(), max_synapses=max_synapses)
     idx = sorted(d.get("index") for _, d in g.nodes(data=True) if d.get("kind") == "input")
     if idx != list(range(int(n_in_attr))):
         raise FormatError(f"{path}: input nodes must have 'index' 0..{int(n_in_attr) - 1} "

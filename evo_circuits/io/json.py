@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..circuit import MAX_DELAY_STEPS, Circuit, type_codes
+from ..circuit import MAX_DELAY_STEPS, Circuit, Synapses, type_codes
 from ..errors import CircuitError, FormatError
 from ..model import DEFAULT_DT_MS, DT_RANGE_MS, NEURON_PARAMS, SYNAPSE_MODELS, TYPE_DEFAULTS, TYPE_NAMES
 from .atomic import write_text
@@ -49,17 +49,18 @@ def to_dict(c: Circuit) -> dict:
                 entry[name] = float(c.params[i, k])
         neurons.append(entry)
     input_syn, syn = [], []
-    for pre, post in zip(*np.nonzero(c.weights)):
-        entry = {"post": int(post), "weight": float(c.weights[pre, post]),
-                 "delay_ms": _steps_to_ms(int(c.delays[pre, post]), c.dt_ms)}
-        if c.p_release[pre, post] != 1.0:
-            entry["p_release"] = float(c.p_release[pre, post])
-        if c.std_u[pre, post] > 0:
-            entry["std"] = {"U": float(c.std_u[pre, post]), "tau_rec": float(c.std_tau_rec[pre, post])}
+    t = c.synapses
+    for pre, post, w, d, p, u, tau in zip(t.pre.tolist(), t.post.tolist(), t.weight.tolist(), t.delay.tolist(),
+                                          t.p_release.tolist(), t.std_u.tolist(), t.std_tau_rec.tolist()):
+        entry = {"post": post, "weight": w, "delay_ms": _steps_to_ms(d, c.dt_ms)}
+        if p != 1.0:
+            entry["p_release"] = p
+        if u > 0:
+            entry["std"] = {"U": u, "tau_rec": tau}
         if pre < c.n_inputs:
-            input_syn.append({"channel": int(pre), **entry})
+            input_syn.append({"channel": pre, **entry})
         else:
-            syn.append({"pre": int(pre - c.n_inputs), **entry})
+            syn.append({"pre": pre - c.n_inputs, **entry})
     return {
         "format": FORMAT,
         "version": VERSION,
@@ -101,7 +102,7 @@ def _steps_to_ms(steps: int, dt: float) -> float:
 
 # ---------------------------------------------------------------------------- reading
 def load(path: str | os.PathLike, *, max_neurons: int | None = None, max_inputs: int | None = None,
-         max_bytes: int | None = None) -> Circuit:
+         max_synapses: int | None = None, max_bytes: int | None = None) -> Circuit:
     """Read circuit JSON from ``path``; the caps as in :func:`evo_circuits.io.load`.
 
     Raises
@@ -115,11 +116,11 @@ def load(path: str | os.PathLike, *, max_neurons: int | None = None, max_inputs:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise FormatError(f"{path}: not UTF-8 text (expected circuit JSON)") from None
-    return loads(text, where=str(path), max_neurons=max_neurons, max_inputs=max_inputs)
+    return loads(text, where=str(path), max_neurons=max_neurons, max_inputs=max_inputs, max_synapses=max_synapses)
 
 
 def loads(text: str, *, where: str | None = None, max_neurons: int | None = None,
-          max_inputs: int | None = None, max_bytes: int | None = None) -> Circuit:
+          max_inputs: int | None = None, max_synapses: int | None = None, max_bytes: int | None = None) -> Circuit:
     """Parse circuit JSON text (see :func:`load`).
 
     Parameters
@@ -127,7 +128,7 @@ def loads(text: str, *, where: str | None = None, max_neurons: int | None = None
     text : str
     where : str, optional
         What the text is (a path, ``"library entry 3"``); prefixes every error message.
-    max_neurons, max_inputs, max_bytes : int, optional
+    max_neurons, max_inputs, max_synapses, max_bytes : int, optional
         Size caps (``max_bytes`` counts characters of ``text``).
     """
     prefix = f"{where}: " if where else ""
@@ -142,7 +143,7 @@ def loads(text: str, *, where: str | None = None, max_neurons: int | None = None
     except ValueError as exc:  # not JSON, or an integer with more digits than Python converts
         raise FormatError(f"{prefix}not valid JSON ({str(exc).splitlines()[0]})") from None
     try:
-        return from_dict(data, max_neurons=max_neurons, max_inputs=max_inputs)
+        return from_dict(data, max_neurons=max_neurons, max_inputs=max_inputs, max_synapses=max_synapses)
     except FormatError as exc:
         raise FormatError(f"{prefix}{exc}") from None
 
@@ -151,14 +152,15 @@ def _reject_constant(name: str) -> None:
     raise FormatError(f"{name} is not allowed in circuit JSON (numbers must be finite)")
 
 
-def from_dict(data: Any, *, max_neurons: int | None = None, max_inputs: int | None = None) -> Circuit:
+def from_dict(data: Any, *, max_neurons: int | None = None, max_inputs: int | None = None,
+              max_synapses: int | None = None) -> Circuit:
     """Validate a circuit-JSON dict and build the :class:`Circuit` it describes.
 
     Parameters
     ----------
     data : dict
         Decoded circuit JSON.
-    max_neurons, max_inputs : int, optional
+    max_neurons, max_inputs, max_synapses : int, optional
         Size caps, checked before anything is allocated.
 
     Raises
@@ -169,9 +171,10 @@ def from_dict(data: Any, *, max_neurons: int | None = None, max_inputs: int | No
     if not isinstance(data, dict):
         raise FormatError(f"circuit JSON: expected an object at top level, got {type(data).__name__}")
     neurons, n_in = data.get("neurons"), data.get("n_inputs", 0)
+    n_syn = sum(len(v) for v in (data.get("input_synapses"), data.get("synapses")) if isinstance(v, list))
     check_size(len(neurons) if isinstance(neurons, list) else 0,
                n_in if isinstance(n_in, int) and not isinstance(n_in, bool) else 0, "",
-               max_neurons=max_neurons, max_inputs=max_inputs)
+               max_neurons=max_neurons, max_inputs=max_inputs, n_synapses=n_syn, max_synapses=max_synapses)
     if data.get("format") != FORMAT:
         raise FormatError(f"format: expected {FORMAT!r}, got {data.get('format')!r}")
     if data.get("version") != VERSION or isinstance(data.get("version"), bool):
@@ -213,10 +216,9 @@ def from_dict(data: Any, *, max_neurons: int | None = None, max_inputs: int | No
     outputs = _get(data, "outputs", list, [], "outputs")
     outputs = [_integer(o, f"outputs[{j}]") for j, o in enumerate(outputs)]
 
-    shape = (n_in + n, n)
-    arrays = {k: np.zeros(shape) for k in ("weights", "p_release", "std_u", "std_tau_rec")}
-    arrays["p_release"][:] = 1.0
-    delays = np.zeros(shape, np.int64)
+    # one list per field of the synapse table: memory grows with synapses, not neurons^2
+    cols: tuple[list, ...] = ([], [], [], [], [], [], [])
+    seen: set[int] = set()
     for key, pre_key, n_pre, offset in (("input_synapses", "channel", n_in, 0), ("synapses", "pre", n, n_in)):
         for j, s in enumerate(_get(data, key, list, [], key)):
             where = f"{key}[{j}]"
@@ -233,16 +235,16 @@ def from_dict(data: Any, *, max_neurons: int | None = None, max_inputs: int | No
             if not 0 <= post < n:
                 raise FormatError(f"{where}.post: neuron index {post} out of range [0, {n})")
             row = offset + pre
-            if arrays["weights"][row, post] > 0:
+            if row * n + post in seen:
                 raise FormatError(f"{where}: duplicate synapse {pre_key} {pre} -> post {post}")
             w = _number(s["weight"], f"{where}.weight")
             if not w > 0:
                 raise FormatError(f"{where}.weight: expected a magnitude > 0 (the sign comes from the "
                                   f"presynaptic type; omit absent synapses), got {w}")
-            arrays["weights"][row, post] = w
-            delays[row, post] = delay_steps(_number(s.get("delay_ms", 0.0), f"{where}.delay_ms"), dt,
-                                            f"{where}.delay_ms")
-            arrays["p_release"][row, post] = _number(s.get("p_release", 1.0), f"{where}.p_release")
+            seen.add(row * n + post)
+            delay = delay_steps(_number(s.get("delay_ms", 0.0), f"{where}.delay_ms"), dt, f"{where}.delay_ms")
+            p_rel = _number(s.get("p_release", 1.0), f"{where}.p_release")
+            u = tau = 0.0
             if "std" in s:
                 std = s["std"]
                 if not isinstance(std, dict):
@@ -254,14 +256,22 @@ def from_dict(data: Any, *, max_neurons: int | None = None, max_inputs: int | No
                 u = _number(std["U"], f"{where}.std.U")
                 if not 0 < u <= 1:
                     raise FormatError(f"{where}.std.U: expected a number in (0, 1], got {u}")
-                arrays["std_u"][row, post] = u
-                arrays["std_tau_rec"][row, post] = _number(std["tau_rec"], f"{where}.std.tau_rec")
+                tau = _number(std["tau_rec"], f"{where}.std.tau_rec")
+            for col, value in zip(cols, (row, post, w, delay, p_rel, u, tau)):
+                col.append(value)
+    del seen
+    synapses = Synapses(*(np.array(col, dtype=dtype) for col, dtype in zip(cols, _COLUMN_DTYPES)))
     metadata = _get(data, "metadata", dict, {}, "metadata")
     try:
-        return Circuit(types=types, n_inputs=n_in, delays=delays, params=params, outputs=outputs,
-                       dt_ms=dt, synapse_model=model, name=name, metadata=metadata, **arrays)
+        return Circuit(types=types, n_inputs=n_in, synapses=synapses, params=params, outputs=outputs,
+                       dt_ms=dt, synapse_model=model, name=name, metadata=metadata)
     except CircuitError as exc:
         raise FormatError(_json_field_name(str(exc), n_in)) from None
+
+
+#: dtypes of the columns of :class:`Synapses` while reading (rows can exceed int32 only if
+#: the circuit would anyway; the Circuit narrows them after its checks).
+_COLUMN_DTYPES = (np.int64, np.int64, np.float64, np.int64, np.float64, np.float64, np.float64)
 
 
 def delay_steps(delay_ms: float, dt_ms: float, where: str) -> int:

@@ -493,7 +493,7 @@ def _nir_graph_from_tree(tree: dict, path: str | os.PathLike):
 
 
 def load(path: str | os.PathLike, *, max_neurons: int | None = None, max_inputs: int | None = None,
-         max_bytes: int | None = None) -> Circuit:
+         max_synapses: int | None = None, max_bytes: int | None = None) -> Circuit:
     """Read a ``.nir`` file (HDF5) and convert it with :func:`from_nir`.
 
     The caps are those of :func:`evo_circuits.io.load`; the values read are always
@@ -507,7 +507,7 @@ def load(path: str | os.PathLike, *, max_neurons: int | None = None, max_inputs:
     check_file(path, max_bytes)
     graph = _nir_graph_from_tree(_read_hdf5_tree(path), path)
     try:
-        return from_nir(graph, max_neurons=max_neurons, max_inputs=max_inputs)
+        return from_nir(graph, max_neurons=max_neurons, max_inputs=max_inputs, max_synapses=max_synapses)
     except FormatError as exc:
         raise FormatError(f"{path}: {exc}") from None
 
@@ -529,7 +529,8 @@ def _vector(value: Any, n: int, what: str) -> np.ndarray:
     return arr
 
 
-def from_nir(graph, *, max_neurons: int | None = None, max_inputs: int | None = None) -> Circuit:
+def from_nir(graph, *, max_neurons: int | None = None, max_inputs: int | None = None,
+             max_synapses: int | None = None) -> Circuit:
     """Convert a ``nir.NIRGraph`` to a circuit.
 
     Accepts both layouts written by :func:`to_nir` and, more generally, one spiking
@@ -584,7 +585,9 @@ def from_nir(graph, *, max_neurons: int | None = None, max_inputs: int | None = 
     if len(inputs) > 1:
         raise FormatError(f"expected at most one Input node, found {len(inputs)}")
     n_in = int(np.prod(nodes[inputs[0]].input_type["input"])) if inputs else 0
-    check_size(n, n_in, "NIR graph", max_neurons=max_neurons, max_inputs=max_inputs)
+    # NIR projections are dense matrices: (n_in + n) * n bounds the synapses they can hold
+    check_size(n, n_in, "NIR graph", max_neurons=max_neurons, max_inputs=max_inputs,
+               n_synapses=min((n_in + n) * n, MAX_NIR_VALUES), max_synapses=max_synapses)
     if n == 0:
         raise FormatError("the neuron population is empty")
     preds: dict[str, list[str]] = {k: [] for k in nodes}
