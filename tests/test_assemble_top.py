@@ -89,3 +89,17 @@ def test_top_k_name_taken_and_too_few_motifs(library):
         assemble(small_spec(motif="task:order", top=4), library=lib)
     with pytest.raises(AssemblyError, match="top"):
         AssemblySpec.from_dict({**small_spec(), "modules": {"pop": {"neurons": 3, "top": 2}}})
+
+
+def test_ranks_by_the_score_on_a_fitness_spec_name(tmp_path):
+    # A discovery campaign stores cores under the task family and the fitness spec's name;
+    # "task:SPEC#k" must rank them by their score on that spec, not by occurrences.
+    from evo_circuits.assemble import top_motifs
+
+    lib = MotifLibrary(tmp_path / "lib.db")
+    low, _ = lib.add(named_motif("coincidence-detector"), task="itd", fitness="itd_bench", score=0.7)
+    lib.add(named_motif("coincidence-detector"), task="itd", fitness="itd_bench", score=0.6)  # occurs twice
+    high, _ = lib.add(named_motif("jeffress-delay-line"), task="itd", fitness="itd_bench", score=0.9)
+    ranked = top_motifs(lib, "itd_bench")
+    assert [(e.id, e.best_score) for e in ranked] == [(high, 0.9), (low, 0.7)]
+    assert [e.id for e in top_motifs(lib, "itd")] == [high, low]

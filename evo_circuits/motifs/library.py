@@ -617,10 +617,14 @@ class MotifLibrary:
             best: dict[int, dict[str, float | None]] = {}
             for r in cur.execute("SELECT motif_id, task, max(score) AS best FROM scores GROUP BY motif_id, task"):
                 best.setdefault(r["motif_id"], {})[r["task"]] = r["best"]
+            # The best score on ``task`` as the filter reads it: a family or a fitness spec's name.
+            on_task = {} if task is None else {r["motif_id"]: r["best"] for r in cur.execute(
+                "SELECT motif_id, max(score) AS best FROM scores WHERE task = ? OR fitness = ? GROUP BY motif_id",
+                (task, task))}
         out = []
         for r in rows:
             tasks = best.get(r["id"], {})
-            score = tasks.get(task) if task is not None else _best(tasks.values())
+            score = on_task.get(r["id"]) if task is not None else _best(tasks.values())
             if min_score is not None and (score is None or score < min_score):
                 continue
             if parse:
