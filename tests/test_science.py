@@ -95,6 +95,28 @@ def test_frozen_prior_freezes_only_motif_internals():
     np.testing.assert_array_equal(mask, asm.mask)
 
 
+def test_frozen_prior_freezes_the_motifs_port_synapses_too():
+    # A Jeffress line's motif is its delayed input synapses: no synapse inside a copy.
+    asm = assemble(small_spec(motif="jeffress-delay-line"))
+    c, own = asm.circuit, asm.motif_synapses
+    ds = asm.neurons("ds")
+    assert (motif_internal(c) & asm.mask).sum() == 0
+    assert own.sum() == 4 * 6 and own[:c.n_inputs][:, ds].sum() == 4 * 6      # 6 port synapses per copy
+    _, _, tr = frozen_prior(c, asm.mask, asm.trainable, own)
+    np.testing.assert_array_equal(tr, asm.trainable & ~own)
+    # a motif with internal synapses: they are among its own, with its port synapses
+    asm = assemble(small_spec())
+    inside = motif_internal(asm.circuit) & asm.mask
+    assert inside.any() and (inside <= asm.motif_synapses).all()
+    assert asm.motif_synapses.sum() > inside.sum()
+    # compare takes them from a network factory's fourth element
+    data = SpikeTrainDataset(np.zeros((4, 20, 8), np.uint8), np.arange(4) % 2, 2, dt_ms=0.1)
+    res = compare(lambda seed: (asm.circuit, asm.mask, asm.trainable, asm.motif_synapses), data, data,
+                  TrainConfig(epochs=0, readout="membrane"), seeds=1, controls="frozen")
+    sizes = res.extras["sizes"]
+    assert sizes["frozen"]["trainable"] == int((asm.trainable & ~asm.motif_synapses).sum())
+
+
 def test_compare_with_every_control_and_significance():
     asm = assemble(small_spec())
     rng = np.random.default_rng(0)

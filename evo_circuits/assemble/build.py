@@ -45,6 +45,7 @@ class _Builder:
         self.mask = np.zeros(shape, bool)
         self.trainable = np.zeros(shape, bool)
         self.origin = np.full(shape, -2, np.int64)  # -2 none, -1 module internal, k connection k
+        self.motif_own = np.zeros(shape, bool)  # the motifs' own synapses: internal, and port fan-outs at port weight
         self.types = np.zeros(n, np.int8)
         self.params = np.zeros((n, len(NEURON_PARAMS)))
         self.module = np.zeros(n, np.int64)
@@ -72,6 +73,7 @@ class _Builder:
                 self.mask[rows, cols] = True
                 self.trainable[rows, cols] = mod.trainable
                 self.origin[rows, cols] = -1
+                self.motif_own[rows, cols] = mod.kind == "motif"
 
     def describe_row(self, row: int) -> str:
         if row < self.n_in:
@@ -174,6 +176,7 @@ def _connect(b: _Builder, ci: int, conn: Connection, modules: dict[str, Resolved
             b.mask[row, post] = True
             b.trainable[row, post] = trainable
             b.origin[row, post] = ci
+            b.motif_own[row, post] = port_weights
             created += 1
     n_cand = len(cand)
     return {
@@ -311,7 +314,7 @@ def assemble(spec: AssemblySpec | dict | str | os.PathLike, *,
                     local=b.local, delays=np.where(b.mask, b.delays, 0), p_release=np.where(b.mask, b.p_release, 1.0),
                     module_names=module_names, input_names=spec.input_names, readout=list(readout),
                     modules=module_info, connections=summaries, warnings=warnings, seed=seed,
-                    delays_rounded=sum(m.rounded * m.copies for m in mods))
+                    delays_rounded=sum(m.rounded * m.copies for m in mods), motif_synapses=b.motif_own & b.mask)
 
 
 def _readout(spec: AssemblySpec, modules: dict[str, ResolvedModule]) -> list[int]:

@@ -67,6 +67,11 @@ class Assembly:
     seed : int
     delays_rounded : int
         Motif delays that were rounded to whole steps of the network's ``dt_ms``.
+    motif_synapses : ndarray of bool or None
+        The motifs' own synapses (shape of ``mask``): those inside each copy, and those a
+        connection to a motif's input ports made with the port's own weight and delay
+        (``weight = "port"``) — the motif as it came, which the frozen-prior control of
+        ``compare`` freezes.
     """
 
     circuit: Circuit
@@ -85,6 +90,7 @@ class Assembly:
     warnings: list[str] = field(default_factory=list)
     seed: int = 0
     delays_rounded: int = 0
+    motif_synapses: np.ndarray | None = None
 
     @property
     def exists(self) -> np.ndarray:

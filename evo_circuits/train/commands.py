@@ -134,7 +134,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
     def network(seed: int):
         asm = assemblies[seed]
-        return asm.circuit, asm.mask, asm.trainable
+        return asm.circuit, asm.mask, asm.trainable, asm.motif_synapses
 
     train_data, test_data = _data(args, first.circuit.dt_ms)
     name = spec.name if spec.name is not None else Path(args.spec).stem
@@ -240,7 +240,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--controls", default="twin",
                    help="comma-separated arms besides the assembly: twin (random twin), layered (random wiring "
                         "inside each module), plain (inputs -> hidden -> readout, same trainable count), frozen "
-                        "(motif internals frozen), unconstrained or nodale (the plain network trained without "
+                        "(the motifs' own synapses frozen), unconstrained or nodale (the plain network trained without "
                         "Dale's law); default twin")
     s.add_argument("--threshold", type=float, default=None,
                    help="accuracy of 'epochs to threshold' (default: 90%% of the best arm's mean final accuracy)")

@@ -8,7 +8,7 @@ data and budget:
 arm           network
 ============= =====================================================================
 assembled     the assembly; motifs are the initialisation, everything trainable
-frozen        the assembly with its motifs' internal synapses frozen (fixed prior)
+frozen        the assembly with its motifs' own synapses frozen (fixed prior)
 random        the random twin: the same synapses scattered over all neurons
 layered       the same modules and block synapse counts, random wiring in each block
 plain         inputs → one hidden E/I layer → readout, same neurons and trainable count
@@ -49,7 +49,7 @@ NO_DALE_ARMS = ("unconstrained",)
 #: One line per arm, for tables and plots.
 ARM_DESCRIPTIONS = {
     "assembled": "the assembly (motifs as initialisation)",
-    "frozen": "the assembly, motif internals frozen (fixed prior)",
+    "frozen": "the assembly, the motifs' own synapses frozen (fixed prior)",
     "random": "random twin: same synapses scattered over all neurons",
     "layered": "layered control: same modules and block counts, random wiring inside",
     "plain": "plain Dale network: inputs -> hidden E/I -> readout, same trainable count",
@@ -208,11 +208,12 @@ def input_rate(data: SpikeDataset, n_samples: int = 256) -> float:
     return float(np.asarray(data.batch(idx), float).mean()) if len(idx) else 0.0
 
 
-NetworkFactory = Callable[[int], tuple[Circuit, "np.ndarray | None", "np.ndarray | None"]]
+NetworkFactory = Callable[[int], tuple]  # seed -> (circuit, mask, trainable[, motif synapses])
 
 
 def _arms(circuit: Circuit, mk: np.ndarray | None, tr: np.ndarray | None, arms: list[str], seed: int,
-          rate: float) -> dict[str, tuple[Circuit, np.ndarray | None, np.ndarray | None]]:
+          rate: float, prior: np.ndarray | None = None) -> dict[str, tuple[Circuit, np.ndarray | None,
+                                                                            np.ndarray | None]]:
     """The assembled network and the controls ``arms`` built from it for one seed."""
     mask = circuit.weights > 0 if mk is None else np.asarray(mk, bool)
     trainable = mask if tr is None else np.asarray(tr, bool) & mask
@@ -225,21 +226,23 @@ def _arms(circuit: Circuit, mk: np.ndarray | None, tr: np.ndarray | None, arms: 
         elif arm in ("plain", "unconstrained"):  # the same network: only the training differs
             out[arm] = plain_like(circuit, int(trainable.sum()), seed=seed, input_rate=max(rate, 1e-3))
         elif arm == "frozen":
-            out[arm] = frozen_prior(circuit, mask, trainable)
+            out[arm] = frozen_prior(circuit, mask, trainable, prior)
     return out
 
 
 def compare(network: Circuit | NetworkFactory, train_data: SpikeDataset, test_data: SpikeDataset,
             config: TrainConfig | None = None, *, seeds: int | list[int] = 5, mask: np.ndarray | None = None,
-            trainable: np.ndarray | None = None, controls: str | Sequence[str] = ("twin",),
+            trainable: np.ndarray | None = None, prior: np.ndarray | None = None,
+            controls: str | Sequence[str] = ("twin",),
             threshold: float | None = None, progress: Callable[..., None] | None = None) -> CompareResult:
     """Train the assembled network and its controls with the same budget, over seeds.
 
     Parameters
     ----------
     network : Circuit or callable
-        The assembled network, or ``network(seed) -> (circuit, mask, trainable)`` that
-        assembles a fresh instance per seed (e.g. ``assemble(spec, seed=base + seed)``).
+        The assembled network, or ``network(seed) -> (circuit, mask, trainable[, prior])``
+        that assembles a fresh instance per seed (e.g. from ``a = assemble(spec,
+        seed=base + seed)``: ``a.circuit, a.mask, a.trainable, a.motif_synapses``).
     train_data, test_data : SpikeDataset
     config : TrainConfig
         Shared settings; its ``seed`` is replaced by each run's seed.
@@ -247,6 +250,9 @@ def compare(network: Circuit | NetworkFactory, train_data: SpikeDataset, test_da
         Number of seeds (0, 1, ...) or the seeds themselves.
     mask, trainable : ndarray of bool, optional
         Structure and trainable set of a fixed ``network`` (the controls get the same counts).
+    prior : ndarray of bool, optional
+        The synapses the ``frozen`` arm freezes, for a fixed ``network`` (an assembly's
+        ``motif_synapses``; default: those inside the motif copies).
     controls : str or sequence of str
         Some of ``twin`` (= ``random``), ``layered``, ``plain``, ``frozen``,
         ``unconstrained`` (= ``nodale``; see the module docstring), as names or one
@@ -277,8 +283,8 @@ def compare(network: Circuit | NetworkFactory, train_data: SpikeDataset, test_da
     sizes: dict[str, dict] = {}
     for k, seed in enumerate(seed_list):
         run_cfg = replace(cfg, seed=seed)
-        circuit, mk, tr = network(seed) if callable(network) else (network, mask, trainable)
-        for key, (c, m_, t_) in _arms(circuit, mk, tr, arms, seed, rate).items():
+        circuit, mk, tr, *extra = network(seed) if callable(network) else (network, mask, trainable, prior)
+        for key, (c, m_, t_) in _arms(circuit, mk, tr, arms, seed, rate, *extra[:1]).items():
             sizes[key] = dict(neurons=c.n_neurons, exc=c.n_exc, inh=c.n_inh, synapses=int((c.weights > 0).sum()),
                               trainable=int(t_.sum()))
             arm_cfg = replace(run_cfg, dale=False) if key in NO_DALE_ARMS else run_cfg

@@ -12,8 +12,10 @@
 * :func:`plain_like` — a **plain Dale network**: inputs → one hidden E/I layer → the
   readout, with the same neurons and as many trainable synapses as the assembly (what a
   modeller would build without motifs);
-* :func:`frozen_prior` — the assembly with its motifs' internal synapses frozen (the
-  motif as a fixed prior, against the default "motif as initialisation").
+* :func:`frozen_prior` — the assembly with its motifs' own synapses frozen (the motif as
+  a fixed prior, against the default "motif as initialisation"): those inside each copy
+  and, given the assembly's ``motif_synapses``, those made through its input ports at
+  the port's weight (a Jeffress line's motif *is* its delayed input synapses).
 
 Every control keeps Dale's law by construction (a synapse's sign is its source's type).
 """
@@ -181,15 +183,25 @@ def motif_internal(circuit: Circuit) -> np.ndarray:
     return out
 
 
-def frozen_prior(circuit: Circuit, mask: np.ndarray | None = None,
-                 trainable: np.ndarray | None = None) -> tuple[Circuit, np.ndarray, np.ndarray]:
-    """The assembly with its motifs' internal synapses frozen: the motif as a fixed prior.
+def frozen_prior(circuit: Circuit, mask: np.ndarray | None = None, trainable: np.ndarray | None = None,
+                 prior: np.ndarray | None = None) -> tuple[Circuit, np.ndarray, np.ndarray]:
+    """The assembly with its motifs' own synapses frozen: the motif as a fixed prior.
+
+    Parameters
+    ----------
+    circuit : Circuit
+    mask, trainable : ndarray of bool, optional
+    prior : ndarray of bool, optional
+        The entries to freeze: an assembly's ``motif_synapses`` (internal and port
+        synapses); default :func:`motif_internal` (what the circuit's metadata tells:
+        the synapses inside the copies only).
 
     Returns
     -------
     circuit, mask, trainable
-        The same circuit and mask; ``trainable`` without :func:`motif_internal` entries.
+        The same circuit and mask; ``trainable`` without the ``prior`` entries.
     """
     mask = circuit.weights > 0 if mask is None else np.asarray(mask, bool)
     trainable = mask if trainable is None else np.asarray(trainable, bool) & mask
-    return circuit, mask, trainable & ~motif_internal(circuit)
+    prior = motif_internal(circuit) if prior is None else np.asarray(prior, bool)
+    return circuit, mask, trainable & ~prior
