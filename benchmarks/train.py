@@ -24,10 +24,21 @@ of the threshold gap), the same readout, loss, optimiser, batch and epochs. Diff
 reaches the membrane in the same step (ours one step later, the simulator's schedule),
 and it integrates by Euler steps where ours uses the exact propagator.
 
+Workload "big" (``--workload big``, issue 15): a network of >= 10,000 neurons assembled
+from motif copies by the project's own assembly spec (:func:`big_spec`): 5,000
+feedforward-inhibition motifs (1 E + 1 I each, the motif's delays rounded to 1-ms steps),
+every motif's input port sampling 16 of the 64 pixels, lateral inhibition between
+neighbouring copies (ring, 4 neighbours each side, p 0.5), and 10 readout neurons each
+sampling 2 % of the motifs' principal cells; about 0.2 % connectivity. It trains
+``--epochs`` (default 1) on the digits workload's data, readout and optimiser, and prints
+training samples/s, peak RSS (whole process and the training phase alone), synapse count
+and test accuracy. ``--copies`` scales it.
+
 Run::
 
     .venv/bin/python benchmarks/train.py [--seeds 3] [--epochs 30] [--dtype float32|float64] [--no-snntorch]
                                          [--eicircuit]
+    .venv/bin/python benchmarks/train.py --workload big [--copies 5000] [--epochs 1] [--seeds 1]
 
 ``--eicircuit`` also trains the same network as :class:`evo_circuits.torch.EICircuit` (PyTorch
 autograd, ``torch.optim.Adam`` on weights in mV with lr and clipping scaled by the threshold
@@ -58,6 +69,72 @@ GAIN = 2.0
 
 def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def rss_mb() -> tuple[float, float]:
+    """Current and peak resident memory of this process (MB), from /proc (Linux)."""
+    vals = {}
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(("VmRSS:", "VmHWM:")):
+                vals[line.split(":")[0]] = float(line.split()[1]) / 1024.0
+    return vals.get("VmRSS", float("nan")), vals.get("VmHWM", peak_mb())
+
+
+def reset_peak_rss() -> bool:
+    """Restart the peak-RSS counter (VmHWM) at the current RSS; False where unsupported."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def big_spec(copies: int, seed: int) -> dict:
+    """Assembly spec of workload "big": ``copies`` feedforward-inhibition motifs + 10 readout."""
+    uniform = lambda lo, hi: {"dist": "uniform", "low": lo, "high": hi}  # noqa: E731
+    return {
+        "name": "big-ffi", "dt_ms": 1.0, "seed": seed, "inputs": N_IN, "readout": "readout",
+        "modules": {"ffi": {"motif": "feedforward-inhibition", "delays": "round", "copies": copies,
+                            "weight_scale": 0.25},
+                    "readout": {"neurons": N_OUT}},
+        "connections": [
+            {"from": "inputs", "to": "ffi.in", "pattern": "all-to-all", "fan_in": 16, "weight": uniform(1.0, 3.0)},
+            {"from": "ffi.I", "to": "ffi.out", "pattern": "lateral", "neighbours": 4, "p": 0.5,
+             "weight": uniform(0.5, 2.0)},
+            {"from": "ffi.out", "to": "readout", "pattern": "all-to-all", "p": 0.02, "weight": uniform(1.5, 3.5)},
+        ],
+    }
+
+
+def run_big(seed: int, epochs: int, dtype: str, slope: float, clip: float, copies: int) -> dict:
+    from evo_circuits.assemble import assemble
+    from evo_circuits.train import BPTT, Readout, TrainableNetwork, TrainConfig, load_digits, train
+
+    tr, te = load_digits(encoding="rate", n_steps=STEPS, seed=seed)
+    # The size cap of circuits (docs/formats.md, Limits) raised for this one network.
+    os.environ["EVO_CIRCUITS_MAX_NEURONS"] = str(max(2 * copies + N_OUT, int(os.environ.get("EVO_CIRCUITS_MAX_NEURONS", 0))))
+    t0 = time.perf_counter()
+    asm = assemble(big_spec(copies, seed))
+    net = TrainableNetwork.from_circuit(asm.circuit, asm.mask, asm.trainable, delays=asm.delays)
+    build_s = time.perf_counter() - t0
+    rss_built, peak_built = rss_mb()
+    # Warm-up: compile (or load from the numba cache) outside the timed loop.
+    BPTT(net, Readout("membrane", gain=GAIN), slope=slope, dtype=np.dtype(dtype)).loss_and_grad(
+        tr.batch(np.arange(8), draw=1), tr.labels[:8])
+    rss_before, _ = rss_mb()
+    exact_phase = reset_peak_rss()
+    cfg = TrainConfig(epochs=epochs, batch_size=BATCH, lr=LR, slope=slope, clip=clip, dtype=dtype, seed=seed,
+                      readout="membrane", gain=GAIN)
+    res = train(net, tr, te, cfg)
+    _, peak_train = rss_mb()
+    c = asm.circuit
+    return dict(samples_per_s=res.samples_per_s, test_acc=res.test_accuracy, init_acc=res.history[0]["test_acc"],
+                seconds=res.train_seconds, curve=res.curve("test_acc").tolist(), peak_mb=peak_mb(),
+                n_neurons=c.n_neurons, n_inputs=c.n_inputs, n_synapses=int(net.n_synapses), sparse=bool(net.sparse),
+                build_s=build_s, rss_built_mb=rss_built, peak_built_mb=peak_built, rss_before_mb=rss_before,
+                peak_train_mb=peak_train if exact_phase else float("nan"))
 
 
 def network(seed: int):
@@ -212,7 +289,9 @@ def run_eicircuit(seed: int, epochs: int, dtype: str, slope: float, clip: float,
 
 
 def child(args) -> int:
-    if args.child == "numba":
+    if args.child == "big":
+        out = run_big(args.seed, args.epochs, args.dtype, args.slope, args.clip, args.copies)
+    elif args.child == "numba":
         out = run_numba(args.seed, args.epochs, args.dtype, args.slope, args.clip)
     elif args.child == "eicircuit":
         out = run_eicircuit(args.seed, args.epochs, args.dtype, args.slope, args.clip, args.threads)
@@ -224,7 +303,8 @@ def child(args) -> int:
 
 def spawn(kind: str, seed: int, args) -> dict | None:
     cmd = [sys.executable, __file__, "--child", kind, "--seed", str(seed), "--epochs", str(args.epochs),
-           "--dtype", args.dtype, "--slope", str(args.slope), "--clip", str(args.clip), "--threads", str(args.threads)]
+           "--dtype", args.dtype, "--slope", str(args.slope), "--clip", str(args.clip), "--threads", str(args.threads),
+           "--copies", str(args.copies)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):
@@ -251,8 +331,8 @@ def summarise(label: str, runs: list[dict]) -> tuple[float, float]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seeds", type=int, default=3)
-    ap.add_argument("--epochs", type=int, default=30)
+    ap.add_argument("--seeds", type=int, default=None, help="default 3 (G), 1 (big)")
+    ap.add_argument("--epochs", type=int, default=None, help="default 30 (G), 1 (big)")
     ap.add_argument("--dtype", choices=("float64", "float32"), default="float32",
                     help="numba float type (default float32, as snnTorch; float64 = the simulator bit for bit)")
     ap.add_argument("--slope", type=float, default=None, help="surrogate slope, 1/mV (default: the library's)")
@@ -261,15 +341,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-snntorch", action="store_true")
     ap.add_argument("--eicircuit", action="store_true",
                     help="also train the same network as evo_circuits.torch.EICircuit (PyTorch autograd)")
-    ap.add_argument("--child", choices=("numba", "snntorch", "eicircuit"), help=argparse.SUPPRESS)
+    ap.add_argument("--workload", choices=("G", "big"), default="G",
+                    help="G: digits 64-128-10 against snnTorch; big: a >= 10,000-neuron assembled network")
+    ap.add_argument("--copies", type=int, default=5000, help="big: feedforward-inhibition motifs (2 neurons each)")
+    ap.add_argument("--child", choices=("numba", "snntorch", "eicircuit", "big"), help=argparse.SUPPRESS)
     ap.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    big = args.workload == "big" or args.child == "big"
+    args.seeds = args.seeds if args.seeds is not None else (1 if big else 3)
+    args.epochs = args.epochs if args.epochs is not None else (1 if big else 30)
     if args.slope is None:
         from evo_circuits.train import DEFAULT_SLOPE
 
         args.slope = DEFAULT_SLOPE
     if args.child:
         return child(args)
+    if args.workload == "big":
+        return main_big(args)
 
     print(f"workload G: digits 64 -> {N_HIDDEN} LIF ({FRAC_E:.0%} E) -> {N_OUT} LIF, T = {STEPS}, batch {BATCH}, "
           f"Adam lr {LR}, {args.epochs} epochs, {args.seeds} seeds; {platform.processor() or platform.machine()}, "
@@ -296,6 +384,33 @@ def main(argv: list[str] | None = None) -> int:
     ratio = x / y if y == y else float("nan")
     print(f"workload G: {x:.0f} samples/s, test acc {a:.4f}; snnTorch {y:.0f} samples/s, test acc {b:.4f}; "
           f"ratio {ratio:.2f}")
+    return 0
+
+
+def main_big(args) -> int:
+    """Workload "big": assemble, train, report (one subprocess per seed)."""
+    epochs = args.epochs
+    print(f"workload big: digits 64 -> {args.copies} feedforward-inhibition motifs ({2 * args.copies} neurons) "
+          f"-> {N_OUT} readout, T = {STEPS}, batch {BATCH}, Adam lr {LR}, {epochs} epoch(s), {args.seeds} seed(s); "
+          f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, load average "
+          f"{os.getloadavg()[0]:.2f}, numba dtype {args.dtype}")
+    runs = [r for s in range(args.seeds) if (r := spawn("big", s, args)) is not None]
+    if not runs:
+        print("big run failed")
+        return 1
+    for k, r in enumerate(runs):
+        print(f"  seed {k}: {r['n_neurons']:,} neurons, {r['n_inputs']} inputs, {r['n_synapses']:,} synapses "
+              f"({'synapse list' if r['sparse'] else 'dense rows'}); assembled + prepared in {r['build_s']:.1f} s, "
+              f"RSS then {r['rss_built_mb']:.0f} MB (peak so far {r['peak_built_mb']:.0f} MB)")
+        print(f"  seed {k}: {r['samples_per_s']:,.0f} training samples/s ({r['seconds']:.1f} s), test acc "
+              f"{r['test_acc']:.4f} (untrained {r['init_acc']:.3f}); peak RSS {r['peak_mb']:.0f} MB, during "
+              f"training {r['peak_train_mb']:.0f} MB (from {r['rss_before_mb']:.0f} MB before)")
+    sps = float(np.mean([r["samples_per_s"] for r in runs]))
+    acc = float(np.mean([r["test_acc"] for r in runs]))
+    r = runs[0]
+    print(f"workload big: {r['n_neurons']} neurons, {r['n_synapses']} synapses; {sps:.0f} samples/s, test acc "
+          f"{acc:.4f}, peak RSS {max(x['peak_mb'] for x in runs):.0f} MB (training phase "
+          f"{max(x['peak_train_mb'] for x in runs):.0f} MB)")
     return 0
 
 

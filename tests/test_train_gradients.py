@@ -61,7 +61,7 @@ def test_gradient_with_spikes_held_matches_finite_differences(reset_grad):
     assert spikes0.sum() > 20 and np.isfinite(g.loss) and np.abs(g.weights).max() > 0
 
     def loss_at(w, bias):
-        net.weights[...] = w
+        net.weights = w
         net.bias[...] = bias
         pp, mm = bp.forward(x)
         assert np.array_equal(bp.spikes_of(pp, mm), spikes0), "perturbation moved a spike; use a smaller eps"
@@ -117,7 +117,7 @@ def torch_loss_and_grad(circuit: Circuit, weights, bias, spikes, labels, readout
     from evo_circuits.torch import EICircuit
 
     net = TrainableNetwork.from_circuit(circuit, train_bias=True)
-    net.weights[...], net.bias[...] = weights, bias
+    net.weights, net.bias[...] = weights, bias
     m = EICircuit(net, slope=slope, reset_grad=reset_grad, batch_first=True, dtype=torch.float64)
     _, rec = m(torch.as_tensor(spikes), record=True)
     loss = torch.nn.functional.cross_entropy(m.logits(rec, readout), torch.as_tensor(labels))
@@ -128,11 +128,12 @@ def torch_loss_and_grad(circuit: Circuit, weights, bias, spikes, labels, readout
 @pytest.mark.parametrize("reset_grad", [False, True])
 @pytest.mark.parametrize("readout", [Readout("count", gain=0.5), Readout("membrane", gain=0.2, window=(5, 70)),
                                      Readout("count", gain=1.0, none_class=True)])
-def test_gradients_match_pytorch_autograd(reset_grad, readout):
+@pytest.mark.parametrize("sparse", [False, True])  # dense rows, or every synapse from the list
+def test_gradients_match_pytorch_autograd(reset_grad, readout, sparse):
     pytest.importorskip("torch")
     for seed in range(3):
         c = small_circuit(10 + seed, n=9, t_ref=0.3)  # 3-step refractory clamp, delays 0-3 steps
-        net = TrainableNetwork.from_circuit(c, train_bias=True)
+        net = TrainableNetwork.from_circuit(c, train_bias=True, sparse=sparse)
         bp = BPTT(net, readout, slope=1.3, reset_grad=reset_grad)
         x = input_spikes(20 + seed, b=5, t=80)
         y = np.array([0, 1, 1, 0, 1]) if not readout.none_class else np.array([0, 2, 1, 2, 0])
@@ -159,12 +160,15 @@ def test_float32_fast_path_matches_float64():
         c = c.replace(delays=d)
         x, y = input_spikes(50 + seed, b=6, t=80, c=4), np.array([0, 1] * 3)
         grads, spikes = [], []
-        for dtype in (np.float64, np.float32):
-            bp = BPTT(TrainableNetwork.from_circuit(c, train_bias=True), Readout("membrane", gain=0.2), dtype=dtype)
+        # float64 dense, float32 dense (products), float32 sparse (every synapse listed)
+        for dtype, sparse in ((np.float64, False), (np.float32, False), (np.float32, True)):
+            net = TrainableNetwork.from_circuit(c, train_bias=True, sparse=sparse)
+            bp = BPTT(net, Readout("membrane", gain=0.2), dtype=dtype)
             grads.append(bp.loss_and_grad(x, y))
             spikes.append(bp.spikes_of(*bp.forward(x)))
         assert spikes[0].sum() > 50
-        np.testing.assert_array_equal(spikes[0], spikes[1])
-        for a, b in ((grads[0].weights, grads[1].weights), (grads[0].bias, grads[1].bias)):
-            np.testing.assert_allclose(b, a, rtol=1e-3, atol=1e-4 * np.abs(a).max())
-        assert grads[1].loss == pytest.approx(grads[0].loss, rel=1e-5)
+        for k in (1, 2):
+            np.testing.assert_array_equal(spikes[0], spikes[k])
+            for a, b in ((grads[0].weights, grads[k].weights), (grads[0].bias, grads[k].bias)):
+                np.testing.assert_allclose(b, a, rtol=1e-3, atol=1e-4 * np.abs(a).max())
+            assert grads[k].loss == pytest.approx(grads[0].loss, rel=1e-5)

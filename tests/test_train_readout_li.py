@@ -62,11 +62,11 @@ def test_li_max_gradient_matches_finite_differences():
         for sign in (1, -1):
             w = w0.copy()
             w[r, k] += sign * eps
-            net.weights[...] = w
+            net.weights = w
             assert np.array_equal(bp.spikes_of(*bp.forward(x)), spikes0)
             vals.append(bp.loss_and_grad(x, y).loss)
         assert (vals[0] - vals[1]) / (2 * eps) == pytest.approx(g.weights[r, k], rel=1e-5, abs=1e-9), (r, k)
-    net.weights[...] = w0
+    net.weights = w0
 
 
 def test_readout_settings_are_validated():

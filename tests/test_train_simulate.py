@@ -23,11 +23,12 @@ def simulate_spikes(circuit, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return out, res.v[0]
 
 
-def test_forward_pass_is_the_simulator():
+@pytest.mark.parametrize("sparse", [False, True])  # dense rows, or every synapse from the list
+def test_forward_pass_is_the_simulator(sparse):
     for seed in range(4):
         c = small_circuit(30 + seed, n=12, t_ref=0.4)
         x = input_spikes(40 + seed, b=6, t=150)
-        bp = BPTT(TrainableNetwork.from_circuit(c))
+        bp = BPTT(TrainableNetwork.from_circuit(c, sparse=sparse))
         p, m = bp.forward(x)
         spikes = bp.spikes_of(p, m)
         sim, v = simulate_spikes(c, x)
@@ -113,3 +114,27 @@ def test_growth_only_when_allowed():
     bp = BPTT(TrainableNetwork.from_circuit(grown.circuit))
     p, m = bp.forward(x)
     np.testing.assert_array_equal(bp.spikes_of(p, m), simulate_spikes(grown.circuit, x)[0])
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_grown_synapses_keep_the_assembly_delay(sparse):
+    """Growth entries of an assembly carry their connection's delay (Assembly.delays):
+    training uses it, and the trained circuit's grown synapses have it."""
+    from evo_circuits.assemble import assemble
+
+    asm = assemble({"name": "g", "dt_ms": 1.0, "seed": 0, "inputs": 4, "readout": "out",
+                    "modules": {"hid": {"neurons": 8, "type": "E"}, "out": {"neurons": 2}},
+                    "connections": [
+                        {"from": "inputs", "to": "hid", "pattern": "all-to-all", "p": 0.4, "weight": 6.0,
+                         "delay_ms": 2.0, "grow": True},
+                        {"from": "hid", "to": "out", "pattern": "all-to-all", "weight": 4.0}]})
+    assert asm.growable.any() and (asm.delays[asm.growable] == 2).all()
+    net = TrainableNetwork.from_circuit(asm.circuit, asm.mask, asm.trainable, delays=asm.delays, sparse=sparse)
+    assert (net.delay[asm.growable] == 2).all()
+    x = (np.random.default_rng(3).random((32, 24, 4)) < 0.3).astype(np.uint8)
+    data = SpikeTrainDataset(x, (x[:, :, 0].sum(1) > x[:, :, 1].sum(1)).astype(int), 2)
+    res = train(net, data, None, TrainConfig(epochs=3, batch_size=8, lr=0.1))
+    grown = (res.circuit.weights > 0) & asm.growable
+    assert grown.any() and (res.circuit.delays[grown] == 2).all()
+    bp = BPTT(TrainableNetwork.from_circuit(res.circuit))
+    np.testing.assert_array_equal(bp.spikes_of(*bp.forward(x)), simulate_spikes(res.circuit, x)[0])

@@ -23,7 +23,9 @@ def test_signed_weights_get_the_exact_gradient():
     net = TrainableNetwork.from_circuit(c, dale=False)
     rng = np.random.default_rng(7)
     flip = net.trainable & (rng.random(net.weights.shape) < 0.4)
-    net.weights[flip] *= -1.0                         # reversed synapses: E rows inhibit, I rows excite
+    w = net.weights.copy()
+    w[flip] *= -1.0                                   # reversed synapses: E rows inhibit, I rows excite
+    net.weights = w
     assert net.sign_flips == int(flip.sum()) > 5
     bp = BPTT(net, Readout("membrane", gain=0.3, window=(10, 55)), slope=1e12)  # spikes held (see test_train_gradients)
     x, y = input_spikes(2), np.array([0, 1, 1, 0])
@@ -33,7 +35,7 @@ def test_signed_weights_get_the_exact_gradient():
     assert spikes0.sum() > 20
 
     def loss_at(w):
-        net.weights[...] = w
+        net.weights = w
         pp, mm = bp.forward(x)
         assert np.array_equal(bp.spikes_of(pp, mm), spikes0), "perturbation moved a spike; use a smaller eps"
         return bp.loss_and_grad(x, y).loss
@@ -56,8 +58,10 @@ def test_projection_keeps_signs_only_without_dale():
     for dale in (True, False):
         net = TrainableNetwork.from_circuit(c, dale=dale)
         present = net.weights > 0
-        net.weights[present] = -1.0
-        net.weights[~net.structure] = 5.0
+        w = net.weights.copy()
+        w[present] = -1.0
+        w[~net.structure] = 5.0  # (entries outside the structure do not exist: ignored)
+        net.weights = w
         net.project()
         assert (net.weights[~net.structure] == 0).all()                  # absent entries stay absent
         assert (net.weights[present] == (0.0 if dale else -1.0)).all()

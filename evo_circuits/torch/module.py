@@ -84,8 +84,8 @@ class EICircuit(nn.Module):
     mask, trainable : ndarray of bool, optional
         Which synapses exist and which train (shape of ``circuit.weights``), e.g. from
         :func:`evo_circuits.assemble.assemble` (or use :meth:`from_assembly`).
-    train_inputs, train_bias, grow
-        As in :meth:`TrainableNetwork.from_circuit`.
+    delays, train_inputs, train_bias, grow
+        As in :meth:`TrainableNetwork.from_circuit` (``delays``: of the mask's entries).
     slope : float
         Slope of the fast-sigmoid surrogate (1/mV), as the numba trainer's ``slope``.
     reset_grad : bool
@@ -139,7 +139,8 @@ class EICircuit(nn.Module):
     """
 
     def __init__(self, circuit: Circuit | TrainableNetwork, mask: np.ndarray | None = None,
-                 trainable: np.ndarray | None = None, *, train_inputs: bool = True, train_bias: bool = False,
+                 trainable: np.ndarray | None = None, *, delays: np.ndarray | None = None,
+                 train_inputs: bool = True, train_bias: bool = False,
                  grow: bool = False, slope: float = DEFAULT_SLOPE, reset_grad: bool = False, exact: bool = False,
                  batch_first: bool = False, dtype: torch.dtype | None = None,
                  device: torch.device | str | None = None, readout: Readout | None = None):
@@ -152,7 +153,7 @@ class EICircuit(nn.Module):
             check_li_outputs(circuit.circuit, self.readout)
             net = circuit.copy()
         else:
-            net = TrainableNetwork.from_circuit(circuit, mask, trainable, train_inputs=train_inputs,
+            net = TrainableNetwork.from_circuit(circuit, mask, trainable, delays=delays, train_inputs=train_inputs,
                                                 train_bias=train_bias, grow=grow)
         if not (np.isfinite(slope) and slope > 0):
             raise TrainError(f"slope: expected a positive number (1/mV), got {slope}")
@@ -165,17 +166,17 @@ class EICircuit(nn.Module):
         ik = dict(dtype=torch.int64, device=device)
         bk = dict(dtype=torch.bool, device=device)
 
-        self.weight = nn.Parameter(torch.as_tensor(net.weights, **fk).clone())
+        self.weight = nn.Parameter(torch.tensor(net.weights, **fk))
         bias = torch.as_tensor(net.bias, **fk).clone()
         if net.train_bias:
             self.bias = nn.Parameter(bias)
         else:
             self.register_buffer("bias", bias)
         self.register_buffer("sign", torch.as_tensor(c.source_signs.astype(np.float64), **fk))
-        self.register_buffer("mask", torch.as_tensor(net.mask, **bk))
-        self.register_buffer("trainable", torch.as_tensor(net.trainable, **bk))
-        self.register_buffer("structure", torch.as_tensor(net.structure, **bk))
-        self.register_buffer("delay", torch.as_tensor(net.delay, **ik))
+        self.register_buffer("mask", torch.tensor(net.mask, **bk))
+        self.register_buffer("trainable", torch.tensor(net.trainable, **bk))
+        self.register_buffer("structure", torch.tensor(net.structure, **bk))
+        self.register_buffer("delay", torch.tensor(net.delay, **ik))
         # Values of the entries the optimiser must not change (0 outside the structure).
         self.register_buffer("frozen", torch.as_tensor(np.where(net.trainable, 0.0, net.weights), **fk))
         self.register_buffer("outputs", torch.as_tensor(net.outputs, **ik))
@@ -191,9 +192,9 @@ class EICircuit(nn.Module):
     # ------------------------------------------------------------------ construction
     @classmethod
     def from_assembly(cls, assembly: Any, **kwargs: Any) -> "EICircuit":
-        """The network of :func:`evo_circuits.assemble.assemble` with its mask and trainable
-        entries (``kwargs`` as in the constructor)."""
-        return cls(assembly.circuit, assembly.mask, assembly.trainable, **kwargs)
+        """The network of :func:`evo_circuits.assemble.assemble` with its mask, trainable
+        entries and the delays of growth entries (``kwargs`` as in the constructor)."""
+        return cls(assembly.circuit, assembly.mask, assembly.trainable, delays=assembly.delays, **kwargs)
 
     # ------------------------------------------------------------------ parameters
     def magnitudes(self) -> torch.Tensor:
@@ -215,7 +216,7 @@ class EICircuit(nn.Module):
     def to_network(self) -> TrainableNetwork:
         """The current state as a :class:`TrainableNetwork` (float64, for the numba trainer)."""
         net = self._net.copy()
-        net.weights[...] = self.magnitudes().detach().to("cpu", torch.float64).numpy()
+        net.weights = self.magnitudes().detach().to("cpu", torch.float64).numpy()
         net.bias[...] = self.bias.detach().to("cpu", torch.float64).numpy()
         return net
 

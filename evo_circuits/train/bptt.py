@@ -5,14 +5,14 @@ surrogate slope, reset gradient, float type) and turns input spikes and labels i
 loss, the logits and the gradients of the trainable parameters::
 
     bp = BPTT(net, Readout("count"), slope=1.0)
-    g = bp.loss_and_grad(spikes, labels)       # g.loss, g.logits, g.weights, g.bias
+    g = bp.loss_and_grad(spikes, labels)       # g.loss, g.logits, g.synapses, g.bias
 
 The forward pass alone (:meth:`BPTT.logits`) evaluates a network.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
@@ -36,16 +36,25 @@ class Gradients:
     loss : float
         Mean cross-entropy over the batch.
     logits : ndarray (B, n_classes)
-    weights : ndarray (n_inputs + n, n)
-        dL/d(weight magnitude); zero outside the trainable entries.
+    synapses : ndarray (n_syn,)
+        dL/d(weight magnitude) of every entry of the network's synapse list
+        (``net.pre``, ``net.post``); zero where not trainable.
     bias : ndarray (n,)
         dL/d(i_bias); zero unless biases are trained.
+    net : TrainableNetwork
+        The network (for :attr:`weights`).
     """
 
     loss: float
     logits: np.ndarray
-    weights: np.ndarray
+    synapses: np.ndarray
     bias: np.ndarray
+    net: TrainableNetwork = field(repr=False)
+
+    @property
+    def weights(self) -> np.ndarray:
+        """dL/d(weight magnitude) as a dense matrix (n_inputs + n, n), for small networks."""
+        return self.net.dense(self.synapses, 0.0)
 
 
 class BPTT:
@@ -120,22 +129,22 @@ class BPTT:
         return p, m
 
     def _weights(self) -> Wiring:
-        """The current weights in the kernels' float type, once per batch: synapses without
-        delay (dense, delayed entries 0) and the delayed ones (sparse, ``net.dl_*`` order)."""
+        """The current weights in the kernels' float type, once per batch: the fast synapses
+        (dense, other entries 0) and the listed ones (sparse, ``net.dl_*`` order)."""
         net = self.net
-        return Wiring(net.fast_weights(self.dtype), net.col_lo, net.col_hi, net.inh_row, net.row_delayed,
-                      net.dl_ptr, net.dl_row, net.dl_col, net.dl_delay, net.delayed_weights(self.dtype), net.n_ring)
+        return Wiring(net.fast_weights(self.dtype), net.col_lo, net.col_hi, net.inh_row, net.row_listed,
+                      net.dl_ptr, net.dl_row, net.dl_col, net.dl_delay, net.listed_weights(self.dtype), net.n_ring)
 
     def _neuron_constants(self):
         """The propagators in the kernels' float type, with the current (trained) bias."""
         return self._neurons._replace(v_inf=np.ascontiguousarray(self.net.v_inf, self.dtype))
 
     def _input_current(self, x: np.ndarray, w_fast: np.ndarray, shape: tuple) -> np.ndarray:
-        """Summed current of the input synapses without delay at every step, (B, T, n), as
+        """Summed current of the fast input synapses at every step, (B, T, n), as
         one matrix product of the inputs ``x`` (B*T, C) and their weights; an empty array in
         float64, where inputs are delivered one by one in the simulator's order
-        (bit-identical potentials)."""
-        if self._exact:
+        (bit-identical potentials), and without fast input synapses."""
+        if self._exact or self.net.input_cols == (0, 0):
             return np.zeros((0, 0, 0), self.dtype)
         lo, hi = self.net.input_cols
         i_in = self._buffer("i_in", shape, self.dtype, zeros=True)  # columns outside lo:hi stay 0
@@ -160,8 +169,8 @@ class BPTT:
             x = self._inputs(spikes)
         i_in = self._input_current(x, wiring.w, shape)
         n_ch = spikes.shape[2]
-        # Channels delivered spike by spike: all in float64, else those with delayed synapses.
-        channels = np.arange(n_ch) if self._exact else np.flatnonzero(net.row_delayed[:n_ch])
+        # Channels delivered spike by spike: all in float64, else those with listed synapses.
+        channels = np.arange(n_ch) if self._exact else np.flatnonzero(net.row_listed[:n_ch])
         forward(spikes, i_in, channels, wiring, self._neuron_constants(), Trace(p, m, s))
         return p, m, s
 
@@ -226,7 +235,7 @@ class BPTT:
             else:
                 g_p[:, net.outputs] = per_step
         n_chunks = max(1, min(N_CHUNKS, len(spikes)))
-        g_dl = self._buffer("g_dl", (n_chunks, max(len(net.dl_col), 1)), self.dtype)  # delayed synapses
+        g_dl = self._buffer("g_dl", (n_chunks, max(len(net.dl_col), 1)), self.dtype)  # listed synapses
         gb = self._buffer("gb", (n_chunks, net.n_neurons), self.dtype)
         g_dl.fill(0)
         gb.fill(0)
@@ -238,15 +247,18 @@ class BPTT:
         backward(spikes, weights, Transposed(wt, self._inh_pre, net.post_cols, net.tcol_lo, net.tcol_hi),
                  self._neuron_constants(), Trace(p, m, s), LossGrad(g_s, g_p, lo, hi, g_pt, np.asarray(net.outputs, np.int64)), slope, self.reset_grad,
                  n_chunks, BackwardOut(g_dl, gb, e_lo, q_lo, ge_rec, gq_rec))
-        grad_w = self._weight_grad(x, s, ge_rec, gq_rec)
-        if len(net.dl_col):  # delayed synapses: from the kernel (the products assumed no delay)
-            grad_w[net.dl_row, net.dl_col] = g_dl.sum(axis=0, dtype=np.float64)
-        grad_w[~net.trainable] = 0.0
+        grad_w = np.zeros(net.n_synapses)
+        if len(net.fast_idx):
+            dense = self._weight_grad(x, s, ge_rec, gq_rec)
+            grad_w[net.fast_idx] = dense[net.pre[net.fast_idx], net.post[net.fast_idx]]
+        if len(net.dl_idx):  # listed synapses: summed by the kernel
+            grad_w[net.dl_idx] = g_dl.sum(axis=0, dtype=np.float64)
+        grad_w[~net.free] = 0.0
         grad_b = gb.sum(axis=0, dtype=np.float64) if net.train_bias else np.zeros(net.n_neurons)
-        return Gradients(loss=loss, logits=z, weights=grad_w, bias=grad_b)
+        return Gradients(loss=loss, logits=z, synapses=grad_w, bias=grad_b, net=net)
 
     def _weight_grad(self, x: np.ndarray, s: np.ndarray, ge_rec: np.ndarray, gq_rec: np.ndarray) -> np.ndarray:
-        """dL/dW of the synapses without delays: ``sum_{b,t} s_r(b, t) G(b, t, j)``.
+        """dL/dW of the fast synapses (dense): ``sum_{b,t} s_r(b, t) G(b, t, j)``.
 
         ``s_r`` are the spikes of source row ``r`` (input channel: ``x`` from
         :meth:`_inputs`, or neuron: ``s``) and ``G`` the adjoint the deliveries of step ``t``
@@ -258,7 +270,7 @@ class BPTT:
         n_bt = x.shape[0]
         s = s.reshape(n_bt, net.n_neurons)
         g_e, g_q = ge_rec.reshape(n_bt, -1), gq_rec.reshape(n_bt, -1)
-        grad = np.zeros(net.weights.shape)
+        grad = np.zeros((net.n_fast_rows, net.n_neurons))
         for rows, lo, hi, inh in net.grad_blocks:
             if rows[0] < net.n_inputs:
                 rows = rows[rows < x.shape[1]]  # channels the data leave silent have no gradient

@@ -83,12 +83,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from .trainer import train
 
     circuit = load(args.circuit, **file_caps())
-    mask = trainable = None
+    mask = trainable = delays = None
     if args.mask:
         from ..assemble import load_structure
 
         st = load_structure(args.mask, circuit)
-        mask, trainable = st["mask"], st["trainable"]
+        mask, trainable, delays = st["mask"], st["trainable"], st["delays"]
     cfg = _config(args)
     train_data, test_data = _data(args, circuit.dt_ms)
     src = Path(args.circuit)
@@ -98,7 +98,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     print(f"data: {train_data.name} ({len(train_data)} samples) / {test_data.name} ({len(test_data)} samples), "
           f"{train_data.n_steps} steps x {circuit.dt_ms:g} ms, {train_data.n_classes} classes")
     print(f"readout: {cfg.readout} (gain {cfg.gain:g}), Adam lr {cfg.lr:g}, batch {cfg.batch_size}, {cfg.dtype}")
-    res = train(circuit, train_data, test_data, cfg, mask=mask, trainable=trainable,
+    res = train(circuit, train_data, test_data, cfg, mask=mask, trainable=trainable, delays=delays,
                 progress=None if args.quiet else TrainProgress(cfg.epochs))
     save(res.circuit, out / "trained.json")
     _write_history(out / "history.csv", res.history)

@@ -36,12 +36,15 @@ merely because a spike resets it.
 Two kernels, both parallel (``prange``): :func:`forward` over samples, and :func:`backward`
 over fixed chunks of samples (so results do not depend on the number of threads). The
 backward kernel records the adjoints ``gE``, ``gQ`` fed by every step's deliveries;
-matrix products of those records with the spikes give dL/dW of the synapses without
-delays (:meth:`.bptt.BPTT._weight_grad`, BLAS). Synapses with delays are listed
-sparsely and take their own path in both kernels (a ring of future steps forward, the
-ring of adjoints backward, where their weight gradients are summed per chunk); the
-synapses without delay of the same source row stay on the fast path. The forward kernel is compiled without
-fast-math and, in float64, adds deliveries in the simulator's order (delay-0 deliveries of
+matrix products of those records with the spikes give dL/dW of the *fast* synapses
+(:meth:`.bptt.BPTT._weight_grad`, BLAS). *Listed* synapses — those with delays, and every
+synapse of a sparse network (:attr:`.network.TrainableNetwork.sparse`) — are a list per
+source row and take their own path in both kernels (delivered one by one forward, delays
+through a ring of future steps; backward a gather of the adjoints they feed, from the
+ring of past adjoints for delays, and their weight gradients summed per chunk from the
+spikes of their source): work and memory proportional to synapses, which is what large
+assembled networks need. The fast synapses of a source row are its synapses without
+delay in a dense network. The forward kernel is compiled without fast-math and, in float64, adds deliveries in the simulator's order (delay-0 deliveries of
 input channels ascending, then of neurons ascending, then the delayed ones due now), so it
 computes bit-identical membrane potentials. In float32 (the fast path) the input currents
 of all steps come precomputed from one matrix product. The backward kernel may
@@ -79,19 +82,19 @@ class Wiring(NamedTuple):
 
     Attributes
     ----------
-    w : float array (n_inputs + n, n)
-        Weight magnitudes of the synapses without delay (delayed ones 0); row ``r`` is
-        non-zero only in ``col_lo[r]:col_hi[r]``.
+    w : float array (n_inputs + n, n), or (n_inputs, n), (0, n)
+        Weight magnitudes of the fast synapses (listed ones 0); row ``r`` is non-zero
+        only in ``col_lo[r]:col_hi[r]`` (rows beyond ``w``'s have no fast synapses).
     col_lo, col_hi : int64 arrays (n_inputs + n,)
     inh_row : bool array (n_inputs + n,)
         Source is inhibitory (delivers into Q).
-    row_delayed : bool array (n_inputs + n,)
-        The row has delayed synapses.
+    row_listed : bool array (n_inputs + n,)
+        The row has listed synapses.
     dl_ptr, dl_row, dl_col, dl_delay : int64 arrays
     dl_w : float array
-        The delayed synapses, sparse: source row ``r``'s are entries
+        The listed synapses, sparse: source row ``r``'s are entries
         ``dl_ptr[r]:dl_ptr[r + 1]``, with their row, column, delay in steps
-        (``1 <= d < n_ring``) and weight.
+        (``0 <= d < n_ring``) and weight.
     n_ring : int
         Longest delay + 1.
     """
@@ -100,7 +103,7 @@ class Wiring(NamedTuple):
     col_lo: np.ndarray
     col_hi: np.ndarray
     inh_row: np.ndarray
-    row_delayed: np.ndarray
+    row_listed: np.ndarray
     dl_ptr: np.ndarray
     dl_row: np.ndarray
     dl_col: np.ndarray
@@ -110,7 +113,7 @@ class Wiring(NamedTuple):
 
 
 class Transposed(NamedTuple):
-    """Neuron-to-neuron synapses without delay by postsynaptic neuron, for the backward pass.
+    """Neuron-to-neuron fast synapses by postsynaptic neuron, for the backward pass.
 
     Attributes
     ----------
@@ -169,15 +172,15 @@ class BackwardOut(NamedTuple):
 
     Attributes
     ----------
-    grad_dl : float array (n_chunks, number of delayed synapses), zeroed
-        dL/dW of the delayed synapses (order of ``dl_ptr``), one row per chunk.
+    grad_dl : float array (n_chunks, number of listed synapses), zeroed
+        dL/dW of the listed synapses (order of ``dl_ptr``), one row per chunk.
     grad_b : float array (n_chunks, n), zeroed
         dL/d(i_bias), one row per chunk.
     e_lo, q_lo : int
     ge_rec, gq_rec : float arrays (B, T, n_e), (B, T, n_q)
         Receive ``gE^(t+1)`` of neurons ``e_lo:e_lo + n_e`` and ``gQ^(t+1)`` of neurons
         ``q_lo:q_lo + n_q``: the adjoints the deliveries of step ``t`` feed, for the
-        columns that synapses without delays reach (recording all of them cost a fifth of
+        columns that fast synapses reach (recording all of them cost a fifth of
         the kernel's time, in memory traffic).
     """
 
@@ -198,13 +201,13 @@ def forward(spk_in, i_in, channels, wiring, neurons, trace):
     spk_in : uint8 array (B, T, C)
         Input spikes; channels ``>= n_inputs`` are ignored.
     i_in : float array (B, T, n), or shape (0, 0, 0)
-        If given: the summed input current of the channels without delayed synapses at
+        If given: the summed input current of the fast input synapses at
         every step (one matrix product, see :meth:`.bptt.BPTT`), added at once instead of
         channel by channel. That is the fast path: the sum is then not in the simulator's
         order, so potentials agree with the simulator to rounding, not bit for bit.
     channels : int64 array
         The input channels delivered spike by spike, ascending: all of them without
-        ``i_in``, else those with delayed synapses.
+        ``i_in``, else those with listed synapses.
     wiring : Wiring
     neurons : evo_circuits.dynamics.Propagators
         In the kernels' float type; ``v_inf`` includes the trained bias.
@@ -215,23 +218,30 @@ def forward(spk_in, i_in, channels, wiring, neurons, trace):
 
 
 @njit(cache=True, inline="always")  # a call per spike cost more than its few synapses
-def _deliver_delayed(r, t, wiring, ring_e, ring_i):
-    """Deliver one spike of source row ``r`` through its delayed synapses, into the ring
-    slots of their arrival steps. They are listed sparsely (rows of assembled motifs span
-    many columns with few delayed synapses)."""
+def _deliver_listed(r, t, wiring, xe, xi, ring_e, ring_i):
+    """Deliver one spike of source row ``r`` through its listed synapses: those without
+    delay at once (as the simulator does), the others into the ring slots of their arrival
+    steps. They are listed sparsely (rows of assembled motifs span many columns with few
+    synapses)."""
     n_ring, dl_col, dl_delay, dl_w = wiring.n_ring, wiring.dl_col, wiring.dl_delay, wiring.dl_w
-    ring = ring_i if wiring.inh_row[r] else ring_e
+    inh = wiring.inh_row[r]
+    x = xi if inh else xe
+    ring = ring_i if inh else ring_e
     base = t % n_ring  # slot of step t + d: base + d, wrapped (no division per synapse)
     for q in range(wiring.dl_ptr[r], wiring.dl_ptr[r + 1]):
-        slot = base + dl_delay[q]
-        ring[slot - n_ring if slot >= n_ring else slot, dl_col[q]] += dl_w[q]
+        d = dl_delay[q]
+        if d == 0:
+            x[dl_col[q]] += dl_w[q]
+        else:
+            slot = base + d
+            ring[slot - n_ring if slot >= n_ring else slot, dl_col[q]] += dl_w[q]
 
 
 @njit(cache=True)
 def _forward_one(b, spk_in, i_in, channels, wiring, neurons, trace):
     em, de, di, ke, ki = neurons.em, neurons.de, neurons.di, neurons.ke, neurons.ki
     v_inf, v_th, v_reset, ref_steps = neurons.v_inf, neurons.v_th, neurons.v_reset, neurons.ref_steps
-    w, col_lo, col_hi, inh_row, row_delayed = wiring.w, wiring.col_lo, wiring.col_hi, wiring.inh_row, wiring.row_delayed
+    w, col_lo, col_hi, inh_row, row_listed = wiring.w, wiring.col_lo, wiring.col_hi, wiring.inh_row, wiring.row_listed
     n_ring = wiring.n_ring
     n = em.shape[0]
     n_in = wiring.dl_ptr.shape[0] - 1 - n
@@ -290,11 +300,13 @@ def _forward_one(b, spk_in, i_in, channels, wiring, neurons, trace):
             n_act += xs[c] != 0
         for q in range(n_act):
             c = active[q]
-            if row_delayed[c]:
-                _deliver_delayed(c, t, wiring, ring_e, ring_i)
+            if row_listed[c]:
+                _deliver_listed(c, t, wiring, xe, xi, ring_e, ring_i)
             if summed:  # its synapses without delay are in i_in
                 continue
             lo, hi = col_lo[c], col_hi[c]
+            if hi == lo:
+                continue
             wr = w[c, lo:hi]
             x = xe[lo:hi]
             for k in range(wr.shape[0]):
@@ -306,9 +318,11 @@ def _forward_one(b, spk_in, i_in, channels, wiring, neurons, trace):
         for q in range(n_sp):
             j = active[q]
             r = n_in + j
-            if row_delayed[r]:
-                _deliver_delayed(r, t, wiring, ring_e, ring_i)
+            if row_listed[r]:
+                _deliver_listed(r, t, wiring, xe, xi, ring_e, ring_i)
             lo, hi = col_lo[r], col_hi[r]
+            if hi == lo:  # (w may have no row r: a sparse network's has the inputs' only)
+                continue
             wr = w[r, lo:hi]
             x = xi[lo:hi] if inh_row[r] else xe[lo:hi]
             for k in range(wr.shape[0]):
@@ -329,9 +343,9 @@ def _forward_one(b, spk_in, i_in, channels, wiring, neurons, trace):
 
 @njit(cache=True, parallel=True, fastmath=_BACKWARD_MATH)
 def backward(spk_in, wiring, transposed, neurons, trace, target, slope, reset_grad, n_chunks, out):
-    """Backward pass of a batch: adjoints, dL/d(i_bias) and dL/dW of delayed synapses.
+    """Backward pass of a batch: adjoints, dL/d(i_bias) and dL/dW of listed synapses.
 
-    Weight gradients of synapses without delays are left to matrix products of the spikes
+    Weight gradients of fast synapses are left to matrix products of the spikes
     and the adjoints this kernel records (:meth:`.bptt.BPTT._weight_grad`): a scattered row
     update per spike inside this loop was its costliest part.
 
@@ -366,7 +380,7 @@ def backward(spk_in, wiring, transposed, neurons, trace, target, slope, reset_gr
 def _backward_one(b, spk_in, wiring, transposed, neurons, trace, target, slope, reset_grad, g_dl, gb, out):
     em, de, di, ke, ki = neurons.em, neurons.de, neurons.di, neurons.ke, neurons.ki
     v_th, v_reset = neurons.v_th, neurons.v_reset
-    dl_ptr, dl_row, dl_col, dl_delay, dl_w = wiring.dl_ptr, wiring.dl_row, wiring.dl_col, wiring.dl_delay, wiring.dl_w
+    dl_ptr, dl_col, dl_delay, dl_w = wiring.dl_ptr, wiring.dl_col, wiring.dl_delay, wiring.dl_w
     inh_row, n_ring = wiring.inh_row, wiring.n_ring
     wt, inh_pre, post_cols = transposed.wt, transposed.inh_pre, transposed.post_cols
     tcol_lo, tcol_hi = transposed.tcol_lo, transposed.tcol_hi
@@ -388,10 +402,13 @@ def _backward_one(b, spk_in, wiring, transposed, neurons, trace, target, slope, 
     gp = np.zeros_like(em)
     gu = np.zeros_like(em)
     # Adjoints of E and Q at the start of steps t+1 ... t+n_ring (slot = step % (n_ring+1)),
-    # needed by delayed deliveries; steps after the last are 0.
+    # needed by delayed deliveries; steps after the last are 0. (Listed synapses without
+    # delay read the current adjoints.)
     n_hist = n_ring + 1 if n_ring > 1 else 1
     hist = np.zeros((2, n_hist, n), em.dtype)  # [0]: gE, [1]: gQ
     n_ch = spk_in.shape[2]
+    listed_in = dl_ptr[n_in] > dl_ptr[0]        # any listed synapses of input channels
+    listed_nn = dl_ptr[n_in + n] > dl_ptr[n_in]  # ... of neurons
     gsb = target.g_s[b]
     gpb = target.g_p[b]
     one = np.ones(1, em.dtype)[0]  # 1 in the kernel's float type (no float64 promotion)
@@ -413,19 +430,26 @@ def _backward_one(b, spk_in, wiring, transposed, neurons, trace, target, slope, 
         src = g_q[q_lo:q_lo + gqr.shape[0]]
         for i in range(gqr.shape[0]):
             gqr[i] = src[i]
-        # Delayed synapses, one flat loop over the sparse list (input rows first): their
-        # weight gradients and dL/ds of their source neuron. (A call per source cost ~50 ns,
-        # more than its few synapses.) The deliveries of step t through delay d feed the
-        # adjoints of step t + 1 + d, in slot base + d of the history, wrapped.
+        # Listed synapses of the input channels that spiked at step t: their weight
+        # gradients. Deliveries of step t through delay d feed the adjoints of step
+        # t + 1 + d: the current ones for d = 0, else slot base + d of the history, wrapped.
         base = (t + 1) % n_hist
-        for q in range(dl_ptr[0], dl_ptr[n_in]):
-            c = dl_row[q]
-            if c < n_ch and spk_in[b, t, c]:
-                slot = base + dl_delay[q]
-                g_dl[q] += hist[np.int64(inh_row[c]), slot - n_hist if slot >= n_hist else slot, dl_col[q]]
-        # dL/ds of every neuron through its synapses without delay, column by column of the
+        xs = spk_in[b, t]
+        for c in range(min(n_in, n_ch) if listed_in else 0):
+            if xs[c] == 0:
+                continue
+            ih = np.int64(inh_row[c])
+            now = g_q if ih else g_e
+            for q in range(dl_ptr[c], dl_ptr[c + 1]):
+                d = dl_delay[q]
+                if d == 0:
+                    g_dl[q] += now[dl_col[q]]
+                else:
+                    slot = base + d
+                    g_dl[q] += hist[ih, slot - n_hist if slot >= n_hist else slot, dl_col[q]]
+        # dL/ds of every neuron through its fast synapses, column by column of the
         # transposed weights (one vectorised axpy per postsynaptic neuron rather than a short
-        # dot product per presynaptic one); delayed rows one by one.
+        # dot product per presynaptic one); listed rows one by one below.
         for j in range(n):
             gs[j] = zero
         for q in range(post_cols.shape[0]):
@@ -436,12 +460,33 @@ def _backward_one(b, spk_in, wiring, transposed, neurons, trace, target, slope, 
             gsl = gs[lo:hi]
             for k in range(gsl.shape[0]):
                 gsl[k] += wti[k] * (a_e + d_a * ih[k])
-        for q in range(dl_ptr[n_in], dl_ptr[n_in + n]):
-            r = dl_row[q]
-            slot = base + dl_delay[q]
-            gi = hist[np.int64(inh_row[r]), slot - n_hist if slot >= n_hist else slot, dl_col[q]]
-            g_dl[q] += s[r - n_in] * gi
-            gs[r - n_in] += dl_w[q] * gi
+        # Listed synapses of the neurons, row by row (a row's synapses feed one kind of
+        # adjoint): dL/ds of the source, and the weight gradients of those that spiked.
+        for j in range(n if listed_nn else 0):
+            r = n_in + j
+            k_lo, k_hi = dl_ptr[r], dl_ptr[r + 1]
+            if k_lo == k_hi:
+                continue
+            ih = np.int64(inh_row[r])
+            now = g_q if ih else g_e
+            acc = zero
+            for q in range(k_lo, k_hi):
+                d = dl_delay[q]
+                if d == 0:
+                    gi = now[dl_col[q]]
+                else:
+                    slot = base + d
+                    gi = hist[ih, slot - n_hist if slot >= n_hist else slot, dl_col[q]]
+                acc += dl_w[q] * gi
+            gs[j] += acc
+            if s[j] != zero:
+                for q in range(k_lo, k_hi):
+                    d = dl_delay[q]
+                    if d == 0:
+                        g_dl[q] += now[dl_col[q]]
+                    else:
+                        slot = base + d
+                        g_dl[q] += hist[ih, slot - n_hist if slot >= n_hist else slot, dl_col[q]]
         if reset_grad:
             for j in range(n):
                 gs[j] += gv[j] * (v_reset[j] - pt[j])

@@ -285,7 +285,7 @@ def _check_fit(circuit: Circuit, readout: Readout, data: SpikeDataset) -> None:
 
 def train(circuit: Circuit | TrainableNetwork, train_data: Any, test_data: Any = None,
           config: TrainConfig | None = None, *, mask: np.ndarray | None = None,
-          trainable: np.ndarray | None = None, progress: ProgressFn | None = None,
+          trainable: np.ndarray | None = None, delays: np.ndarray | None = None, progress: ProgressFn | None = None,
           callback: EpochCallback | None = None) -> TrainResult:
     """Train a circuit on a data set with surrogate-gradient BPTT.
 
@@ -301,6 +301,9 @@ def train(circuit: Circuit | TrainableNetwork, train_data: Any, test_data: Any =
     mask, trainable : ndarray of bool, optional
         Structure mask (which synapses exist) and trainable subset, e.g. from
         :func:`evo_circuits.assemble.assemble`; see :meth:`TrainableNetwork.from_circuit`.
+    delays : ndarray of int, optional
+        Delays (steps) of the mask's entries, e.g. ``Assembly.delays``: synapses that grow
+        take theirs from here (default: 0).
     progress : callable, optional
         ``progress(epoch, batch, n_batches, info)`` after every batch (``info``: running
         ``loss``, ``acc``, ``samples_per_s``) and with ``batch == n_batches`` after each
@@ -327,7 +330,7 @@ def train(circuit: Circuit | TrainableNetwork, train_data: Any, test_data: Any =
     else:
         if readout.kind == "li":  # outputs without threshold: trained and saved as such
             circuit = li_outputs(circuit, readout.tau_ms)
-        net = TrainableNetwork.from_circuit(circuit, mask, trainable, train_inputs=cfg.train_inputs,
+        net = TrainableNetwork.from_circuit(circuit, mask, trainable, delays=delays, train_inputs=cfg.train_inputs,
                                             train_bias=cfg.train_bias, grow=cfg.grow, dale=cfg.dale)
     _check_fit(net.circuit, readout, train_data)
     if test_data is not None:
@@ -337,9 +340,10 @@ def train(circuit: Circuit | TrainableNetwork, train_data: Any, test_data: Any =
     # (as with a normalised membrane, threshold 1), so that one learning rate suits circuits
     # whatever their scale in mV.
     unit = weight_unit(net)
-    theta_w = net.weights / unit
+    unit_w = unit[net.post]  # per synapse: its target's unit
+    theta_w = net.w / unit_w
     theta_b = net.bias / unit
-    params, masks = [theta_w], [net.trainable]
+    params, masks = [theta_w], [net.free]
     if net.train_bias:
         params.append(theta_b)
         masks.append(None)
@@ -376,13 +380,13 @@ def train(circuit: Circuit | TrainableNetwork, train_data: Any, test_data: Any =
             spikes = train_data.batch(idx, draw=(cfg.seed % 2**20) * 2**20 + epoch)
             labels = train_data.labels[idx]
             g = bp.loss_and_grad(spikes, labels)
-            grads = [g.weights * unit] + ([g.bias * unit] if net.train_bias else [])
+            grads = [g.synapses * unit_w] + ([g.bias * unit] if net.train_bias else [])
             clip_grad_norm(grads, cfg.clip)
             opt.step(grads)
-            np.multiply(theta_w, unit, out=net.weights)
+            np.multiply(theta_w, unit_w, out=net.w)
             np.multiply(theta_b, unit, out=net.bias)
             net.project()
-            np.divide(net.weights, unit, out=theta_w)
+            np.divide(net.w, unit_w, out=theta_w)
             loss_sum += g.loss * len(idx)
             correct += int(np.sum(g.logits.argmax(axis=1) == labels))
             seen += len(idx)
