@@ -129,7 +129,7 @@ def test_assembly_masks_gradients_and_to_circuit():
     x = input_spikes(90, b=4, t=60, c=6, rate=0.2)
     y = np.array([0, 1, 2, 1])
     ro = Readout("membrane", gain=0.5)
-    g = BPTT(TrainableNetwork.from_circuit(asm.circuit, asm.mask, asm.trainable), ro).loss_and_grad(x, y)
+    g = BPTT(TrainableNetwork.from_circuit(asm.circuit, asm.mask, asm.trainable, delays=asm.delays), ro).loss_and_grad(x, y)
     _, rec = m(torch.as_tensor(x), record=True)
     torch.nn.functional.cross_entropy(m.logits(rec, ro), torch.as_tensor(y)).backward()
     np.testing.assert_allclose(m.weight.grad.numpy(), g.weights, rtol=1e-10, atol=1e-12)
