@@ -113,8 +113,6 @@ def run_big(seed: int, epochs: int, dtype: str, slope: float, clip: float, copie
     from evo_circuits.train import BPTT, Readout, TrainableNetwork, TrainConfig, load_digits, train
 
     tr, te = load_digits(encoding="rate", n_steps=STEPS, seed=seed)
-    # The size cap of circuits (docs/formats.md, Limits) raised for this one network.
-    os.environ["EVO_CIRCUITS_MAX_NEURONS"] = str(max(2 * copies + N_OUT, int(os.environ.get("EVO_CIRCUITS_MAX_NEURONS", 0))))
     t0 = time.perf_counter()
     asm = assemble(big_spec(copies, seed))
     net = TrainableNetwork.from_circuit(asm.circuit, asm.mask, asm.trainable, delays=asm.delays)

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..circuit import MAX_DELAY_STEPS, Circuit
+from ..circuit import MAX_DELAY_STEPS, Circuit, Synapses
 from ..errors import EvoCircuitsError
 from ..model import PARAM_INDEX
 from ..dynamics.propagators import propagators
@@ -369,19 +369,25 @@ class TrainableNetwork:
         if self.sign_flips:
             raise TrainError(f"circuit '{c.name}': {self.sign_flips} synapse(s) changed sign in training without "
                              "Dale's law; a Circuit cannot hold them (the signed weights are in network.weights)")
-        w = c.weights.copy()
-        delays, p_rel, std_u = c.delays.copy(), c.p_release.copy(), c.std_u.copy()
-        fresh = ~(w[self.pre, self.post] > 0)
-        w[self.pre, self.post] = self.w
-        delays[self.pre, self.post] = self.delays
-        p_rel[self.pre[fresh], self.post[fresh]] = 1.0
-        std_u[self.pre[fresh], self.post[fresh]] = 0.0
+        syn, n = c.synapses, c.n_neurons
+        keys = self.pre * n + self.post
+        present = syn.pre.astype(np.int64) * n + syn.post
+        inside = _member(present, keys)
+        at = np.searchsorted(keys, present[inside])
+        # Per structure entry: the circuit's values where it had the synapse, else p_release
+        # 1 and no depression (supported circuits have those everywhere anyway).
+        p_rel, std_u, tau = np.ones(len(keys)), np.zeros(len(keys)), np.zeros(len(keys))
+        p_rel[at], std_u[at], tau[at] = syn.p_release[inside], syn.std_u[inside], syn.std_tau_rec[inside]
+        keep = self.w != 0
+        kept = syn.take(~inside)  # the circuit's synapses outside the structure, unchanged
+        table = Synapses(*(np.concatenate([a, b]) for a, b in zip(
+            (self.pre[keep], self.post[keep], self.w[keep], self.delays[keep], p_rel[keep], std_u[keep], tau[keep]),
+            kept)))
         params = c.params.copy()
         params[:, PARAM_INDEX["i_bias"]] = self.bias
         meta = dict(c.metadata)
         meta.update(metadata or {})
-        return c.replace(weights=w, delays=delays, p_release=p_rel, std_u=std_u, params=params,
-                         name=c.name if name is None else name, metadata=meta)
+        return c.replace(synapses=table, params=params, name=c.name if name is None else name, metadata=meta)
 
     def copy(self) -> "TrainableNetwork":
         """An independent copy (trained arrays copied; the fixed structure shared)."""
