@@ -312,6 +312,11 @@ def spawn(kind: str, seed: int, args) -> dict | None:
     return None
 
 
+def spawn_seeds(kind: str, args) -> list[dict]:
+    """One child run per seed; the runs that succeeded."""
+    return [r for s in range(args.seeds) if (r := spawn(kind, s, args)) is not None]
+
+
 def snntorch_available() -> bool:
     code = "import torch, snntorch"
     return subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
@@ -361,21 +366,21 @@ def main(argv: list[str] | None = None) -> int:
     print(f"workload G: digits 64 -> {N_HIDDEN} LIF ({FRAC_E:.0%} E) -> {N_OUT} LIF, T = {STEPS}, batch {BATCH}, "
           f"Adam lr {LR}, {args.epochs} epochs, {args.seeds} seeds; {platform.processor() or platform.machine()}, "
           f"{os.cpu_count()} cores, numba dtype {args.dtype}, surrogate slope {args.slope}/mV")
-    ours = [r for s in range(args.seeds) if (r := spawn("numba", s, args)) is not None]
+    ours = spawn_seeds("numba", args)
     if not ours:
         print("numba run failed")
         return 1
     x, a = summarise("evo-circuits (numba)", ours)
     y = b = float("nan")
     if not args.no_snntorch and snntorch_available():
-        peer = [r for s in range(args.seeds) if (r := spawn("snntorch", s, args)) is not None]
+        peer = spawn_seeds("snntorch", args)
         if peer:
             print(f"snnTorch {peer[0]['snntorch']} on torch {peer[0]['torch']}, {args.threads} threads")
             y, b = summarise("snnTorch", peer)
     elif not args.no_snntorch:
         print("snnTorch: not installed (pip install torch==2.13.0 && pip install --no-deps snntorch)")
     if args.eicircuit:
-        mod = [r for s in range(args.seeds) if (r := spawn("eicircuit", s, args)) is not None]
+        mod = spawn_seeds("eicircuit", args)
         if mod:
             print(f"EICircuit on torch {mod[0]['torch']}, {args.threads} threads, {args.dtype}")
             z, _ = summarise("evo_circuits.torch.EICircuit", mod)
@@ -393,7 +398,7 @@ def main_big(args) -> int:
           f"-> {N_OUT} readout, T = {STEPS}, batch {BATCH}, Adam lr {LR}, {epochs} epoch(s), {args.seeds} seed(s); "
           f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, load average "
           f"{os.getloadavg()[0]:.2f}, numba dtype {args.dtype}")
-    runs = [r for s in range(args.seeds) if (r := spawn("big", s, args)) is not None]
+    runs = spawn_seeds("big", args)
     if not runs:
         print("big run failed")
         return 1

@@ -376,11 +376,24 @@ def backward(spk_in, wiring, transposed, neurons, trace, target, slope, reset_gr
                           out.grad_dl[k], out.grad_b[k], out)
 
 
+@njit(cache=True, inline="always", fastmath=_BACKWARD_MATH)
+def _fed_adjoint(q, base, ih, now, hist, wiring):
+    """The adjoint that a delivery at step ``t`` through listed synapse ``q`` feeds: that of
+    its target's ``gE`` (``ih`` 0) or ``gQ`` (1) at the start of step ``t + 1 + d`` — the
+    current one ``now`` for ``d = 0``, else slot ``base + d`` of the history, wrapped."""
+    d = wiring.dl_delay[q]
+    if d == 0:
+        return now[wiring.dl_col[q]]
+    n_hist = hist.shape[1]
+    slot = base + d
+    return hist[ih, slot - n_hist if slot >= n_hist else slot, wiring.dl_col[q]]
+
+
 @njit(cache=True, fastmath=_BACKWARD_MATH)
 def _backward_one(b, spk_in, wiring, transposed, neurons, trace, target, slope, reset_grad, g_dl, gb, out):
     em, de, di, ke, ki = neurons.em, neurons.de, neurons.di, neurons.ke, neurons.ki
     v_th, v_reset = neurons.v_th, neurons.v_reset
-    dl_ptr, dl_col, dl_delay, dl_w = wiring.dl_ptr, wiring.dl_col, wiring.dl_delay, wiring.dl_w
+    dl_ptr, dl_w = wiring.dl_ptr, wiring.dl_w
     inh_row, n_ring = wiring.inh_row, wiring.n_ring
     wt, inh_pre, post_cols = transposed.wt, transposed.inh_pre, transposed.post_cols
     tcol_lo, tcol_hi = transposed.tcol_lo, transposed.tcol_hi
@@ -431,8 +444,7 @@ def _backward_one(b, spk_in, wiring, transposed, neurons, trace, target, slope, 
         for i in range(gqr.shape[0]):
             gqr[i] = src[i]
         # Listed synapses of the input channels that spiked at step t: their weight
-        # gradients. Deliveries of step t through delay d feed the adjoints of step
-        # t + 1 + d: the current ones for d = 0, else slot base + d of the history, wrapped.
+        # gradients (the adjoints their deliveries feed, _fed_adjoint).
         base = (t + 1) % n_hist
         xs = spk_in[b, t]
         for c in range(min(n_in, n_ch) if listed_in else 0):
@@ -441,12 +453,7 @@ def _backward_one(b, spk_in, wiring, transposed, neurons, trace, target, slope, 
             ih = np.int64(inh_row[c])
             now = g_q if ih else g_e
             for q in range(dl_ptr[c], dl_ptr[c + 1]):
-                d = dl_delay[q]
-                if d == 0:
-                    g_dl[q] += now[dl_col[q]]
-                else:
-                    slot = base + d
-                    g_dl[q] += hist[ih, slot - n_hist if slot >= n_hist else slot, dl_col[q]]
+                g_dl[q] += _fed_adjoint(q, base, ih, now, hist, wiring)
         # dL/ds of every neuron through its fast synapses, column by column of the
         # transposed weights (one vectorised axpy per postsynaptic neuron rather than a short
         # dot product per presynaptic one); listed rows one by one below.
@@ -471,22 +478,11 @@ def _backward_one(b, spk_in, wiring, transposed, neurons, trace, target, slope, 
             now = g_q if ih else g_e
             acc = zero
             for q in range(k_lo, k_hi):
-                d = dl_delay[q]
-                if d == 0:
-                    gi = now[dl_col[q]]
-                else:
-                    slot = base + d
-                    gi = hist[ih, slot - n_hist if slot >= n_hist else slot, dl_col[q]]
-                acc += dl_w[q] * gi
+                acc += dl_w[q] * _fed_adjoint(q, base, ih, now, hist, wiring)
             gs[j] += acc
             if s[j] != zero:
                 for q in range(k_lo, k_hi):
-                    d = dl_delay[q]
-                    if d == 0:
-                        g_dl[q] += now[dl_col[q]]
-                    else:
-                        slot = base + d
-                        g_dl[q] += hist[ih, slot - n_hist if slot >= n_hist else slot, dl_col[q]]
+                    g_dl[q] += _fed_adjoint(q, base, ih, now, hist, wiring)
         if reset_grad:
             for j in range(n):
                 gs[j] += gv[j] * (v_reset[j] - pt[j])
