@@ -305,6 +305,32 @@ def test_memory_targets_follow_the_last_cue_and_ignoring_circuits_score_chance()
     np.testing.assert_array_equal(res.score, [0.5, 0.5])
 
 
+def test_memory_needs_more_than_a_timer():
+    """A neuron kicked by the on cue through the slowest synapse mutation allows (tau_e 30 ms)
+    and a huge weight keeps firing for a while: a timer, not a memory. With or without an
+    inhibitory cell that cuts it short at the off cue it stays well below 0.9 on the shipped
+    spec (holds of 100-400 ms), while it reached 0.9 with the earlier 40-100 ms holds."""
+    from evo_circuits.circuit import default_params
+    from evo_circuits.evolve.operators import EVOLVABLE_PARAMS
+    from evo_circuits.model import PARAM_INDEX
+
+    spec = load_fitness(FITNESS / "memory.toml")
+    short_holds = get_task("memory")(hold_min_ms=40.0, hold_max_ms=100.0, duration_ms=200.0)
+    for veto in (False, True):
+        types = np.array([1, -1] if veto else [1], np.int8)
+        w = np.zeros((2 + len(types), len(types)))
+        w[0, 0] = 3000.0  # on cue -> output
+        if veto:
+            w[1, 1], w[3, 0] = 500.0, 3000.0  # off cue -> I cell -| output
+        params = default_params(types)
+        params[:, PARAM_INDEX["tau_e"]] = EVOLVABLE_PARAMS["tau_e"][1]
+        params[:, PARAM_INDEX["tau_i"]] = EVOLVABLE_PARAMS["tau_i"][1]
+        params[0, PARAM_INDEX["i_bias"]] = 14.9  # just below threshold: the longest firing tail
+        timer = ec.Circuit(types=types, n_inputs=2, weights=w, outputs=[0], params=params)
+        assert spec.evaluate(timer, seed=0, n_trials=64).score[0] < 0.85, veto
+        assert short_holds.evaluate(timer, seed=0, n_trials=64).score[0] > 0.82, veto  # it nearly passed before
+
+
 def test_oscillator_rewards_antiphase_rhythm_only():
     task = get_task("oscillator")()
     rng = np.random.default_rng(0)

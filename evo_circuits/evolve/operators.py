@@ -64,8 +64,11 @@ class Limits:
 
 
 #: Neuron parameters mutation may change, with (low, high) bounds and kind of step.
+#: tau_m reaches down to 0.3 ms like the synaptic taus: sub-millisecond membranes are the
+#: coincidence detectors ITD needs (runs/itd.toml starts them at 0.3 ms), and a bound at
+#: 2 ms would snap such a neuron to 2 ms the first time its tau_m mutated.
 EVOLVABLE_PARAMS: dict[str, tuple[float, float]] = {
-    "tau_m": (2.0, 100.0), "tau_e": (0.3, 30.0), "tau_i": (0.3, 50.0),
+    "tau_m": (0.3, 100.0), "tau_e": (0.3, 30.0), "tau_i": (0.3, 50.0),
     "v_th": (-60.0, -40.0), "t_ref": (0.0, 10.0), "i_bias": (-20.0, 20.0),
 }
 

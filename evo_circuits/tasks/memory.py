@@ -21,6 +21,17 @@ a silent or always-firing output scores exactly 0.5, and so does an output that 
 responds to cues for less than ``grace_ms`` (those bins are not scored). A rate code over
 the whole trial cannot solve it: what counts is *when* the output fires — it must hold a
 state set by the last cue, after both cues have gone quiet.
+
+**Holds longer than a synapse can bridge.** The holds (100–400 ms, and to the end of a
+500 ms trial after a lone on cue) are long on purpose. One neuron with a slow synaptic
+current (``tau_e`` up to 30 ms) kicked by a huge cue weight keeps firing for up to
+~200 ms after the cue: a *timer*, not a memory. With the earlier holds of 40–100 ms in
+200 ms trials such a timer, which ignores the off cue, scored 0.885 on validation
+trials (evolution restricted to one neuron, 2 seeds) and the best timer cut short by
+the off cue would have scored 1.0; with the present holds the best timer of at most
+200 ms scores 0.82 (0.83 cut short by the off cue), so passing 0.9 takes activity that
+outlasts any single synaptic time constant — reverberation through a loop
+(``fitness/reference/memory.json``) or a bistable assembly.
 """
 
 from __future__ import annotations
@@ -48,9 +59,9 @@ class Memory(Task):
         "cue_isi_ms": Param(2.0, "interval between the spikes of a cue burst", min=0.1, max=20.0),
         "first_cue_min_ms": Param(10.0, "earliest time of the first cue", min=0.0, max=1000.0),
         "first_cue_max_ms": Param(60.0, "latest time of the first cue", min=0.0, max=1000.0),
-        "hold_min_ms": Param(40.0, "shortest interval between the two cues of a trial", min=1.0, max=1000.0),
-        "hold_max_ms": Param(100.0, "longest interval between the two cues of a trial", min=1.0, max=1000.0),
-        "duration_ms": Param(200.0, "trial length", min=1.0, max=10_000.0),
+        "hold_min_ms": Param(100.0, "shortest interval between the two cues of a trial", min=1.0, max=1000.0),
+        "hold_max_ms": Param(400.0, "longest interval between the two cues of a trial", min=1.0, max=1000.0),
+        "duration_ms": Param(500.0, "trial length", min=1.0, max=10_000.0),
     }
 
     def validate(self) -> None:
