@@ -367,6 +367,22 @@ def test_a_solved_population_is_not_restarted_and_stop_score_stops(tmp_path):
         load_config(small_config(tmp_path, evaluation={"validation_top": 0}))
 
 
+def test_stagnation_is_judged_on_validation_when_the_run_validates():
+    from evo_circuits.evolve.algorithms import progress_column, stagnating
+
+    # Fresh training trials: one lucky set (0.9) is never beaten on training while the
+    # population keeps rising on its fixed validation scores -> not stalled.
+    lucky = [{"generation": g, "score_best": 0.9 if g == 0 else 0.8, "validation_population": 0.5 + 0.01 * g}
+             for g in range(6)]
+    assert progress_column(lucky) == "validation_population" and not stagnating(lucky, 5)
+    assert stagnating([{k: v for k, v in r.items() if k != "validation_population"} for r in lucky], 5)
+    # Training keeps rising (learning its trials) but validation is flat -> stalled.
+    memorising = [{"generation": g, "score_best": 0.5 + 0.1 * g, "validation_population": 0.6} for g in range(6)]
+    assert stagnating(memorising, 5)
+    assert not stagnating(memorising, 6)  # not enough generations yet
+    assert not stagnating(memorising[:3] + [{**memorising[3], "restart": 1}] + memorising[4:], 5)
+
+
 def test_excitatory_outputs_stay_excitatory():
     from evo_circuits.evolve.toolbox import random_individual_circuit
 

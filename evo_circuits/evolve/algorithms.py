@@ -57,14 +57,36 @@ def survivors(union: list[Individual], mu: int, elite: int, k: int, rng: np.rand
     return sorted(chosen, key=rank_key)
 
 
+#: Logbook column of the best validation score among the current population (runs that validate).
+POPULATION_VALIDATION = "validation_population"
+
+
+def progress_column(logbook: list[dict]) -> str:
+    """The logbook column that measures a population's progress.
+
+    The population's best validation score when the run validates, else its best training
+    score. With fresh training trials (``resample_every``) the training best jumps with
+    each trial set: one lucky set would hold a bar that steady progress does not clear
+    (a restart wiped a population rising on validation), and a population that only
+    learned its fixed trials would look solved; validation scores are fixed per individual.
+    """
+    return POPULATION_VALIDATION if logbook and POPULATION_VALIDATION in logbook[-1] else "score_best"
+
+
 def stagnating(logbook: list[dict], patience: int) -> bool:
-    """True if the best score has not improved, and no restart happened, for ``patience`` generations."""
+    """True if the population's best has not improved, and no restart happened, for ``patience`` generations.
+
+    The best is measured by :func:`progress_column`.
+    """
     if patience <= 0 or len(logbook) <= patience:
         return False
     recent = logbook[-patience - 1:]
     if any(r.get("restart") for r in recent[1:]):
         return False
-    return max(r["score_best"] for r in recent[1:]) <= recent[0]["score_best"]
+    col = progress_column(logbook)
+    if any(col not in r for r in recent):  # a run from before the column existed
+        col = "score_best"
+    return max(r[col] for r in recent[1:]) <= recent[0][col]
 
 
 def mu_plus_lambda_generation(state, cfg: RunConfig, toolbox, evaluate: Evaluate) -> list[Individual]:
@@ -76,10 +98,11 @@ def mu_plus_lambda_generation(state, cfg: RunConfig, toolbox, evaluate: Evaluate
     by drifting on it, and keeping the stalled elites would let their lineage take over
     again. The hall of fame (and so ``champion.json``) keeps the best across restarts.
     A population whose best score reaches ``restart_below`` is solved and never
-    restarted: it goes on polishing (costs) instead.
+    restarted: it goes on polishing (costs) instead. Both "best" are on validation when
+    the run validates (:func:`progress_column`).
     """
     pop = state.population
-    if stagnating(state.logbook, cfg.restart_after) and pop[0].fitness.values[0] < cfg.restart_below:
+    if stagnating(state.logbook, cfg.restart_after) and _population_best(state) < cfg.restart_below:
         fresh = [state.new_individual(toolbox.random_circuit()) for _ in range(cfg.population)]
         evaluate(fresh)
         pop = state.population = sorted(fresh, key=rank_key)
@@ -89,6 +112,13 @@ def mu_plus_lambda_generation(state, cfg: RunConfig, toolbox, evaluate: Evaluate
     evaluate(offspring)
     state.population = survivors(pop + offspring, cfg.population, cfg.elite, cfg.tournament, state.rng)
     return offspring
+
+
+def _population_best(state) -> float:
+    """The population's best score as :func:`progress_column` measures it (last logbook row)."""
+    if state.logbook and progress_column(state.logbook) == POPULATION_VALIDATION:
+        return state.logbook[-1][POPULATION_VALIDATION]
+    return state.population[0].fitness.values[0]
 
 
 def _nsga_pick(pop: Sequence[Individual], rng: np.random.Generator) -> Individual:

@@ -43,7 +43,7 @@ from ..io.atomic import write_text
 from ..motifs.discover import harvest_run
 from ..motifs.library import MotifLibrary
 from ..tasks import FitnessSpec, load_fitness
-from .algorithms import GENERATIONS, archive_insert, n_cells
+from .algorithms import GENERATIONS, POPULATION_VALIDATION, archive_insert, n_cells
 from .backends import Evaluator
 from .checkpoint import TIMING_COLUMNS, EvoState, read_checkpoint, state_from_json, write_checkpoint  # noqa: F401
 from .config import ConfigError, RunConfig, config_from_dict, load_config
@@ -228,6 +228,8 @@ class Run:
             state.restarted = False
         if self.cfg.validation_trials > 0:
             row["validation_best"] = self.champion_score(state)
+            validated = [i.extras["validation"] for i in state.population if "validation" in i.extras]
+            row[POPULATION_VALIDATION] = max(validated, default=0.0)
         row["wall_s"] = wall
         row["evals_per_s"] = n_evals / wall if wall > 0 else 0.0
         state.logbook.append(row)
