@@ -132,7 +132,9 @@ class BPTT:
         """The current weights in the kernels' float type, once per batch: the fast synapses
         (dense, other entries 0) and the listed ones (sparse, ``net.dl_*`` order)."""
         net = self.net
-        return Wiring(net.fast_weights(self.dtype), net.col_lo, net.col_hi, net.inh_row, net.row_listed,
+        # The fast entries are the same every batch: one zeroed buffer, rewritten in place.
+        w = net.fast_weights(self.dtype, self._buffer("w_fast", (net.n_fast_rows, net.n_neurons), self.dtype, zeros=True))
+        return Wiring(w, net.col_lo, net.col_hi, net.inh_row, net.row_listed,
                       net.dl_ptr, net.dl_row, net.dl_col, net.dl_delay, net.listed_weights(self.dtype), net.n_ring)
 
     def _neuron_constants(self):
@@ -250,7 +252,7 @@ class BPTT:
         grad_w = np.zeros(net.n_synapses)
         if len(net.fast_idx):
             dense = self._weight_grad(x, s, ge_rec, gq_rec)
-            grad_w[net.fast_idx] = dense[net.pre[net.fast_idx], net.post[net.fast_idx]]
+            grad_w[net.fast_idx] = dense.reshape(-1)[net.fast_flat]
         if len(net.dl_idx):  # listed synapses: summed by the kernel
             grad_w[net.dl_idx] = g_dl.sum(axis=0, dtype=np.float64)
         grad_w[~net.free] = 0.0

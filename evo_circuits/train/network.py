@@ -132,6 +132,8 @@ class TrainableNetwork:
         # Rows of the dense matrix of fast synapses: all in a dense network, else the inputs'.
         self.n_fast_rows = n_rows if not self.sparse else (n_in if (~listed).any() else 0)
         self.fast_idx = np.flatnonzero(~listed)
+        # ... and their positions in the flattened dense matrix (one take/put per batch).
+        self.fast_flat = self.pre[self.fast_idx] * n + self.post[self.fast_idx]
         self.dl_idx = np.flatnonzero(listed)  # source-row order, targets ascending within a row
         self.dl_row, self.dl_col = self.pre[self.dl_idx], self.post[self.dl_idx]
         self.dl_ptr = np.searchsorted(self.dl_row, np.arange(n_rows + 1)).astype(np.int64)
@@ -179,12 +181,13 @@ class TrainableNetwork:
                 f"synapses={self.n_synapses}, trainable={int(self.free.sum())}, train_bias={self.train_bias}, "
                 f"sparse={self.sparse})")
 
-    def fast_weights(self, dtype=np.float64) -> np.ndarray:
+    def fast_weights(self, dtype=np.float64, out: np.ndarray | None = None) -> np.ndarray:
         """Weights of the fast synapses as a dense matrix (:attr:`n_fast_rows`, n), other
         entries 0 (the first rows: all of them in a dense network, the inputs' or none in a
-        sparse one)."""
-        w = np.zeros((self.n_fast_rows, self.n_neurons), dtype)
-        w[self.pre[self.fast_idx], self.post[self.fast_idx]] = self.w[self.fast_idx]
+        sparse one). ``out``: a zeroed matrix of that shape and ``dtype`` to write into
+        (its other entries stay as they are)."""
+        w = np.zeros((self.n_fast_rows, self.n_neurons), dtype) if out is None else out
+        w.reshape(-1)[self.fast_flat] = self.w if len(self.fast_idx) == len(self.w) else self.w[self.fast_idx]
         return w
 
     def listed_weights(self, dtype=np.float64) -> np.ndarray:
