@@ -226,6 +226,19 @@ def test_science_specs_assemble(name):
     assert motif_internal(asm.circuit).sum() > 0
 
 
+@pytest.mark.parametrize("name", ["itd_disc", "pat_disc"])
+def test_discovery_specs_take_the_campaigns_core_by_rank(tmp_path, name):
+    # The specs name the core by rank in the campaign's library; the same core ships as JSON.
+    core = from_dict(json.loads((SCIENCE / "evolved_itd_bench.json").read_text()))
+    lib = MotifLibrary(tmp_path / "lib.db")
+    lib.add(named_motif("jeffress-delay-line"), task="itd", fitness="itd_bench", score=0.9)
+    core_id, _ = lib.add(core, task="itd", fitness="itd_bench", score=0.85)
+    asm = assemble(SCIENCE / f"{name}.toml", library=lib)
+    assert asm.modules[0]["source"].startswith(f"library:{core_id} (task:itd_bench#2")
+    assert asm.circuit.n_inputs == (16 if name.startswith("itd") else 32)
+    assert asm.motif_synapses.sum() > 0 and any("not whole steps" in w for w in asm.warnings)
+
+
 # ---------------------------------------------------------------------------- CLI
 def test_cli_compare_with_controls_on_a_temporal_benchmark(tmp_path, capsys):
     from evo_circuits.errors import EvoCircuitsError
@@ -239,6 +252,7 @@ def test_cli_compare_with_controls_on_a_temporal_benchmark(tmp_path, capsys):
                          "--out", str(out), "-q"])
     assert args.func(args) == 0
     text = capsys.readouterr().out
+    assert "module motif: named:jeffress-delay-line, 16 copies" in text
     table = text[text.index("network"):]
     assert all(arm in table for arm in ("assembled", "random", "layered", "plain"))
     summary = json.loads((out / "compare.json").read_text())

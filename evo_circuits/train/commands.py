@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import sys
 from dataclasses import asdict
 from pathlib import Path
 
@@ -142,6 +143,11 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     c = first.circuit
     print(f"assembled: {c!r}")
+    for m in first.modules:  # which motif each module holds (library id and rank for task:NAME#k)
+        if m["kind"] == "motif":
+            print(f"  module {m['name']}: {m['source']}, {m['copies']} copies")
+    for w in first.warnings:
+        print(f"warning: {w}", file=sys.stderr)
     print(f"data: {train_data.name} / {test_data.name}; {args.seeds} seeds x {cfg.epochs} epochs, same optimiser "
           f"(Adam lr {cfg.lr:g}, batch {cfg.batch_size}, {cfg.readout} readout) for every network")
     for arm in arms:
