@@ -7,7 +7,7 @@ import argparse
 import numpy as np
 import pytest
 
-from evo_circuits import Circuit, save
+from evo_circuits import Circuit, load, save
 from evo_circuits.train import (Adam, SpikeTrainDataset, TrainConfig, TrainError, balance_inhibition,
                                 clip_grad_norm, compare, cross_entropy, epochs_to_fraction, feedforward_circuit,
                                 mean_ci, random_like, train)
@@ -184,6 +184,27 @@ def test_cli_train_on_a_task(tmp_path, capsys):
         run_cli(["train", str(tmp_path / "net.json"), "--data", "task:xor", "--epochs", "1", "--gain", "-1"])
     with pytest.raises(SystemExit, match="not a classification task"):
         run_cli(["train", str(tmp_path / "net.json"), "--data", "task:oscillator", "--epochs", "1"])
+
+
+def test_cli_train_with_a_structure_grows_synapses_with_their_delay(tmp_path):
+    """train --mask: growth entries of the structure NPZ train, and grow with the delay the
+    assembly gave them (not 0)."""
+    from evo_circuits.assemble import assemble
+
+    asm = assemble({"name": "g", "dt_ms": 0.1, "seed": 0, "inputs": 2, "readout": "out",
+                    "modules": {"hid": {"neurons": 8, "type": "E"}, "out": {"neurons": 1}},
+                    "connections": [
+                        {"from": "inputs", "to": "hid", "pattern": "all-to-all", "p": 0.5, "weight": 30.0,
+                         "delay_ms": 0.3, "grow": True},
+                        {"from": "hid", "to": "out", "pattern": "all-to-all", "weight": 20.0}]})
+    save(asm.circuit, tmp_path / "net.json")
+    asm.save_structure(tmp_path / "mask.npz")
+    assert run_cli(["train", str(tmp_path / "net.json"), "--mask", str(tmp_path / "mask.npz"), "--data", "task:xor",
+                    "--epochs", "3", "--trials", "32", "--batch-size", "8", "--lr", "0.1", "--out",
+                    str(tmp_path / "run"), "-q"]) == 0
+    trained = load(tmp_path / "run" / "trained.json")
+    grown = (trained.weights > 0) & asm.growable
+    assert grown.any() and (trained.delays[grown] == 3).all()
 
 
 def test_cli_compare_with_assembly(tmp_path, capsys):

@@ -103,3 +103,15 @@ def test_every_synapse_listed_equals_dense_rows(monkeypatch, dtype):
     tol = 1e-10 if dtype == np.float64 else 1e-4
     np.testing.assert_allclose(gb.weights, ga.weights, rtol=tol, atol=tol * np.abs(ga.weights).max())
     np.testing.assert_allclose(gb.bias, ga.bias, rtol=tol, atol=tol * np.abs(ga.bias).max())
+
+
+def test_evaluation_of_large_networks_runs_in_smaller_batches(monkeypatch):
+    """logits() caps the (sample, step, neuron) record of one forward pass: same logits."""
+    from evo_circuits.train import bptt as bptt_module
+
+    c = small_circuit(13, n=10)
+    x = input_spikes(14, b=9, t=40)
+    bp = BPTT(TrainableNetwork.from_circuit(c), Readout("membrane", gain=0.2))
+    whole = bp.logits(x)
+    monkeypatch.setattr(bptt_module, "TRACE_MAX_ENTRIES", 40 * 10 * 2)  # two samples per pass
+    np.testing.assert_array_equal(bp.logits(x), whole)

@@ -25,6 +25,9 @@ from .surrogate import DEFAULT_SLOPE
 
 #: Weight-gradient buffers of the backward pass (fixed, so results do not depend on threads).
 N_CHUNKS = 8
+#: Evaluation (:meth:`BPTT.logits`) records at most this many (sample, step, neuron)
+#: entries per forward pass (128 MB per float32 record).
+TRACE_MAX_ENTRIES = 1 << 25
 
 
 @dataclass
@@ -188,8 +191,10 @@ class BPTT:
         return self.readout.activity(sw, pw, self.net.v_rest[outs], p.shape[1])
 
     def logits(self, spikes: np.ndarray, batch_size: int = 256) -> np.ndarray:
-        """Class logits of every sample (forward pass only, in batches)."""
+        """Class logits of every sample (forward pass only, in batches of at most
+        ``batch_size``, fewer for large networks: the pass records (batch, steps, neurons))."""
         spikes = self._spikes(spikes)
+        batch_size = max(1, min(batch_size, TRACE_MAX_ENTRIES // max(spikes.shape[1] * self.net.n_neurons, 1)))
         out = []
         for k in range(0, len(spikes), batch_size):
             p, _, s = self._forward(spikes[k:k + batch_size])
