@@ -667,3 +667,29 @@ def test_specs_are_frozen_values():
     with pytest.raises(AttributeError):
         m.copies = 3  # type: ignore[misc]
     assert Module(motif=" ping ") == m and Module(neurons=2, copies=np.int64(2)).copies == 2
+
+
+# ---------------------------------------------------------------------------- scale (issue 15)
+def test_a_network_too_large_for_dense_masks_assembles_sparse(tmp_path):
+    big = spec(modules={"wta": {"motif": "winner-take-all", "copies": 2000}, "readout": {"neurons": 3}},
+               connections=[{"from": "inputs", "to": "wta.in", "pattern": "all-to-all", "p": 0.05, "weight": "port"},
+                            {"from": "wta.out", "to": "readout", "pattern": "all-to-all", "p": 0.05, "weight": 2.0,
+                             "grow": True}])
+    asm = assemble(big)
+    c, e = asm.circuit, asm.entries
+    assert c.n_neurons == 8003 and c.n_synapses > 0
+    with pytest.raises(EvoCircuitsError, match="too large for dense"):
+        asm.mask
+    key = lambda pre, post: pre.astype(np.int64) * c.n_neurons + post  # noqa: E731
+    assert np.all(np.diff(key(e.pre, e.post)) > 0)  # sorted, one entry per (row, post)
+    assert np.isin(key(c.synapses.pre, c.synapses.post), key(e.pre, e.post)).all()  # every synapse is in the mask
+    exists = asm.entry_exists
+    assert exists.sum() == c.n_synapses and (~exists).sum() > 0  # growth entries
+    assert (e.pre[~exists] >= c.n_inputs).all()  # only wta.out -> readout grows
+    summary = asm.to_dict()["mask"]
+    assert summary["existing"] == c.n_synapses and summary["growable"] == int((~exists).sum())
+    path = asm.save_structure(tmp_path / "s.npz")
+    with np.load(path) as z:
+        assert int(z["version"]) == 2 and np.array_equal(z["entry_pre"], e.pre)
+    with pytest.raises(EvoCircuitsError, match="too large for dense masks"):
+        load_structure(path)

@@ -41,7 +41,10 @@ a minimal spec::
 Structure semantics
 -------------------
 - Every synapse that exists has weight > 0 (the Circuit convention); nothing is created
-  with weight 0. ``mask`` is ``weights > 0`` **or** an allowed-growth entry: a connection
+  with weight 0. The structure is a table (``Assembly.entries``: memory grows with the
+  synapses, so networks of 10^5 neurons assemble without (n_inputs + n) x n matrices);
+  the dense ``mask``, ``trainable``, ``delays``, ``p_release`` of small networks are
+  built from it. ``mask`` is ``weights > 0`` **or** an allowed-growth entry: a connection
   with ``grow = true`` marks every candidate synapse of its pattern that the sampling
   (``p``/``fan_in``) did not create; a trainer may grow those and nothing else.
 - ``trainable`` is a subset of ``mask``: synapses of a module with ``trainable = false``

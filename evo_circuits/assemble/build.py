@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ..circuit import Circuit
+from ..circuit import Circuit, Synapses
 from ..errors import EvoCircuitsError
 from ..io.caps import cap
 from ..model import EXCITATORY, INHIBITORY, NEURON_PARAMS
@@ -19,33 +19,40 @@ from ..motifs.library import MotifLibrary
 from .patterns import Selection, candidates, select
 from .resolve import ResolvedModule, Syn, resolve_module
 from .spec import AssemblySpec, Connection
-from .structure import Assembly
+from .structure import Assembly, MaskEntries
 from .validate import AssemblyError, is_int, whole_steps
 
 __all__ = ["assemble"]
 
+#: Columns of the builder's entry table and their defaults (those of an absent synapse).
+_ENTRY_COLUMNS = {"row": np.int64, "post": np.int64, "weight": np.float64, "delay": np.int64,
+                  "p_release": np.float64, "std_u": np.float64, "std_tau": np.float64, "trainable": np.bool_,
+                  "origin": np.int64, "motif_own": np.bool_}
+# origin: -2 none, -1 module internal, k connection k; motif_own: the motifs' own synapses
+# (internal, and port fan-outs at the port's weight)
+_ENTRY_DEFAULTS = {"row": 0, "post": 0, "weight": 0.0, "delay": 0, "p_release": 1.0, "std_u": 0.0, "std_tau": 0.0,
+                   "trainable": False, "origin": -2, "motif_own": False}
+
 
 class _Builder:
-    """The network's arrays while modules are placed and connections applied."""
+    """The network while modules are placed and connections applied.
+
+    Synapses and growth entries are one growing table (``row``, ``post`` and their
+    values, one entry each, looked up by ``row * n + post``): memory grows with the
+    entries, not with ``(n_inputs + n) x n``. An entry with weight 0 is a growth entry.
+    """
 
     def __init__(self, n_inputs: int, modules: list[ResolvedModule], dt: float) -> None:
         self.n_in = n_inputs
         self.modules = modules
         n = sum(m.copies * m.size for m in modules)
-        if n > cap("neurons"):  # before the (n_inputs + n) x n matrices are allocated
+        if n > cap("neurons"):
             raise AssemblyError(f"modules: the network has {n:,} neurons, more than the cap of {cap('neurons'):,} "
                                 "(EVO_CIRCUITS_MAX_NEURONS raises it)")
         self.n = n
-        shape = (n_inputs + n, n)
-        self.weights = np.zeros(shape)
-        self.delays = np.zeros(shape, np.int64)
-        self.p_release = np.ones(shape)
-        self.std_u = np.zeros(shape)
-        self.std_tau = np.zeros(shape)
-        self.mask = np.zeros(shape, bool)
-        self.trainable = np.zeros(shape, bool)
-        self.origin = np.full(shape, -2, np.int64)  # -2 none, -1 module internal, k connection k
-        self.motif_own = np.zeros(shape, bool)  # the motifs' own synapses: internal, and port fan-outs at port weight
+        self.cols = {k: np.zeros(0, dt_) for k, dt_ in _ENTRY_COLUMNS.items()}
+        self.m = 0
+        self.index: dict[int, int] = {}
         self.types = np.zeros(n, np.int8)
         self.params = np.zeros((n, len(NEURON_PARAMS)))
         self.module = np.zeros(n, np.int64)
@@ -53,27 +60,53 @@ class _Builder:
         self.local = np.zeros(n, np.int64)
         self.dt = dt
 
+    def find(self, row: int, post: int) -> int | None:
+        """The entry of (row, post), if any."""
+        return self.index.get(row * self.n + post)
+
+    def add(self, **values: np.ndarray) -> None:
+        """Append entries (``row`` and ``post`` required; other columns default)."""
+        k = len(values["row"])
+        if self.m + k > len(self.cols["row"]):
+            size = max(2 * len(self.cols["row"]), self.m + k, 64)
+            for name, arr in self.cols.items():
+                grown = np.full(size, _ENTRY_DEFAULTS[name], arr.dtype)
+                grown[:self.m] = arr[:self.m]
+                self.cols[name] = grown
+        for name, arr in self.cols.items():
+            arr[self.m:self.m + k] = values.get(name, _ENTRY_DEFAULTS[name])
+        keys = np.asarray(values["row"], np.int64) * self.n + np.asarray(values["post"], np.int64)
+        self.index.update(zip(keys.tolist(), range(self.m, self.m + k)))
+        self.m += k
+
+    def table(self) -> dict[str, np.ndarray]:
+        """The entries sorted by (row, post)."""
+        cols = {k: v[:self.m] for k, v in self.cols.items()}
+        order = np.lexsort((cols["post"], cols["row"]))
+        return {k: v[order] for k, v in cols.items()}
+
     def place_modules(self) -> None:
         for mi, mod in enumerate(self.modules):
             p, m = mod.proto, mod.size
-            internal = p.weights[p.n_inputs:]
-            pre, post = np.nonzero(internal > 0)
-            for c in range(mod.copies):
-                base = mod.offset + c * m
-                sl = slice(base, base + m)
-                self.types[sl] = p.types
-                self.params[sl] = p.params
-                self.module[sl], self.copy[sl], self.local[sl] = mi, c, np.arange(m)
-                rows, cols = self.n_in + base + pre, base + post
-                self.weights[rows, cols] = internal[pre, post] * mod.weight_scale
-                self.delays[rows, cols] = mod.delays[pre, post]
-                self.p_release[rows, cols] = p.p_release[p.n_inputs + pre, post]
-                self.std_u[rows, cols] = p.std_u[p.n_inputs + pre, post]
-                self.std_tau[rows, cols] = p.std_tau_rec[p.n_inputs + pre, post]
-                self.mask[rows, cols] = True
-                self.trainable[rows, cols] = mod.trainable
-                self.origin[rows, cols] = -1
-                self.motif_own[rows, cols] = mod.kind == "motif"
+            s = p.synapses
+            internal = s.pre >= p.n_inputs
+            pre, post = s.pre[internal].astype(np.int64) - p.n_inputs, s.post[internal].astype(np.int64)
+            delays = mod.delays[pre, post] if mod.delays is not None else np.zeros(len(pre), np.int64)
+            bases = mod.offset + m * np.arange(mod.copies, dtype=np.int64)
+            sl = slice(mod.offset, mod.offset + mod.copies * m)
+            self.types[sl] = np.tile(p.types, mod.copies)
+            self.params[sl] = np.tile(p.params, (mod.copies, 1))
+            self.module[sl] = mi
+            self.copy[sl] = np.repeat(np.arange(mod.copies), m)
+            self.local[sl] = np.tile(np.arange(m), mod.copies)
+            if not len(pre):
+                continue
+            tile = lambda a: np.tile(a, mod.copies)  # noqa: E731  (copy-major, as placed copy by copy)
+            self.add(row=(self.n_in + bases[:, None] + pre[None, :]).ravel(), post=(bases[:, None] + post[None, :]).ravel(),
+                     weight=tile(s.weight[internal] * mod.weight_scale), delay=tile(delays),
+                     p_release=tile(s.p_release[internal]), std_u=tile(s.std_u[internal]),
+                     std_tau=tile(s.std_tau_rec[internal]), trainable=mod.trainable, origin=-1,
+                     motif_own=mod.kind == "motif")
 
     def describe_row(self, row: int) -> str:
         if row < self.n_in:
@@ -138,45 +171,42 @@ def _connect(b: _Builder, ci: int, conn: Connection, modules: dict[str, Resolved
         chosen = rng.random(len(cand)) < p if p < 1 else np.ones(len(cand), bool)
 
     created = merged = grown = 0
+    col = b.cols  # the table grows (and is reallocated) only through b.add
     for j, (row, unit, syns) in enumerate(cand):
         if not chosen[j]:
             if conn.grow:
                 for s in syns:
-                    if not b.mask[row, s.post]:
+                    if b.find(row, s.post) is None:
                         grown += 1
-                        b.mask[row, s.post] = True
-                        b.trainable[row, s.post] = True
-                        if delay is not None:
-                            b.delays[row, s.post] = delay
-                        elif s.delay is not None:
-                            b.delays[row, s.post] = s.delay
-                        b.p_release[row, s.post] = p_rel if p_rel is not None else s.p_release
+                        d = delay if delay is not None else (s.delay if s.delay is not None else 0)
+                        b.add(row=[row], post=[s.post], delay=d, trainable=True,
+                              p_release=p_rel if p_rel is not None else s.p_release)
             continue
         ws = np.array([s.weight for s in syns], float) if port_weights else conn.weight.sample(rng, len(syns))
         for s, w in zip(syns, ws):
             d = delay if delay is not None else (s.delay if s.delay is not None else 0)
             post = s.post
-            if b.weights[row, post] > 0:
-                if b.delays[row, post] != d:
-                    other = "a module's internal synapse" if b.origin[row, post] == -1 else \
-                        f"connections[{int(b.origin[row, post])}]"
+            e = b.find(row, post)
+            col = b.cols
+            if e is not None and col["weight"][e] > 0:
+                if col["delay"][e] != d:
+                    other = "a module's internal synapse" if col["origin"][e] == -1 else \
+                        f"connections[{int(col['origin'][e])}]"
                     raise AssemblyError(
                         f"{where}: synapse {b.describe_row(row)} -> {b.describe_neuron(post)} already exists "
-                        f"(from {other}) with delay {b.delays[row, post] * b.dt:g} ms, this one has {d * b.dt:g} ms; "
+                        f"(from {other}) with delay {col['delay'][e] * b.dt:g} ms, this one has {d * b.dt:g} ms; "
                         "merged synapses need equal delays")
-                b.weights[row, post] += w
-                b.trainable[row, post] |= trainable
+                col["weight"][e] += w
+                col["trainable"][e] |= trainable
                 merged += 1
                 continue
-            b.weights[row, post] = w
-            b.delays[row, post] = d
-            b.p_release[row, post] = p_rel if p_rel is not None else s.p_release
-            b.std_u[row, post] = s.std_u
-            b.std_tau[row, post] = s.std_tau_rec
-            b.mask[row, post] = True
-            b.trainable[row, post] = trainable
-            b.origin[row, post] = ci
-            b.motif_own[row, post] = port_weights
+            values = dict(weight=w, delay=d, p_release=p_rel if p_rel is not None else s.p_release, std_u=s.std_u,
+                          std_tau=s.std_tau_rec, trainable=trainable, origin=ci, motif_own=port_weights)
+            if e is None:
+                b.add(row=[row], post=[post], **values)
+            else:  # a growth entry becomes a synapse
+                for name, value in values.items():
+                    col[name][e] = value
             created += 1
     n_cand = len(cand)
     return {
@@ -287,15 +317,18 @@ def assemble(spec: AssemblySpec | dict | str | os.PathLike, *,
     }}
     if spec.description is not None:
         meta["description"] = spec.description
+    t = b.table()
+    exists = t["weight"] > 0  # growth entries are not synapses of the circuit
     try:
-        exists = b.weights > 0  # absent entries keep the defaults, so circuit JSON round-trips exactly
-        circuit = Circuit(types=b.types, n_inputs=n_in, weights=b.weights, delays=np.where(exists, b.delays, 0),
-                          p_release=np.where(exists, b.p_release, 1.0),
-                          std_u=b.std_u, std_tau_rec=b.std_tau, params=b.params, outputs=readout, dt_ms=dt,
-                          synapse_model=spec.synapse_model, name=name, metadata=meta)
+        circuit = Circuit.adopt(b.types, n_in, Synapses(t["row"][exists], t["post"][exists], t["weight"][exists],
+                                                        t["delay"][exists], t["p_release"][exists],
+                                                        t["std_u"][exists], t["std_tau"][exists]),
+                                params=b.params, outputs=readout, dt_ms=dt, synapse_model=spec.synapse_model,
+                                name=name, metadata=meta)
     except EvoCircuitsError as exc:  # pragma: no cover - the builder keeps every field valid
         raise AssemblyError(f"assembled circuit is invalid: {exc}") from None
 
+    internal_post = t["post"][t["origin"] == -1]
     module_info = []
     for mi, mod in enumerate(mods):
         idx = np.flatnonzero(b.module == mi)
@@ -304,17 +337,17 @@ def assemble(spec: AssemblySpec | dict | str | os.PathLike, *,
             "neurons_per_copy": mod.size, "n_neurons": len(idx),
             "n_exc": int((b.types[idx] == EXCITATORY).sum()), "n_inh": int((b.types[idx] == INHIBITORY).sum()),
             "first": int(idx[0]), "stop": int(idx[-1]) + 1,
-            "internal_synapses": int((b.origin == -1)[:, idx][n_in + idx].sum()),
+            "internal_synapses": int((b.module[internal_post] == mi).sum()),
             "in_ports": len(mod.in_ports) if mod.kind == "motif" else mod.size,
             "out_ports": [int(o) for o in mod.proto.outputs] if mod.kind == "motif" else "all",
             "weight_scale": mod.weight_scale,
             "trainable": mod.trainable,
         })
-    return Assembly(circuit=circuit, mask=b.mask, trainable=b.trainable & b.mask, module=b.module, copy=b.copy,
-                    local=b.local, delays=np.where(b.mask, b.delays, 0), p_release=np.where(b.mask, b.p_release, 1.0),
-                    module_names=module_names, input_names=spec.input_names, readout=list(readout),
+    entries = MaskEntries(t["row"], t["post"], t["trainable"], t["delay"], t["p_release"], t["motif_own"])
+    return Assembly(circuit=circuit, entries=entries, module=b.module, copy=b.copy,
+                    local=b.local, module_names=module_names, input_names=spec.input_names, readout=list(readout),
                     modules=module_info, connections=summaries, warnings=warnings, seed=seed,
-                    delays_rounded=sum(m.rounded * m.copies for m in mods), motif_synapses=b.motif_own & b.mask)
+                    delays_rounded=sum(m.rounded * m.copies for m in mods))
 
 
 def _readout(spec: AssemblySpec, modules: dict[str, ResolvedModule]) -> list[int]:
@@ -342,7 +375,8 @@ def _warnings(spec: AssemblySpec, modules: dict[str, ResolvedModule], b: _Builde
             missing = [i for i in range(len(mod.in_ports)) if (mod.name, i) not in targeted]
             if missing:
                 warnings.append(f"modules.{mod.name}: input port(s) {missing} are not the target of any connection")
-    no_in = np.flatnonzero(~(b.weights > 0).any(axis=0))
+    cols = {k: v[:b.m] for k, v in b.cols.items()}
+    no_in = np.flatnonzero(np.bincount(cols["post"][cols["weight"] > 0], minlength=b.n) == 0)
     if len(no_in):
         warnings.append(f"{len(no_in)} neuron(s) receive no synapse (e.g. {b.describe_neuron(int(no_in[0]))})")
     if not readout:

@@ -123,7 +123,7 @@ def draw_assembly(circuit: Circuit, path: str | os.PathLike, *, title: str | Non
     outputs = {int(o) for o in circuit.outputs}
     src_mod = np.concatenate([np.full(n_in, -1), module])  # module of every source row (-1: inputs)
     signs = circuit.source_signs
-    rows, cols = np.nonzero(circuit.weights > 0)
+    rows, cols = circuit.synapses.pre, circuit.synapses.post  # the table: no dense matrices
 
     # Module-level counts: [src + 1, dst + 1, sign(0 E, 1 I)].
     counts = np.zeros((n_mod + 1, n_mod + 1, 2), np.int64)

@@ -51,7 +51,7 @@ class ResolvedModule:
     trainable: bool
     offset: int = 0
     in_ports: list[list[Syn]] = field(default_factory=list)
-    delays: np.ndarray | None = None  # internal delays converted to network steps
+    delays: np.ndarray | None = None  # motifs: internal delays converted to network steps (dense, motif-sized)
     rounded: int = 0  # motif delays (per copy) rounded to the network's dt
     delay_note: str | None = None  # one line saying which delays were rounded
 
@@ -206,12 +206,11 @@ def resolve_module(name: str, module: Module, spec: AssemblySpec, library: Motif
     dt = spec.dt_ms
     if module.kind == "neurons":
         types = module.population_types()
-        proto = Circuit(types=types, n_inputs=0, weights=np.zeros((len(types), len(types))), dt_ms=dt,
-                        synapse_model=spec.synapse_model, outputs=list(range(len(types))), name=name)
+        proto = Circuit(types=types, n_inputs=0, dt_ms=dt, synapse_model=spec.synapse_model,
+                        outputs=list(range(len(types))), name=name)  # no synapses: no matrices either
         mod = ResolvedModule(name, "population", "population", proto, module.copies, module.weight_scale,
                              module.trainable)
         mod.in_ports = [[Syn(j, None, None, 1.0, 0.0, 0.0)] for j in range(len(types))]
-        mod.delays = np.zeros((len(types), len(types)), np.int64)
     else:
         kind = module.kind
         proto, source = _motif(module, where, library, spec.base_dir or Path("."))
