@@ -237,17 +237,22 @@ def workload_l(args) -> int:
             print(f"brian2 {mode}: running ...", flush=True)
             t0 = time.perf_counter()
             run = run_brian2(circuit, inputs, mode, Path(tmp) / mode)
-            total = time.perf_counter() - t0  # everything: files, build, code generation, compilation, run
+            bridge = time.perf_counter() - t0
             t = run.timing
+            # Brian2's own wall time: building the objects, code generation, compilation and
+            # the run (the bridge's file writing and the reference's merge are not counted)
+            # (runtime's run_s already holds its code generation)
+            total = t["build_s"] + t["run_s"] + (t["codegen_compile_s"] if mode == "cpp_standalone" else 0.0)
             totals[mode] = total
             same = (run.spikes["neuron"].size == ours[0].size and np.array_equal(run.spikes["neuron"], ours[0])
                     and np.array_equal(run.spikes["step"], ours[1]))
             print(f"brian2 {mode}: wall {total:.1f} s (build {t['build_s']:.1f} s, codegen+compile "
-                  f"{t['codegen_compile_s']:.1f} s, run {t['run_s']:.1f} s); {run.spikes['step'].size:,} spikes "
+                  f"{t['codegen_compile_s']:.1f} s, run {t['run_s']:.1f} s; {bridge:.0f} s with files and merge); "
+                  f"{run.spikes['step'].size:,} spikes "
                   f"(numba {ours[0].size:,}); spikes identical: {'yes' if same else 'NO'}")
             if not same:
                 print(f"  first difference: {first_difference(ours, (run.spikes['neuron'], run.spikes['step']))}")
-        print(f"ratio vs Brian2 runtime (wall, all included): {totals['runtime'] / wall:.1f}x")
+        print(f"ratio vs Brian2 runtime (build + run): {totals['runtime'] / wall:.1f}x")
         print(f"ratio vs Brian2 cpp_standalone (wall, build and compile included): "
               f"{totals['cpp_standalone'] / wall:.1f}x (target >= 3x)")
         print(f"workload L: numba {wall:.2f} s, peak RSS {rss_mb / syn_mb:.2f}x synapses; "
