@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
+import numba
 import numpy as np
 
 from ..circuit import Circuit
@@ -15,6 +16,12 @@ from .pack import InputTable, PackedPopulation, pack
 
 #: Refuse voltage recordings larger than this many values (8 bytes each).
 MAX_TRACE_VALUES = 200_000_000
+#: Record spikes in one pass when at most this many can occur (16 bytes each).
+ONE_PASS_SPIKES = 4_000_000
+#: Trials simulated together in one kernel group at most, and only for circuits up to
+#: this size (larger ones have enough work per step without).
+MAX_LANES = 32
+LANE_MAX_NEURONS = 256
 
 
 @dataclass
@@ -77,7 +84,8 @@ class SimResult:
 
 def simulate(circuits: Circuit | Sequence[Circuit], inputs: InputSpikes, *, seed: int = 0,
              individual_ids: Sequence[int] | None = None, record_spikes: bool = False,
-             record_v: bool = False, max_spikes: int | None = None) -> SimResult:
+             record_v: bool = False, max_spikes: int | None = None,
+             spike_neurons: Sequence[Sequence[int]] | None = None) -> SimResult:
     """Simulate a population of circuits on input spikes in one parallel kernel call.
 
     Parameters
@@ -98,6 +106,9 @@ def simulate(circuits: Circuit | Sequence[Circuit], inputs: InputSpikes, *, seed
     max_spikes : int, optional
         With ``record_spikes``: refuse (:class:`EvoCircuitsError`, before recording
         anything) a run that emits more spikes than this, instead of holding them all.
+    spike_neurons : sequence of sequence of int, optional
+        With ``record_spikes``: record only these neurons of each circuit (one list per
+        circuit, e.g. its output ports); default every neuron.
 
     Returns
     -------
@@ -115,58 +126,101 @@ def simulate(circuits: Circuit | Sequence[Circuit], inputs: InputSpikes, *, seed
     ids = np.arange(n_ind, dtype=np.int64) if individual_ids is None else np.asarray(individual_ids, np.int64)
     if ids.shape != (n_ind,):
         raise EvoCircuitsError(f"individual_ids: expected {n_ind} ids, got shape {ids.shape}")
-    set_index = np.tile(np.arange(n_trials, dtype=np.int64), (n_ind, 1))
-    if inputs.per_individual:
-        set_index += np.arange(n_ind, dtype=np.int64)[:, None] * n_trials
-    in_ptr, in_ch = inputs.to_csr()
-    table = InputTable(in_ptr, in_ch, set_index)
+    set_base = np.arange(n_ind, dtype=np.int64) * n_trials if inputs.per_individual else np.zeros(n_ind, np.int64)
+    table = InputTable(*inputs.step_table(), set_base)
     layout = packed.layout._replace(ind_ids=ids)
     max_n = packed.max_neurons
     n_tasks = n_ind * n_trials
+    lanes = _lanes(n_ind, n_trials, max_n)
     if record_v and n_tasks * max_n * n_steps > MAX_TRACE_VALUES:
         raise EvoCircuitsError(f"record_v: {n_tasks * max_n * n_steps:,} values is too many to record; "
                                "simulate fewer circuits or trials")
+    spk_mask = _spike_mask(packed, spike_neurons) if record_spikes else np.zeros(0, np.bool_)
 
-    def run(record: bool, spk_off: np.ndarray, v_out: np.ndarray):
+    def run(spk_off: np.ndarray | None, v_out: np.ndarray):
         # numba does not bounds-check: v_out is recorded into only when it is full-sized.
-        rec_v = v_out.size > 0
         counts = np.zeros((n_tasks, max_n), np.int64)
         first = np.full((n_tasks, max_n), -1, np.int64)
-        total = int(spk_off[-1]) if record else 0
-        spk_step = np.zeros(total, np.int64)
-        spk_neuron = np.zeros(total, np.int64)
+        room = 0 if spk_off is None else int(spk_off[-1])
+        spk_step, spk_neuron = np.zeros(room, np.int64), np.zeros(room, np.int64)
         simulate_population(layout, packed.neurons, packed.synapses, table,
-                            Recording(counts, first, record, spk_off, spk_step, spk_neuron, rec_v, v_out),
-                            packed.conductance, n_steps, n_trials, np.uint64(seed % 2**64), packed.dt_ms)
+                            Recording(counts, first, spk_off is not None, spk_mask,
+                                      np.zeros(1, np.int64) if spk_off is None else spk_off, spk_step, spk_neuron,
+                                      v_out.size > 0, v_out),
+                            packed.conductance, n_steps, n_trials, lanes, np.uint64(seed % 2**64), packed.dt_ms)
         return counts, first, spk_step, spk_neuron
 
     v_out = np.zeros((n_tasks, max_n, n_steps) if record_v else (0, 0, 0))
-    counts, first, _, _ = run(False, np.zeros(1, np.int64), v_out)
+    # Spikes in one pass when an upper bound on their number (one per refractory period)
+    # is small; otherwise a counting pass first, then a recording pass with exact sizes.
+    bound = _spike_bound(packed, spk_mask, n_steps) if record_spikes else None
+    one_pass = bound is not None and (bound * n_trials).sum() <= min(ONE_PASS_SPIKES, max_spikes or ONE_PASS_SPIKES)
+    room = np.concatenate([[0], np.cumsum(np.repeat(bound, n_trials))]) if one_pass else None
+    counts, first, step, neuron = run(room, v_out)
     result = SimResult(counts=counts.reshape(n_ind, n_trials, max_n), first_spike=first.reshape(n_ind, n_trials, max_n),
                        n_neurons=np.diff(packed.layout.neuron_off), max_rates_hz=_max_rates(packed, max_n),
                        n_steps=n_steps, dt_ms=packed.dt_ms)
     if record_v:
         result.v = v_out.reshape(n_ind, n_trials, max_n, n_steps)
     if record_spikes:
-        # Second, recording pass with exact buffer sizes (the run is deterministic).
-        per_task = counts.sum(axis=1)
-        if max_spikes is not None and per_task.sum() > max_spikes:
-            raise EvoCircuitsError(f"record_spikes: the run emits {int(per_task.sum()):,} spikes, more than the cap "
-                                   f"of {max_spikes:,} (EVO_CIRCUITS_MAX_SPIKES on the command line); "
-                                   "simulate fewer trials or steps")
-        spk_off = np.concatenate([[0], np.cumsum(per_task)]).astype(np.int64)
-        _, _, step, neuron = run(True, spk_off, np.zeros((0, 0, 0)))
+        per_task = (counts * _padded(spk_mask, packed, max_n).repeat(n_trials, axis=0)).sum(axis=1)
+        if not one_pass:
+            if max_spikes is not None and per_task.sum() > max_spikes:
+                raise EvoCircuitsError(f"record_spikes: the run emits {int(per_task.sum()):,} spikes, more than the "
+                                       f"cap of {max_spikes:,} (EVO_CIRCUITS_MAX_SPIKES on the command line); "
+                                       "simulate fewer trials or steps")
+            room = np.concatenate([[0], np.cumsum(per_task)]).astype(np.int64)
+            _, _, step, neuron = run(room, np.zeros((0, 0, 0)))
+        # Each task's spikes are written in (step, neuron) order from room[task] on.
         task = np.repeat(np.arange(n_tasks), per_task)
-        order = np.lexsort((neuron, step, task))
-        task, step, neuron = task[order], step[order], neuron[order]
-        result.spikes = {"individual": task // n_trials, "trial": task % n_trials, "neuron": neuron, "step": step}
+        at = np.arange(len(task)) + np.repeat(room[:-1] - (np.cumsum(per_task) - per_task), per_task)
+        result.spikes = {"individual": task // n_trials, "trial": task % n_trials, "neuron": neuron[at],
+                         "step": step[at]}
     return result
 
 
-def _max_rates(p: PackedPopulation, max_n: int) -> np.ndarray:
-    out = np.zeros((p.n_circuits, max_n))
-    off = p.layout.neuron_off
-    for c in range(p.n_circuits):
-        r = np.maximum(p.neurons.ref_steps[off[c]:off[c + 1]], 1)
-        out[c, :len(r)] = 1e3 / (r * p.dt_ms)
+def _lanes(n_circuits: int, n_trials: int, max_neurons: int) -> int:
+    """Trials per kernel group: as many as keep every thread busy (see :mod:`.kernel`)."""
+    if max_neurons > LANE_MAX_NEURONS:
+        return 1
+    per_group = max(1, min(n_trials, MAX_LANES, n_circuits * n_trials // (4 * numba.get_num_threads())))
+    n_blocks = -(-n_trials // per_group)
+    return -(-n_trials // n_blocks)  # the same number of trials in every block, as far as possible
+
+
+def _spike_mask(p: PackedPopulation, spike_neurons: Sequence[Sequence[int]] | None) -> np.ndarray:
+    """One flag per neuron of the population: record its spikes."""
+    n_total = int(p.layout.neuron_off[-1])
+    if spike_neurons is None:
+        return np.ones(n_total, np.bool_)
+    if len(spike_neurons) != p.n_circuits:
+        raise EvoCircuitsError(f"spike_neurons: expected one list per circuit ({p.n_circuits}), got {len(spike_neurons)}")
+    mask = np.zeros(n_total, np.bool_)
+    sizes = np.diff(p.layout.neuron_off)
+    for k, sel in enumerate(spike_neurons):
+        sel = np.asarray(sel, np.int64)
+        if sel.size and (sel.min() < 0 or sel.max() >= sizes[k]):
+            raise EvoCircuitsError(f"spike_neurons[{k}]: neuron indices must be in [0, {sizes[k]})")
+        mask[p.layout.neuron_off[k] + sel] = True
+    return mask
+
+
+def _spike_bound(p: PackedPopulation, spk_mask: np.ndarray, n_steps: int) -> np.ndarray:
+    """Most spikes the recorded neurons of each circuit can emit in one trial (a neuron
+    spikes at most once per ``max(r, 1)`` steps, ``r`` its refractory period)."""
+    per_neuron = -(-n_steps // np.maximum(p.neurons.ref_steps, 1)) * spk_mask
+    sizes = np.diff(p.layout.neuron_off)
+    return np.bincount(np.repeat(np.arange(p.n_circuits), sizes), per_neuron, p.n_circuits).astype(np.int64)
+
+
+def _padded(per_neuron: np.ndarray, p: PackedPopulation, max_n: int) -> np.ndarray:
+    """A per-neuron population array as (n_circuits, max_n), zero-padded."""
+    sizes = np.diff(p.layout.neuron_off)
+    out = np.zeros((p.n_circuits, max_n), per_neuron.dtype)
+    out[np.repeat(np.arange(p.n_circuits), sizes), np.arange(len(per_neuron)) - np.repeat(p.layout.neuron_off[:-1], sizes)] = per_neuron
     return out
+
+
+def _max_rates(p: PackedPopulation, max_n: int) -> np.ndarray:
+    rates = 1e3 / (np.maximum(p.neurons.ref_steps, 1) * p.dt_ms)
+    return _padded(rates, p, max_n)

@@ -118,7 +118,7 @@ class InputSpikes:
         return self.individual * self.n_trials + self.trial
 
     def to_csr(self) -> tuple[np.ndarray, np.ndarray]:
-        """Per-step table for the kernel.
+        """Per-set table.
 
         Returns
         -------
@@ -126,12 +126,28 @@ class InputSpikes:
             Spikes of set ``s`` at step ``k`` are ``channels[ptr[s*n_steps+k] : ptr[s*n_steps+k+1]]``.
         channels : ndarray of int32
         """
-        row = self._set_index().astype(np.int64) * self.n_steps + self.step
+        ptr, _, channels = self._table(self._set_index().astype(np.int64) * self.n_steps + self.step)
+        return ptr, channels
+
+    def step_table(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per-step table for the kernel (:class:`evo_circuits.simulate.pack.InputTable`).
+
+        Returns
+        -------
+        ptr : ndarray, shape (n_steps * n_sets + 1,)
+            Spikes at step ``k`` of set ``s`` are entries ``ptr[k*n_sets+s] : ptr[k*n_sets+s+1]``,
+            so those of consecutive sets at one step are one range.
+        sets, channels : ndarray of int64, int32
+        """
+        return self._table(self.step.astype(np.int64) * self.n_sets + self._set_index())
+
+    def _table(self, row: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """CSR over ``row`` (one per spike, in [0, n_sets * n_steps)), channels ascending within a row."""
         order = np.lexsort((self.channel, row))
         counts = np.bincount(row, minlength=self.n_sets * self.n_steps)
         ptr = np.zeros(self.n_sets * self.n_steps + 1, np.int64)
         np.cumsum(counts, out=ptr[1:])
-        return ptr, self.channel[order].astype(np.int32)
+        return ptr, self._set_index()[order], self.channel[order].astype(np.int32)
 
     # ------------------------------------------------------------------ files
     def save(self, path: str | os.PathLike) -> None:

@@ -15,6 +15,15 @@ step itself is :mod:`evo_circuits.dynamics.lif`):
 4. *reset*: spiking neurons are set to ``v_reset`` and made refractory.
 
 The kernel is event driven: synaptic work is done only for sources that spiked.
+
+Trials in lanes: a *group* is ``lanes`` consecutive trials of one circuit, simulated
+together with every state array laid out ``[neuron * lanes + lane]``. The neuron update is
+then one vectorised loop over all neurons of all lanes, and the per-step costs (loop
+control, the input table, the ring slot) are paid once per group instead of once per
+trial: what dominates for the 3-12-neuron circuits of evolution. Each lane does the
+same operations in the same order as a lone trial would (inputs in channel order, then
+spiking neurons in index order, per lane), so results do not depend on ``lanes``.
+
 Random draws (stochastic release) come from a SplitMix64 stream seeded by
 ``(seed, individual id, trial)`` (:mod:`evo_circuits.dynamics.rng`), so results do not
 depend on how a population is split.
@@ -31,7 +40,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit, prange
 
-from ..dynamics.lif import conductance_update, current_update, integrates, spikes
+from ..dynamics.lif import conductance_update, current_update, spikes
 from ..dynamics.rng import next_unit, stream_seed
 
 
@@ -39,14 +48,16 @@ class Recording(NamedTuple):
     """Output arrays of :func:`simulate_population` (task = circuit * n_trials + trial).
 
     ``counts[task, i]`` and ``first[task, i]`` (first spike step or -1) always; with
-    ``record_spikes`` the spikes of a task go to ``spk_step/spk_neuron[spk_off[task]:
-    spk_off[task+1]]`` (sizes from a counting pass); with ``record_v``, ``v_out[task, i, n]``
-    is v at the start of step n.
+    ``record_spikes`` the spikes of the neurons flagged in ``spk_mask`` (one flag per
+    neuron of the population) go to ``spk_step/spk_neuron[spk_off[task]:]`` in order of
+    (step, neuron) (room from a counting pass or an upper bound); with ``record_v``,
+    ``v_out[task, i, n]`` is v at the start of step n.
     """
 
     counts: np.ndarray
     first: np.ndarray
     record_spikes: bool
+    spk_mask: np.ndarray
     spk_off: np.ndarray
     spk_step: np.ndarray
     spk_neuron: np.ndarray
@@ -55,7 +66,7 @@ class Recording(NamedTuple):
 
 
 @njit(cache=True, parallel=True)
-def simulate_population(layout, neurons, synapses, inputs, rec, conductance, n_steps, n_trials, seed, dt):
+def simulate_population(layout, neurons, synapses, inputs, rec, conductance, n_steps, n_trials, lanes, seed, dt):
     """Simulate all (circuit, trial) tasks; results are written into ``rec``.
 
     Parameters
@@ -68,110 +79,169 @@ def simulate_population(layout, neurons, synapses, inputs, rec, conductance, n_s
     rec : :class:`Recording`
     conductance : bool
     n_steps, n_trials : int
+    lanes : int
+        Trials simulated together (see the module docstring); any value >= 1 gives the
+        same results.
     seed : uint64
     dt : float
     """
-    n_tasks = (layout.neuron_off.shape[0] - 1) * n_trials
-    for task in prange(n_tasks):
-        _simulate_one(task, layout, neurons, synapses, inputs, rec, conductance, n_steps, n_trials, seed, dt)
+    n_blocks = (n_trials + lanes - 1) // lanes
+    n_groups = (layout.neuron_off.shape[0] - 1) * n_blocks
+    for g in prange(n_groups):
+        c = g // n_blocks
+        tr0 = (g - c * n_blocks) * lanes
+        _simulate_group(c, tr0, min(lanes, n_trials - tr0), layout, neurons, synapses, inputs, rec, conductance,
+                        n_steps, n_trials, seed, dt)
 
 
 @njit(cache=True)
-def _simulate_one(task, layout, neurons, synapses, inputs, rec, conductance, n_steps, n_trials, seed, dt):
-    c = task // n_trials
-    tr = task - c * n_trials
+def _lanes(a, nb0, n, nl):
+    """Per-neuron constants ``a[nb0:nb0+n]`` repeated over ``nl`` lanes: ``out[i * nl + l] = a[nb0 + i]``."""
+    out = np.empty(n * nl, a.dtype)
+    for i in range(n):
+        for l in range(nl):
+            out[i * nl + l] = a[nb0 + i]
+    return out
+
+
+@njit(cache=True)
+def _simulate_group(c, tr0, nl, layout, neurons, synapses, inputs, rec, conductance, n_steps, n_trials, seed, dt):
     nb0 = layout.neuron_off[c]
     n = layout.neuron_off[c + 1] - nb0
+    m = n * nl
     nin = layout.n_inputs[c]
     r0 = layout.src_off[c]
     ring_n = layout.ring_size[c]
-    syn_ptr, syn_post, syn_inh, syn_w = synapses.ptr, synapses.post, synapses.inh, synapses.w
+    syn_ptr, syn_post, syn_w = synapses.ptr, synapses.post, synapses.w
     syn_delay, syn_p, syn_u, syn_tau_rec = synapses.delay, synapses.p, synapses.u, synapses.tau_rec
     row_off, row_inh, row_dense = synapses.row_off, synapses.row_inh, synapses.row_dense
-    in_ptr, in_ch = inputs.ptr, inputs.channel
+    in_ptr, in_set, in_ch = inputs.ptr, inputs.set, inputs.channel
     counts, first, spk_step, spk_neuron, v_out = rec.counts, rec.first, rec.spk_step, rec.spk_neuron, rec.v_out
-    record_spikes, record_v = rec.record_spikes, rec.record_v
+    record_spikes, record_v, spk_mask = rec.record_spikes, rec.record_v, rec.spk_mask
     s0 = syn_ptr[r0]
     n_syn = syn_ptr[r0 + nin + n] - s0
+    task0 = c * n_trials + tr0
+    n_sets = (in_ptr.shape[0] - 1) // n_steps
+    set0 = inputs.set_base[c] + tr0
 
-    v = neurons.v_init[nb0:nb0 + n].copy()
-    # Per-circuit views: the neuron loops below index contiguous arrays, so LLVM vectorises them.
-    c_em, c_de, c_di = neurons.em[nb0:nb0 + n], neurons.de[nb0:nb0 + n], neurons.di[nb0:nb0 + n]
-    c_ke, c_ki, c_vinf = neurons.ke[nb0:nb0 + n], neurons.ki[nb0:nb0 + n], neurons.v_inf[nb0:nb0 + n]
-    c_th, c_ref, c_tau = neurons.v_th[nb0:nb0 + n], neurons.ref_steps[nb0:nb0 + n], neurons.tau_m[nb0:nb0 + n]
-    c_ee, c_ei = neurons.e_e[nb0:nb0 + n], neurons.e_i[nb0:nb0 + n]
-    c_reset = neurons.v_reset[nb0:nb0 + n]
-    x_e = np.zeros(n)          # I_e (current mode) or g_e (conductance mode)
-    x_i = np.zeros(n)
-    last = np.full(n, -(1 << 40), np.int64)  # step of the last spike
-    ring_e = np.zeros(ring_n * n)
-    ring_i = np.zeros(ring_n * n)
+    # State and constants per (neuron, lane), flat: the update below is one vectorised loop.
+    v = _lanes(neurons.v_init, nb0, n, nl)
+    c_em, c_de, c_di = _lanes(neurons.em, nb0, n, nl), _lanes(neurons.de, nb0, n, nl), _lanes(neurons.di, nb0, n, nl)
+    c_ke, c_ki, c_vinf = _lanes(neurons.ke, nb0, n, nl), _lanes(neurons.ki, nb0, n, nl), _lanes(neurons.v_inf, nb0, n, nl)
+    c_th, c_ref = _lanes(neurons.v_th, nb0, n, nl), _lanes(neurons.ref_steps, nb0, n, nl)
+    c_reset = _lanes(neurons.v_reset, nb0, n, nl)
+    if conductance:
+        c_tau, c_ee, c_ei = _lanes(neurons.tau_m, nb0, n, nl), _lanes(neurons.e_e, nb0, n, nl), _lanes(neurons.e_i, nb0, n, nl)
+    else:
+        c_tau = c_ee = c_ei = c_em[:0]
+    x_e = np.zeros(m)          # I_e (current mode) or g_e (conductance mode)
+    x_i = np.zeros(m)
+    # First step at which each neuron integrates again: the last spike's step + ref_steps,
+    # so ``integrates(step, last, ref)`` is ``step >= ready`` (one compare, one array).
+    ready = np.empty(m, np.int64)
+    for k in range(m):
+        ready[k] = -(1 << 40) + c_ref[k]
+    ring_e = np.zeros(ring_n * m)
+    ring_i = np.zeros(ring_n * m)
     ring_used = np.zeros(ring_n, np.bool_)
-    std_x = np.ones(n_syn)     # depression resources
-    std_t = np.zeros(n_syn, np.int64)  # step of the last delivery
-    spiked = np.empty(n, np.int64)
-    fire = np.empty(n + nin, np.int64)
-    rng = stream_seed(seed, layout.ind_ids[c], tr)
-    in_base = inputs.set_index[c, tr] * n_steps
-    pos = rec.spk_off[task] if record_spikes else 0
+    std_x = np.ones(n_syn * nl)     # depression resources, [synapse * nl + lane]
+    std_t = np.zeros(n_syn * nl, np.int64)  # step of the last delivery
+    # Spike flags of the update, padded to whole 8-byte words: the scan skips 8 at a time.
+    n_words = (m + 7) // 8
+    flag = np.zeros(n_words * 8, np.uint8)
+    flag_words = flag.view(np.uint64)
+    fire_row = np.empty((n + nin) * nl, np.int64)
+    fire_lane = np.empty((n + nin) * nl, np.int64)
+    rng = np.empty(nl, np.uint64)
+    pos = np.zeros(nl, np.int64)
+    for l in range(nl):
+        rng[l] = stream_seed(seed, layout.ind_ids[c], tr0 + l)
+        if record_spikes:
+            pos[l] = rec.spk_off[task0 + l]
 
     for step in range(n_steps):
         if record_v:
-            for i in range(n):
-                v_out[task, i, step] = v[i]
-        # (1) update. The count of neurons above threshold (vectorised with the update)
-        # lets most steps skip the spike scan below.
-        n_above = 0
-        if conductance:
-            for i in range(n):
-                vn = conductance_update(v[i], x_e[i], x_i[i], c_vinf[i], c_tau[i], c_ee[i], c_ei[i], dt)
-                vn = vn if integrates(step, last[i], c_ref[i]) else v[i]
-                v[i] = vn
-                n_above += vn > c_th[i]
-                x_e[i] *= c_de[i]
-                x_i[i] *= c_di[i]
-        else:
-            for i in range(n):
-                vn = current_update(v[i], x_e[i], x_i[i], c_vinf[i], c_em[i], c_ke[i], c_ki[i])
-                vn = vn if integrates(step, last[i], c_ref[i]) else v[i]
-                v[i] = vn
-                n_above += vn > c_th[i]
-                x_e[i] *= c_de[i]
-                x_i[i] *= c_di[i]
-        # (2) threshold
+            for k in range(m):
+                i = k // nl
+                v_out[task0 + k - i * nl, i, step] = v[k]
+        # (1) update and (2) threshold in one vectorised loop that flags the spiking
+        # neurons; most steps then skip the scan for them below.
         n_sp = 0
-        if n_above > 0:
-            for i in range(n):
-                if spikes(v[i], c_th[i], integrates(step, last[i], c_ref[i])):
-                    spiked[n_sp] = i
-                    n_sp += 1
-        # (3) propagate: sources that fire now (input channels, then spiking neurons).
+        if conductance:
+            for k in range(m):
+                integ = step >= ready[k]
+                vn = conductance_update(v[k], x_e[k], x_i[k], c_vinf[k], c_tau[k], c_ee[k], c_ei[k], dt)
+                vn = vn if integ else v[k]
+                v[k] = vn
+                f = spikes(vn, c_th[k], integ)
+                flag[k] = f
+                n_sp += f
+                x_e[k] *= c_de[k]
+                x_i[k] *= c_di[k]
+        else:
+            for k in range(m):
+                integ = step >= ready[k]
+                vn = current_update(v[k], x_e[k], x_i[k], c_vinf[k], c_em[k], c_ke[k], c_ki[k])
+                vn = vn if integ else v[k]
+                v[k] = vn
+                f = spikes(vn, c_th[k], integ)
+                flag[k] = f
+                n_sp += f
+                x_e[k] *= c_de[k]
+                x_i[k] *= c_di[k]
+        # (3) sources that fire now, per lane in the order a lone trial delivers them:
+        # input channels (the table is sorted by set, then channel), then spiking neurons
+        # by index. Reset (4) and recording happen in the scan: they touch only v and the
+        # records, which no delivery reads.
+        n_fire = 0
+        row = step * n_sets + set0
+        for q in range(in_ptr[row], in_ptr[row + nl]):
+            if in_ch[q] < nin:
+                fire_row[n_fire] = r0 + in_ch[q]
+                fire_lane[n_fire] = in_set[q] - set0
+                n_fire += 1
+        if n_sp > 0:
+            for wd in range(n_words):
+                if flag_words[wd] == 0:
+                    continue
+                for k in range(wd * 8, min(wd * 8 + 8, m)):
+                    if flag[k] == 0:
+                        continue
+                    i = k // nl
+                    l = k - i * nl
+                    fire_row[n_fire] = r0 + nin + i
+                    fire_lane[n_fire] = l
+                    n_fire += 1
+                    v[k] = c_reset[k]
+                    ready[k] = step + c_ref[k]
+                    task = task0 + l
+                    counts[task, i] += 1
+                    if first[task, i] < 0:
+                        first[task, i] = step
+                    if record_spikes and spk_mask[nb0 + i]:
+                        spk_step[pos[l]] = step
+                        spk_neuron[pos[l]] = i
+                        pos[l] += 1
         # Events with delay 0 are due now (after the threshold) and are added directly;
         # later ones go to the ring slot of their arrival step. (Written inline: a call
         # per spike would pass ~25 arrays and cost more than the work itself.)
         slot = step % ring_n
-        n_fire = 0
-        for q in range(in_ptr[in_base + step], in_ptr[in_base + step + 1]):
-            if in_ch[q] < nin:
-                fire[n_fire] = r0 + in_ch[q]
-                n_fire += 1
-        for q in range(n_sp):
-            fire[n_fire] = r0 + nin + spiked[q]
-            n_fire += 1
         for q in range(n_fire):
-            row = fire[q]
+            row = fire_row[q]
+            l = fire_lane[q]
             off = row_off[row]
-            if off >= 0:  # dense row: one vectorised add
-                if row_inh[row]:
+            inh = row_inh[row]
+            if off >= 0:  # dense row: one add per neuron
+                if inh:
                     for i in range(n):
-                        x_i[i] += row_dense[off + i]
+                        x_i[i * nl + l] += row_dense[off + i]
                 else:
                     for i in range(n):
-                        x_e[i] += row_dense[off + i]
+                        x_e[i * nl + l] += row_dense[off + i]
                 continue
             for s in range(syn_ptr[row], syn_ptr[row + 1]):
                 if syn_p[s] < 1.0:
-                    rng, u = next_unit(rng)
+                    rng[l], u = next_unit(rng[l])
                     if u >= syn_p[s]:
                         continue
                 w = syn_w[s]
@@ -179,44 +249,32 @@ def _simulate_one(task, layout, neurons, synapses, inputs, rec, conductance, n_s
                 if syn_u[s] > 0.0:
                     # Deliveries of one synapse arrive in emission order, so depression
                     # can be computed now for the arrival step, as if applied on arrival.
-                    k = s - s0
+                    k = (s - s0) * nl + l
                     arrive = step + d
                     x = 1.0 - (1.0 - std_x[k]) * math.exp(-(arrive - std_t[k]) * dt / syn_tau_rec[s])
                     w *= syn_u[s] * x
                     std_x[k] = x - syn_u[s] * x
                     std_t[k] = arrive
-                post = syn_post[s]
+                k = syn_post[s] * nl + l
                 if d == 0:
-                    if syn_inh[s]:
-                        x_i[post] += w
+                    if inh:
+                        x_i[k] += w
                     else:
-                        x_e[post] += w
+                        x_e[k] += w
                     continue
                 at = slot + d  # d < ring_n: one subtraction instead of a modulo
                 if at >= ring_n:
                     at -= ring_n
-                if syn_inh[s]:
-                    ring_i[at * n + post] += w
+                if inh:
+                    ring_i[at * m + k] += w
                 else:
-                    ring_e[at * n + post] += w
+                    ring_e[at * m + k] += w
                 ring_used[at] = True
         if ring_used[slot]:
-            base = slot * n
-            for i in range(n):
-                x_e[i] += ring_e[base + i]
-                x_i[i] += ring_i[base + i]
-                ring_e[base + i] = 0.0
-                ring_i[base + i] = 0.0
+            base = slot * m
+            for k in range(m):
+                x_e[k] += ring_e[base + k]
+                x_i[k] += ring_i[base + k]
+                ring_e[base + k] = 0.0
+                ring_i[base + k] = 0.0
             ring_used[slot] = False
-        # (4) reset and record
-        for q in range(n_sp):
-            i = spiked[q]
-            v[i] = c_reset[i]
-            last[i] = step
-            counts[task, i] += 1
-            if first[task, i] < 0:
-                first[task, i] = step
-            if record_spikes:
-                spk_step[pos] = step
-                spk_neuron[pos] = i
-                pos += 1

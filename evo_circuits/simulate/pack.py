@@ -5,6 +5,10 @@ Every per-neuron quantity is stored once per neuron in one flat array, with
 presynaptic source (a circuit's inputs first, then its neurons): the outgoing synapses of
 source row ``r`` of circuit ``c`` are ``syn_*[syn_ptr[src_off[c] + r] : syn_ptr[src_off[c] + r + 1]]``.
 The neurons' propagators (:func:`evo_circuits.dynamics.propagators`) are computed once per population.
+
+Packing works on the circuits' synapse tables (:attr:`evo_circuits.Circuit.synapses`),
+concatenated once for the population and vectorised: no Python loop over synapses and no
+``n x n`` temporaries, so it is fast for 256 tiny circuits and fits 10^5-neuron ones.
 """
 
 from __future__ import annotations
@@ -39,7 +43,6 @@ class SynapseTable(NamedTuple):
 
     ptr: np.ndarray          # (total_rows+1,) int64
     post: np.ndarray         # int32, neuron index within the circuit
-    inh: np.ndarray          # bool: presynaptic source is inhibitory
     w: np.ndarray
     delay: np.ndarray        # int32 steps
     p: np.ndarray            # release probability
@@ -48,18 +51,20 @@ class SynapseTable(NamedTuple):
     # "dense" source rows: every synapse has delay 0, p_release 1 and no depression, so a
     # spike is one vectorised add of row_dense[row_off[r] : row_off[r] + n] (-1: not dense)
     row_off: np.ndarray      # (total_rows,) int64
-    row_inh: np.ndarray      # (total_rows,) bool
+    row_inh: np.ndarray      # (total_rows,) bool: the source is inhibitory
     row_dense: np.ndarray
 
 
 class InputTable(NamedTuple):
-    """Input spikes in CSR form by (input set, step): the channels firing at step ``t`` of
-    set ``k`` are ``channel[ptr[k * n_steps + t] : ptr[k * n_steps + t + 1]]``; task
-    (circuit ``c``, trial ``tr``) reads set ``set_index[c, tr]``."""
+    """Input spikes in CSR form by (step, input set): the spikes of sets ``a..b-1`` at step
+    ``t`` are entries ``ptr[t * n_sets + a] : ptr[t * n_sets + b]`` (sorted by set, then
+    channel) of ``set`` and ``channel``. Trial ``tr`` of circuit ``c`` reads set
+    ``set_base[c] + tr``, so the trials of a circuit are consecutive sets."""
 
     ptr: np.ndarray
+    set: np.ndarray
     channel: np.ndarray
-    set_index: np.ndarray
+    set_base: np.ndarray
 
 
 @dataclass
@@ -108,44 +113,67 @@ def pack(circuits: Sequence[Circuit]) -> PackedPopulation:
     neuron_off = np.concatenate([[0], np.cumsum(sizes)])
     src_off = np.concatenate([[0], np.cumsum(sizes + n_in)])
     params = np.concatenate([c.params for c in circuits])
-
-    rows_ptr, post, inh, w, d, p, u, tr = [[0]], [], [], [], [], [], [], []
-    ring = np.zeros(len(circuits), np.int64)
-    total = 0
-    row_off, row_inh, dense, dense_len = [], [], [], 0
-    for k, c in enumerate(circuits):
-        simple = ~(((c.delays != 0) | (c.p_release != 1.0) | (c.std_u > 0)) & (c.weights > 0)).any(axis=1)
-        offs = np.full(c.n_inputs + c.n_neurons, -1, np.int64)
-        offs[simple] = dense_len + c.n_neurons * np.arange(int(simple.sum()))
-        dense_len += c.n_neurons * int(simple.sum())
-        dense.append(c.weights[simple].ravel())
-        row_off.append(offs)
-        row_inh.append(c.source_signs < 0)
-        # CSR by source row: transpose view so that nonzero() walks rows in order.
-        pre_idx, post_idx = np.nonzero(c.weights)
-        counts = np.bincount(pre_idx, minlength=c.n_inputs + c.n_neurons)
-        rows_ptr.append(total + np.cumsum(counts))
-        total += len(pre_idx)
-        post.append(post_idx)
-        inh.append(c.source_signs[pre_idx] < 0)
-        w.append(c.weights[pre_idx, post_idx])
-        d.append(c.delays[pre_idx, post_idx])
-        p.append(c.p_release[pre_idx, post_idx])
-        u.append(c.std_u[pre_idx, post_idx])
-        tr.append(c.std_tau_rec[pre_idx, post_idx])
-        ring[k] = (int(d[-1].max()) if len(d[-1]) else 0) + 1
-
-    def cat(parts, dtype):
-        return np.ascontiguousarray(np.concatenate(parts) if parts else np.zeros(0), dtype=dtype)
-
+    types = np.concatenate([c.types for c in circuits])
+    syn = [c.synapses for c in circuits]
+    n_syn = np.array([len(s.pre) for s in syn], np.int64)
     return PackedPopulation(
         dt_ms=dt, conductance=(model == "conductance"), n_circuits=len(circuits),
-        layout=Layout(neuron_off=neuron_off, n_inputs=n_in, src_off=src_off, ring_size=ring,
-                      ind_ids=np.arange(len(circuits), dtype=np.int64)),
+        layout=Layout(neuron_off=neuron_off, n_inputs=n_in, src_off=src_off, ring_size=_ring_sizes(syn), ind_ids=np.arange(len(circuits), dtype=np.int64)),
         neurons=propagators(params, dt),
-        synapses=SynapseTable(
-            ptr=cat(rows_ptr, np.int64), post=cat(post, np.int32), inh=cat(inh, np.bool_),
-            w=cat(w, np.float64), delay=cat(d, np.int32), p=cat(p, np.float64),
-            u=cat(u, np.float64), tau_rec=cat(tr, np.float64),
-            row_off=cat(row_off, np.int64), row_inh=cat(row_inh, np.bool_), row_dense=cat(dense, np.float64)),
-    )
+        synapses=_synapse_table(syn, n_syn, neuron_off, src_off, n_in, types))
+
+
+def _cat(parts: list, dtype) -> np.ndarray:
+    """Concatenation as a contiguous array of ``dtype``; a single part is not copied if it
+    already is one (a large circuit's synapse table is used in place)."""
+    if len(parts) == 1:
+        return np.ascontiguousarray(parts[0], dtype=dtype)
+    return np.ascontiguousarray(np.concatenate(parts) if parts else np.zeros(0), dtype=dtype)
+
+
+def _ring_sizes(syn: list) -> np.ndarray:
+    """Longest delay + 1 of every circuit (1 for a circuit without synapses)."""
+    return np.array([int(s.delay.max()) + 1 if len(s.delay) else 1 for s in syn], np.int64)
+
+
+def _synapse_table(syn: list, n_syn: np.ndarray, neuron_off: np.ndarray, src_off: np.ndarray,
+                   n_in: np.ndarray, types: np.ndarray) -> SynapseTable:
+    """The population's synapses in CSR form by source row, built on the concatenated
+    synapse lists: memory in proportion to synapses, no per-circuit matrices, and no
+    temporaries larger than a few bytes per synapse."""
+    n_rows = int(src_off[-1])
+    row = _cat([s.pre for s in syn], np.int64 if len(syn) > 1 else np.int32)  # sorted by row within a circuit
+    if len(syn) > 1:
+        row += np.repeat(src_off[:-1], n_syn)
+    post = _cat([s.post for s in syn], np.int32)
+    w, delay = _cat([s.weight for s in syn], np.float64), _cat([s.delay for s in syn], np.int32)
+    p, u = _cat([s.p_release for s in syn], np.float64), _cat([s.std_u for s in syn], np.float64)
+    tau_rec = _cat([s.std_tau_rec for s in syn], np.float64)
+    ptr = np.zeros(n_rows + 1, np.int64)
+    per_row = np.bincount(row, minlength=n_rows)
+    np.cumsum(per_row, out=ptr[1:])
+    # Source signs: inputs are excitatory, neuron rows take their neuron's type.
+    sizes = np.diff(neuron_off)
+    row_inh = np.zeros(n_rows, np.bool_)
+    row_inh[np.arange(int(neuron_off[-1])) + np.repeat(src_off[:-1] + n_in - neuron_off[:-1], sizes)] = types < 0
+    # "Dense" rows: every synapse delivers now with certainty (delay 0, p 1, no depression)
+    # and they reach at least a quarter of the circuit, so a spike is one loop over the
+    # circuit's neurons; at most 4 values per synapse, so large sparse circuits stay sparse.
+    n_of_row = np.repeat(sizes, sizes + n_in)
+    dense = (per_row > 0) & (4 * per_row >= n_of_row)
+    if dense.any():
+        # Any delayed, unreliable or depressing synapse in a candidate row: an OR over
+        # [start, end) of each row (reduceat over interleaved bounds; a pad entry lets the
+        # last row end at the table's end).
+        bad = np.zeros(len(w) + 1, np.bool_)
+        bad[:-1] = (delay != 0) | (p != 1.0) | (u > 0)
+        bounds = np.empty(2 * int(dense.sum()), np.int64)
+        bounds[0::2], bounds[1::2] = ptr[:-1][dense], ptr[1:][dense]
+        dense[dense] = ~np.logical_or.reduceat(bad, bounds)[0::2]
+    row_len = np.where(dense, n_of_row, 0)
+    row_off = np.where(dense, np.cumsum(row_len) - row_len, -1).astype(np.int64)
+    row_dense = np.zeros(int(row_len.sum()))
+    in_dense = np.flatnonzero(dense[row])
+    row_dense[row_off[row[in_dense]] + post[in_dense]] = w[in_dense]
+    return SynapseTable(ptr=ptr, post=post, w=w, delay=delay, p=p, u=u, tau_rec=tau_rec,
+                        row_off=row_off, row_inh=row_inh, row_dense=row_dense)

@@ -232,7 +232,8 @@ class Task:
             Overrides the task's ``trials`` parameter.
         robustness, stability : optional modifiers (see :mod:`evo_circuits.tasks.modifiers`)
         return_raw : bool
-            Also return the batch and the simulation result (for plots).
+            Also return the batch and the simulation result (its ``spikes``, for tasks
+            that need spike times, are those of the output ports only).
         """
         if isinstance(circuits, Circuit):
             circuits = [circuits]
@@ -243,8 +244,10 @@ class Task:
         if robustness is not None:
             batch = robustness.perturb_batch(batch, np.random.default_rng([seed, 0x0B57]), dt)
             sim_circuits = robustness.perturb_circuits(circuits)
+        # Spike times are recorded for the output ports only: all the decoders read.
+        ports_only = [c.outputs[:self.n_outputs] for c in circuits] if self.needs_spike_times else None
         res = simulate(sim_circuits, batch.inputs, seed=seed, individual_ids=individual_ids,
-                       record_spikes=self.needs_spike_times)
+                       record_spikes=self.needs_spike_times, spike_neurons=ports_only)
         ports = PortActivity(res, circuits, self.n_outputs)
         raw, extras = self.score_ports(ports, batch)
         raw = np.clip(np.asarray(raw, float), 0.0, 1.0)
