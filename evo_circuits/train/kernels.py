@@ -222,19 +222,26 @@ def _deliver_listed(r, t, wiring, xe, xi, ring_e, ring_i):
     """Deliver one spike of source row ``r`` through its listed synapses: those without
     delay at once (as the simulator does), the others into the ring slots of their arrival
     steps. They are listed sparsely (rows of assembled motifs span many columns with few
-    synapses)."""
+    synapses). (The E/I choice is a branch per synapse, not an array chosen per row:
+    binding an array to a new name costs reference counting, more than the branch.)"""
     n_ring, dl_col, dl_delay, dl_w = wiring.n_ring, wiring.dl_col, wiring.dl_delay, wiring.dl_w
     inh = wiring.inh_row[r]
-    x = xi if inh else xe
-    ring = ring_i if inh else ring_e
     base = t % n_ring  # slot of step t + d: base + d, wrapped (no division per synapse)
     for q in range(wiring.dl_ptr[r], wiring.dl_ptr[r + 1]):
         d = dl_delay[q]
+        col = dl_col[q]
         if d == 0:
-            x[dl_col[q]] += dl_w[q]
+            if inh:
+                xi[col] += dl_w[q]
+            else:
+                xe[col] += dl_w[q]
         else:
             slot = base + d
-            ring[slot - n_ring if slot >= n_ring else slot, dl_col[q]] += dl_w[q]
+            slot = slot - n_ring if slot >= n_ring else slot
+            if inh:
+                ring_i[slot, col] += dl_w[q]
+            else:
+                ring_e[slot, col] += dl_w[q]
 
 
 @njit(cache=True)
@@ -380,13 +387,16 @@ def backward(spk_in, wiring, transposed, neurons, trace, target, slope, reset_gr
 def _fed_adjoint(q, base, ih, now, hist, wiring):
     """The adjoint that a delivery at step ``t`` through listed synapse ``q`` feeds: that of
     its target's ``gE`` (``ih`` 0) or ``gQ`` (1) at the start of step ``t + 1 + d`` — the
-    current one ``now`` for ``d = 0``, else slot ``base + d`` of the history, wrapped."""
+    current one ``now`` for ``d = 0``, else slot ``base + d`` of the history, wrapped.
+    (Backward, choosing ``now`` once per row beat a branch per synapse; forward, the
+    reverse: see :func:`_deliver_listed`.)"""
     d = wiring.dl_delay[q]
+    col = wiring.dl_col[q]
     if d == 0:
-        return now[wiring.dl_col[q]]
+        return now[col]
     n_hist = hist.shape[1]
     slot = base + d
-    return hist[ih, slot - n_hist if slot >= n_hist else slot, wiring.dl_col[q]]
+    return hist[ih, slot - n_hist if slot >= n_hist else slot, col]
 
 
 @njit(cache=True, fastmath=_BACKWARD_MATH)
