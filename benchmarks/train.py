@@ -119,7 +119,7 @@ def run_big(seed: int, epochs: int, dtype: str, slope: float, clip: float, copie
     tr, te = load_digits(encoding="rate", n_steps=STEPS, seed=seed)
     t0 = time.perf_counter()
     asm = assemble(big_spec(copies, seed))
-    net = TrainableNetwork.from_circuit(asm.circuit, asm.mask, asm.trainable, delays=asm.delays)
+    net = TrainableNetwork.from_assembly(asm)  # the entry table: no dense matrix anywhere
     c = asm.circuit
     del asm  # the network keeps what training needs (masks and delays per synapse)
     build_s = time.perf_counter() - t0

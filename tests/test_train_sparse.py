@@ -115,3 +115,25 @@ def test_evaluation_of_large_networks_runs_in_smaller_batches(monkeypatch):
     whole = bp.logits(x)
     monkeypatch.setattr(bptt_module, "TRACE_MAX_ENTRIES", 40 * 10 * 2)  # two samples per pass
     np.testing.assert_array_equal(bp.logits(x), whole)
+
+
+def test_from_assembly_reads_the_entry_table():
+    """TrainableNetwork.from_assembly (entries, no dense matrix) = from_circuit with the
+    assembly's dense mask, trainable set and delays; index pairs are checked."""
+    from evo_circuits.assemble import assemble
+
+    asm = assemble({"name": "g", "dt_ms": 1.0, "seed": 0, "inputs": 4, "readout": "out",
+                    "modules": {"hid": {"neurons": 8, "type": "E"}, "out": {"neurons": 2}},
+                    "connections": [
+                        {"from": "inputs", "to": "hid", "pattern": "all-to-all", "p": 0.4, "weight": 6.0,
+                         "delay_ms": 2.0, "grow": True},
+                        {"from": "hid", "to": "out", "pattern": "all-to-all", "weight": 4.0, "trainable": False}]})
+    a = TrainableNetwork.from_assembly(asm)
+    b = TrainableNetwork.from_circuit(asm.circuit, asm.mask, asm.trainable, delays=asm.delays)
+    assert a.n_synapses == asm.mask.sum() and not a.free.all() and (a.delay[asm.growable] == 2).all()
+    for k in ("pre", "post", "w", "delays", "in_mask", "free"):
+        np.testing.assert_array_equal(getattr(a, k), getattr(b, k))
+    with pytest.raises(TrainError, match="mask: entries outside the shape"):
+        TrainableNetwork.from_circuit(asm.circuit, (np.array([0]), np.array([99])))
+    with pytest.raises(TrainError, match="mask: expected 2 arrays"):
+        TrainableNetwork.from_circuit(asm.circuit, (np.array([0]),))

@@ -205,12 +205,13 @@ class TrainableNetwork:
         ----------
         circuit : Circuit
             Current-based, ``p_release`` 1, no depression (delays are fine).
-        mask : bool array or scipy.sparse matrix, optional
-            Which synapses exist or may grow (shape of ``circuit.weights``); default the
-            circuit's synapses. Must contain every synapse of the circuit.
-        trainable : bool array or scipy.sparse matrix, optional
+        mask : bool array, scipy.sparse matrix or (pre, post) index arrays, optional
+            Which synapses exist or may grow (shape of ``circuit.weights``; as entries:
+            source rows and target neurons); default the circuit's synapses. Must contain
+            every synapse of the circuit.
+        trainable : same forms as ``mask``, optional
             Which synapses the optimiser changes; default ``mask``.
-        delays : int array or scipy.sparse matrix, optional
+        delays : int array, scipy.sparse matrix or (pre, post, delay) arrays, optional
             Delays (steps) of the mask's entries, e.g. ``Assembly.delays``: growth entries
             take theirs from here. Synapses of the circuit keep the circuit's delays;
             entries without one get 0.
@@ -278,6 +279,15 @@ class TrainableNetwork:
         return cls(circuit=c, pre=pre, post=post, w=w, delays=d, in_mask=_member(keys, mask_k),
                    free=_member(keys, train_k), bias=c.param("i_bias").copy(), train_bias=bool(train_bias),
                    dale=bool(dale), sparse=sparse)
+
+    @classmethod
+    def from_assembly(cls, assembly, **kwargs) -> "TrainableNetwork":
+        """The network of :func:`evo_circuits.assemble.assemble` with its mask, trainable
+        entries and the delays of growth entries, read from its entry table (no dense
+        matrix, so it works for assemblies of any size); ``kwargs`` as in :meth:`from_circuit`."""
+        e = assembly.entries
+        return cls.from_circuit(assembly.circuit, (e.pre, e.post), (e.pre[e.trainable], e.post[e.trainable]),
+                                delays=(e.pre, e.post, e.delay), **kwargs)
 
     # ------------------------------------------------------------------ views
     @property
@@ -400,8 +410,12 @@ class TrainableNetwork:
 
 
 def _entries(value, name: str, shape: tuple) -> np.ndarray:
-    """The non-zero entries of a bool matrix (dense or scipy.sparse) as sorted keys ``row * n + col``."""
+    """The entries of a bool matrix (dense or scipy.sparse) or of a pair of index arrays
+    ``(pre, post)`` as sorted keys ``row * n + col``."""
     n = shape[1]
+    if isinstance(value, tuple):
+        pre, post = _index_pair(value, name, shape, 2)[:2]
+        return np.unique(pre * n + post)
     if hasattr(value, "tocoo"):  # scipy.sparse, without importing scipy
         if tuple(value.shape) != shape:
             raise TrainError(f"{name}: expected a matrix of shape {shape} (the shape of circuit.weights), "
@@ -416,8 +430,18 @@ def _entries(value, name: str, shape: tuple) -> np.ndarray:
 
 
 def _values(value, name: str, shape: tuple, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """Delays (dense or scipy.sparse integer matrix) at the given entries, checked."""
-    if hasattr(value, "tocsr"):
+    """Delays (dense or scipy.sparse integer matrix, or ``(pre, post, delay)`` arrays: 0
+    where not listed) at the given entries, checked."""
+    if isinstance(value, tuple):
+        pre, post, vals = _index_pair(value, name, shape, 3)
+        keys = pre * shape[1] + post
+        order = np.argsort(keys, kind="stable")
+        keys, vals = keys[order], np.asarray(vals)[order]
+        want = rows.astype(np.int64) * shape[1] + cols
+        found = _member(want, keys)
+        out = np.zeros(len(want), vals.dtype)
+        out[found] = vals[np.searchsorted(keys, want[found])]
+    elif hasattr(value, "tocsr"):
         if tuple(value.shape) != shape:
             raise TrainError(f"{name}: expected a matrix of shape {shape}, got shape {tuple(value.shape)}")
         out = np.asarray(value.tocsr()[rows, cols]).reshape(-1)
@@ -432,6 +456,20 @@ def _values(value, name: str, shape: tuple, rows: np.ndarray, cols: np.ndarray) 
     if out.dtype.kind not in "iuf" or (len(out) and not (0 <= out.min() and out.max() <= MAX_DELAY_STEPS)):
         raise TrainError(f"{name}: expected integers in [0, {MAX_DELAY_STEPS}] steps")
     return out.astype(np.int64)
+
+
+def _index_pair(value: tuple, name: str, shape: tuple, k: int) -> tuple:
+    """``(pre, post[, values])`` index arrays of entries, checked against ``shape``."""
+    if len(value) != k:
+        raise TrainError(f"{name}: expected {k} arrays ({'pre, post' + (', values' if k == 3 else '')}), "
+                         f"got {len(value)}")
+    pre, post = (np.asarray(a) for a in value[:2])
+    if pre.ndim != 1 or pre.shape != post.shape or pre.dtype.kind not in "iu" or post.dtype.kind not in "iu" \
+            or (k == 3 and np.shape(value[2]) != pre.shape):
+        raise TrainError(f"{name}: expected 1-d integer index arrays of equal length")
+    if len(pre) and not (0 <= pre.min() and pre.max() < shape[0] and 0 <= post.min() and post.max() < shape[1]):
+        raise TrainError(f"{name}: entries outside the shape {shape} of circuit.weights")
+    return (pre.astype(np.int64), post.astype(np.int64)) + ((value[2],) if k == 3 else ())
 
 
 def _member(keys: np.ndarray, subset: np.ndarray) -> np.ndarray:
