@@ -57,18 +57,21 @@ def survivors(union: list[Individual], mu: int, elite: int, k: int, rng: np.rand
     return sorted(chosen, key=rank_key)
 
 
-#: Logbook column of the best validation score among the current population (runs that validate).
+#: Logbook column of the best validation score among the current population (runs that
+#: validate and draw fresh training trials).
 POPULATION_VALIDATION = "validation_population"
 
 
 def progress_column(logbook: list[dict]) -> str:
     """The logbook column that measures a population's progress.
 
-    The population's best validation score when the run validates, else its best training
-    score. With fresh training trials (``resample_every``) the training best jumps with
-    each trial set: one lucky set would hold a bar that steady progress does not clear
-    (a restart wiped a population rising on validation), and a population that only
-    learned its fixed trials would look solved; validation scores are fixed per individual.
+    The population's best validation score when the run validates and draws fresh
+    training trials (``resample_every``; the run then logs that column), else its best
+    training score. With fresh trials the training best jumps with each trial set: one
+    lucky set would hold a bar that steady progress does not clear (a restart wiped an
+    oscillator population still rising on validation); validation scores are fixed per
+    individual. On fixed trials the training best is steady and stays the measure, so
+    those runs restart exactly as before.
     """
     return POPULATION_VALIDATION if logbook and POPULATION_VALIDATION in logbook[-1] else "score_best"
 

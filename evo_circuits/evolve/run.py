@@ -228,8 +228,9 @@ class Run:
             state.restarted = False
         if self.cfg.validation_trials > 0:
             row["validation_best"] = self.champion_score(state)
-            validated = [i.extras["validation"] for i in state.population if "validation" in i.extras]
-            row[POPULATION_VALIDATION] = max(validated, default=0.0)
+            if self.cfg.resample_every > 0:  # restarts then judge progress on it (algorithms.progress_column)
+                validated = [i.extras["validation"] for i in state.population if "validation" in i.extras]
+                row[POPULATION_VALIDATION] = max(validated, default=0.0)
         row["wall_s"] = wall
         row["evals_per_s"] = n_evals / wall if wall > 0 else 0.0
         state.logbook.append(row)
