@@ -59,7 +59,7 @@ def test_large_networks_use_the_list_and_grow_only_inside_the_mask(monkeypatch):
     c = small_circuit(7, n=12)
     mask = c.weights > 0
     mask[c.n_inputs:, :3] = True  # growth entries
-    monkeypatch.setattr(network_module, "DENSE_MAX_ENTRIES", 10)  # this circuit counts as large
+    monkeypatch.setattr(network_module, "LARGE_NETWORK_ENTRIES", 10)  # this circuit counts as large
     monkeypatch.setattr(network_module, "SPARSE_MAX_DENSITY", 1.0)  # ... and sparse
     net = TrainableNetwork.from_circuit(c, mask, grow=True)
     assert net.sparse and len(net.fast_idx) == 0

@@ -49,7 +49,7 @@ class TrainError(EvoCircuitsError, ValueError):
 #: Networks with more (source, target) entries than this, ``(n_inputs + n) * n``, are
 #: "large": their kernels deliver every synapse from the synapse list (no dense rows) when
 #: the structure is sparse, and ``grow=True`` lets only the mask's entries grow.
-DENSE_MAX_ENTRIES = 1 << 22
+LARGE_NETWORK_ENTRIES = 1 << 22
 #: ... "sparse": at most this fraction of the entries in the structure.
 SPARSE_MAX_DENSITY = 0.25
 #: A sparse network's input synapses stay on the dense path when at least this fraction
@@ -87,7 +87,7 @@ class TrainableNetwork:
         Keep Dale's law (weights projected to >= 0); False lets weights change sign.
     sparse : bool or None
         Deliver every synapse from the list in the kernels (no dense weight rows); None:
-        decide by size (large and sparse networks, see :data:`DENSE_MAX_ENTRIES`).
+        decide by size (large and sparse networks, see :data:`LARGE_NETWORK_ENTRIES`).
     """
 
     circuit: Circuit
@@ -114,7 +114,7 @@ class TrainableNetwork:
         n_in, n = c.n_inputs, c.n_neurons
         n_rows = n_in + n
         if self.sparse is None:
-            self.sparse = bool(n_rows * n > DENSE_MAX_ENTRIES and len(self.w) <= SPARSE_MAX_DENSITY * n_rows * n)
+            self.sparse = bool(n_rows * n > LARGE_NETWORK_ENTRIES and len(self.w) <= SPARSE_MAX_DENSITY * n_rows * n)
         self.n_ring = int(self.delays.max(initial=0)) + 1
         # Each synapse takes one of two paths in the kernels. Fast (synapses without delay
         # of a dense network): dense row slices, matrix products for the input currents and
@@ -126,7 +126,7 @@ class TrainableNetwork:
         if self.sparse:
             from_input = self.pre < n_in
             n_block = n_in * n
-            if not (n_block <= DENSE_MAX_ENTRIES and from_input.sum() >= DENSE_INPUT_DENSITY * n_block):
+            if not (n_block <= LARGE_NETWORK_ENTRIES and from_input.sum() >= DENSE_INPUT_DENSITY * n_block):
                 from_input[:] = False
             listed |= ~from_input
         # Rows of the dense matrix of fast synapses: all in a dense network, else the inputs'.
@@ -221,7 +221,7 @@ class TrainableNetwork:
             Also train each neuron's ``i_bias``.
         grow : bool
             Let absent synapses grow: every entry (of the trained rows) becomes trainable,
-            starting at weight 0 — on a network with more than :data:`DENSE_MAX_ENTRIES`
+            starting at weight 0 — on a network with more than :data:`LARGE_NETWORK_ENTRIES`
             entries only the mask's entries (a mask lists what may grow there). Without it
             absent synapses stay absent.
         dale : bool
@@ -265,7 +265,7 @@ class TrainableNetwork:
                 raise TrainError(f"trainable: synapse {_name(c, *divmod(int(outside[0]), n))} is trainable but "
                                  "absent from the mask (pass grow=True to let absent synapses grow)")
         if grow:
-            every = np.arange(shape[0] * n, dtype=np.int64) if shape[0] * n <= DENSE_MAX_ENTRIES else mask_k
+            every = np.arange(shape[0] * n, dtype=np.int64) if shape[0] * n <= LARGE_NETWORK_ENTRIES else mask_k
             train_k = np.union1d(train_k, every)
         if not train_inputs:
             train_k = train_k[train_k >= n_in * n]
