@@ -134,6 +134,9 @@ def _simulate_group(c, tr0, nl, layout, neurons, synapses, inputs, rec, conducta
         c_tau, c_ee, c_ei = _lanes(neurons.tau_m, nb0, n, nl), _lanes(neurons.e_e, nb0, n, nl), _lanes(neurons.e_i, nb0, n, nl)
     else:
         c_tau = c_ee = c_ei = c_em[:0]
+    # v is double-buffered: the update writes every element of the other buffer, a plain
+    # vector store (writing back in place only where integrating is a masked store, slow).
+    v_next = np.empty(m)
     x_e = np.zeros(m)          # I_e (current mode) or g_e (conductance mode)
     x_i = np.zeros(m)
     # First step at which each neuron integrates again: the last spike's step + ref_steps,
@@ -172,7 +175,7 @@ def _simulate_group(c, tr0, nl, layout, neurons, synapses, inputs, rec, conducta
                 integ = step >= ready[k]
                 vn = conductance_update(v[k], x_e[k], x_i[k], c_vinf[k], c_tau[k], c_ee[k], c_ei[k], dt)
                 vn = vn if integ else v[k]
-                v[k] = vn
+                v_next[k] = vn
                 f = spikes(vn, c_th[k], integ)
                 flag[k] = f
                 n_sp += f
@@ -183,12 +186,13 @@ def _simulate_group(c, tr0, nl, layout, neurons, synapses, inputs, rec, conducta
                 integ = step >= ready[k]
                 vn = current_update(v[k], x_e[k], x_i[k], c_vinf[k], c_em[k], c_ke[k], c_ki[k])
                 vn = vn if integ else v[k]
-                v[k] = vn
+                v_next[k] = vn
                 f = spikes(vn, c_th[k], integ)
                 flag[k] = f
                 n_sp += f
                 x_e[k] *= c_de[k]
                 x_i[k] *= c_di[k]
+        v, v_next = v_next, v
         # (3) sources that fire now, per lane in the order a lone trial delivers them:
         # input channels (the table is sorted by set, then channel), then spiking neurons
         # by index. Reset (4) and recording happen in the scan: they touch only v and the

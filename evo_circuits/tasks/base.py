@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from itertools import chain
 from types import SimpleNamespace
 from typing import Any, ClassVar, Sequence
 
@@ -97,11 +98,14 @@ class PortActivity:
         self.first = np.full((n_ind, n_tr, n_ports), -1, np.int64)
         # port_of[k, neuron] = port index of that neuron in individual k, or -1
         self._port_of = np.full((n_ind, result.counts.shape[2]), -1, np.int64)
-        for k, c in enumerate(circuits):
-            outs = np.asarray(c.outputs[:n_ports], np.int64)
-            self.counts[k, :, :len(outs)] = result.counts[k][:, outs]
-            self.first[k, :, :len(outs)] = result.first_spike[k][:, outs]
-            self._port_of[k, outs] = np.arange(len(outs))
+        # One (individual, port, neuron) entry per port of every individual, gathered at once.
+        n_out = np.array([min(len(c.outputs), n_ports) for c in circuits], np.int64)
+        neuron = np.fromiter(chain.from_iterable(c.outputs[:n_ports] for c in circuits), np.int64, int(n_out.sum()))
+        ind = np.repeat(np.arange(n_ind), n_out)
+        port = np.arange(len(neuron)) - np.repeat(np.cumsum(n_out) - n_out, n_out)
+        self.counts[ind, :, port] = result.counts[ind, :, neuron]
+        self.first[ind, :, port] = result.first_spike[ind, :, neuron]
+        self._port_of[ind, neuron] = port
         self._spikes = result.spikes
 
     def binned(self, bin_ms: float) -> np.ndarray:
