@@ -27,6 +27,7 @@ from _side_by_side import interleave, load_package, report
 
 def simulator(base, repeats: int) -> None:
     import evo_circuits as ec
+    from evo_circuits.simulate.api import _lanes
     from evo_circuits.simulate.kernel import Recording, simulate_population
     from evo_circuits.simulate.pack import InputTable, pack
 
@@ -39,14 +40,18 @@ def simulator(base, repeats: int) -> None:
     set_index = np.tile(np.arange(n_trials, dtype=np.int64), (n_circ, 1))
     in_ptr, in_ch = inp.to_csr()
     lay, neu, syn = p.layout._replace(ind_ids=ids), p.neurons, p.synapses
+    syn_inh = syn.row_inh[np.repeat(np.arange(len(syn.ptr) - 1), np.diff(syn.ptr))]  # the old kernel's per-synapse sign
     shape = (n_circ * n_trials, p.max_neurons)
     none = np.zeros(0, np.int64)
+    table = InputTable(*inp.step_table(), np.zeros(n_circ, np.int64))
+    lanes = _lanes(n_circ, n_trials, p.max_neurons)
 
     def run_new():
         counts = np.zeros(shape, np.int64)
-        simulate_population(lay, neu, syn, InputTable(in_ptr, in_ch, set_index),
-                            Recording(counts, np.full(shape, -1, np.int64), False, np.zeros(1, np.int64), none, none,
-                                      False, np.zeros((0, 0, 0))), False, n_steps, n_trials, np.uint64(0), p.dt_ms)
+        simulate_population(lay, neu, syn, table,
+                            Recording(counts, np.full(shape, -1, np.int64), False, np.zeros(0, np.bool_),
+                                      np.zeros(1, np.int64), none, none, False, np.zeros((0, 0, 0))),
+                            False, n_steps, n_trials, lanes, np.uint64(0), p.dt_ms)
         return counts
 
     def run_old():
@@ -54,7 +59,7 @@ def simulator(base, repeats: int) -> None:
         old.simulate_population(
             False, n_steps, n_trials, np.uint64(0), ids, set_index, in_ptr, in_ch, lay.neuron_off, lay.n_inputs,
             lay.src_off, lay.ring_size, neu.em, neu.de, neu.di, neu.ke, neu.ki, neu.v_inf, neu.v_th, neu.v_reset,
-            neu.v_init, neu.ref_steps, neu.tau_m, neu.e_e, neu.e_i, p.dt_ms, syn.ptr, syn.post, syn.inh, syn.w,
+            neu.v_init, neu.ref_steps, neu.tau_m, neu.e_e, neu.e_i, p.dt_ms, syn.ptr, syn.post, syn_inh, syn.w,
             syn.delay, syn.p, syn.u, syn.tau_rec, syn.row_off, syn.row_inh, syn.row_dense, counts,
             np.full(shape, -1, np.int64), False, np.zeros(1, np.int64), none, none, False, np.zeros((0, 0, 0)))
         return counts
