@@ -276,3 +276,13 @@ def test_large_random_circuits_are_drawn_sparse():
     assert not np.any(s.pre[rec] - 3 == s.post[rec]) and s.delay.max() == 4
     inh = rec & (c.types[np.maximum(s.pre - 3, 0)] < 0)
     assert s.weight[inh].min() >= 1.0 and s.weight[rec & ~inh].max() <= 1.5
+
+
+def test_nir_export_of_a_circuit_too_large_for_dense_matrices_is_one_line(tmp_path):
+    from evo_circuits.circuit import DENSE_MAX_ENTRIES
+
+    n = int(np.sqrt(DENSE_MAX_ENTRIES)) + 1
+    big = Circuit(np.ones(n, np.int8), 0, synapses=Synapses(*(np.array([x]) for x in (0, 1, 1.0, 0, 1.0, 0.0, 0.0))))
+    with pytest.raises(FormatError, match="too large for NIR's dense weight matrices"):
+        save(big, tmp_path / "big.nir")
+    assert not (tmp_path / "big.nir").exists()

@@ -49,7 +49,7 @@ from typing import Any
 
 import numpy as np
 
-from ..circuit import Circuit
+from ..circuit import DENSE_MAX_ENTRIES, Circuit
 from ..dynamics.propagators import psc_coefficient
 from ..errors import CircuitError, EvoCircuitsError, FormatError
 from ..model import PARAM_INDEX, TYPE_DEFAULTS
@@ -169,12 +169,16 @@ def to_nir(circuit: Circuit, flavour: str = DEFAULT_FLAVOUR, **allow: bool):
     ------
     FormatError
         For conductance-based circuits (NIR has no conductance-based neuron), empty
-        circuits, an unknown flavour, and (``"cuba"``) in one line listing every feature
+        circuits, circuits too large for dense matrices, an unknown flavour, and (``"cuba"``) in one line listing every feature
         the peers cannot run and the option that drops it.
     """
     unknown = sorted(set(allow) - set(NIR_ALLOWANCES))
     if unknown:
         raise TypeError(f"to_nir: unknown option {unknown[0]!r} (expected one of {', '.join(NIR_ALLOWANCES)})")
+    rows, cols = circuit.dense_shape
+    if rows * cols > DENSE_MAX_ENTRIES:  # NIR's Linear nodes are dense matrices
+        raise FormatError(f"NIR export: the circuit is too large for NIR's dense weight matrices ({rows:,} x {cols:,} "
+                          "entries); save it as circuit JSON or NPZ")
     if flavour == "exact":
         return _to_nir_exact(circuit)
     if flavour == "cuba":

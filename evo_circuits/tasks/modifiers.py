@@ -37,7 +37,8 @@ class Robustness:
         """Circuits with release probabilities scaled (unchanged if ``p_release`` is 1)."""
         if self.p_release >= 1.0:
             return list(circuits)
-        return [c.replace(p_release=c.p_release * self.p_release) for c in circuits]
+        return [c.replace(synapses=c.synapses._replace(p_release=c.synapses.p_release * self.p_release))
+                for c in circuits]  # the synapse table: no dense matrices, large circuits too
 
     def perturb_batch(self, batch, rng: np.random.Generator, dt_ms: float):
         """A copy of the trial batch with jittered input spikes (duplicates merged)."""
