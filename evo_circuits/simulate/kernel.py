@@ -170,6 +170,8 @@ def _simulate_group(c, tr0, nl, layout, neurons, synapses, inputs, rec, conducta
         # (1) update and (2) threshold in one vectorised loop that flags the spiking
         # neurons; most steps then skip the scan for them below.
         n_sp = 0
+        # The loop is written once per synapse model (it differs in one call) so that the
+        # model test stays outside the loop and LLVM vectorises each body on its own.
         if conductance:
             for k in range(m):
                 integ = step >= ready[k]
