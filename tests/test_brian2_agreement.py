@@ -14,6 +14,7 @@ import pytest
 from evo_circuits import Circuit, InputSpikes, random_circuit, simulate
 from evo_circuits.brian2_bridge import brian2_python, run_brian2
 from evo_circuits.model import PARAM_INDEX
+from evo_circuits.simulate.pack import LARGE_CIRCUIT_NEURONS
 
 pytestmark = pytest.mark.slow
 
@@ -74,6 +75,33 @@ def spike_lists(sp: dict) -> dict:
 def test_current_mode_every_spike_at_the_same_step(inputs, depression):
     n_circ = 60 if not depression else 20
     circuits = [agreement_circuit(k + (500 if depression else 0), depression=depression) for k in range(n_circ)]
+    mine = ours(circuits, inputs)
+    ref = run_brian2(circuits, inputs).spikes
+    n_spikes = len(ref["step"])
+    rates = n_spikes / (sum(c.n_neurons for c in circuits) * N_TRIALS * N_STEPS * 1e-4)
+    assert 2.0 < rates < 200.0, f"test circuits should be active but not saturated, mean rate {rates:.1f} Hz"
+    for k in ("individual", "trial", "neuron", "step"):
+        assert len(mine[k]) == n_spikes, (len(mine[k]), n_spikes)
+        np.testing.assert_array_equal(mine[k], ref[k], err_msg=k)
+
+
+@pytest.mark.parametrize("depression", [False, True], ids=["plain", "depression"])
+def test_large_circuits_delivering_on_arrival_every_spike_at_the_same_step(inputs, depression):
+    # Circuits above LARGE_CIRCUIT_NEURONS deliver their plain rows from delay-sorted
+    # copies at arrival (depressing rows still through the ring): the same spikes.
+    circuits = []
+    for k in range(2):
+        rng = np.random.default_rng(2000 + k + (10 if depression else 0))
+        c = random_circuit(280 + 40 * k, 70, len(RATES_HZ), p_conn=0.03, p_input=0.3, max_delay_steps=30,
+                           w_exc=(5.0, 20.0), w_inh=(10.0, 40.0), w_input=(8.0, 30.0), seed=rng, name=f"large-{k}")
+        params = c.params.copy()
+        params[:, PARAM_INDEX["i_bias"]] = rng.uniform(0, 5, c.n_neurons)
+        c = c.replace(params=params)
+        if depression:
+            u = np.where((rng.random(c.weights.shape) < 0.5) & (c.weights > 0), rng.uniform(0.1, 0.8, c.weights.shape), 0.0)
+            c = c.replace(std_u=u, std_tau_rec=np.where(u > 0, rng.uniform(20, 300, c.weights.shape), 0.0))
+        circuits.append(c)
+    assert min(c.n_neurons for c in circuits) > LARGE_CIRCUIT_NEURONS
     mine = ours(circuits, inputs)
     ref = run_brian2(circuits, inputs).spikes
     n_spikes = len(ref["step"])

@@ -12,7 +12,7 @@ from ..circuit import Circuit
 from ..errors import EvoCircuitsError
 from .inputs import InputSpikes
 from .kernel import Recording, simulate_population
-from .pack import InputTable, PackedPopulation, pack
+from .pack import LARGE_CIRCUIT_NEURONS, InputTable, PackedPopulation, pack
 
 #: Refuse voltage recordings larger than this many values (8 bytes each).
 MAX_TRACE_VALUES = 200_000_000
@@ -21,7 +21,6 @@ ONE_PASS_SPIKES = 4_000_000
 #: Trials simulated together in one kernel group at most, and only for circuits up to
 #: this size (larger ones have enough work per step without).
 MAX_LANES = 32
-LANE_MAX_NEURONS = 256
 
 
 @dataclass
@@ -181,7 +180,7 @@ def simulate(circuits: Circuit | Sequence[Circuit], inputs: InputSpikes, *, seed
 
 def _lanes(n_circuits: int, n_trials: int, max_neurons: int) -> int:
     """Trials per kernel group: as many as keep every thread busy (see :mod:`.kernel`)."""
-    if max_neurons > LANE_MAX_NEURONS:
+    if max_neurons > LARGE_CIRCUIT_NEURONS:  # one lane: the kernel's arrival delivery needs it
         return 1
     per_group = max(1, min(n_trials, MAX_LANES, n_circuits * n_trials // (4 * numba.get_num_threads())))
     n_blocks = -(-n_trials // per_group)

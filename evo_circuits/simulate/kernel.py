@@ -16,6 +16,17 @@ step itself is :mod:`evo_circuits.dynamics.lif`):
 
 The kernel is event driven: synaptic work is done only for sources that spiked.
 
+Large circuits (more than :data:`.pack.LARGE_CIRCUIT_NEURONS` neurons, one trial per
+group) deliver their *plain* rows (p_release 1, no depression: the common case) on
+arrival instead: the kernel keeps which rows fired in the last ``ring_size`` steps and at
+step ``n`` adds, for each delay ``d`` (largest first, i.e. oldest emission first, as
+Brian2's spike queue does), the synapses of delay ``d`` of the rows that fired at
+``n - d``, read from a copy of the rows sorted by delay. Every delivery is then a
+sequential read and an add into the cache-resident synaptic variables, where the ring is
+a scattered write into ``ring_size`` times more memory (4x faster on workload L). The
+order in which simultaneous arrivals are added differs from the ring's, so the two paths
+can differ in the last bit (spikes agree with Brian2 on both; tests).
+
 Trials in lanes: a *group* is ``lanes`` consecutive trials of one circuit, simulated
 together with every state array laid out ``[neuron * lanes + lane]``. The neuron update is
 then one vectorised loop over all neurons of all lanes, and the per-step costs (loop
@@ -115,6 +126,10 @@ def _simulate_group(c, tr0, nl, layout, neurons, synapses, inputs, rec, conducta
     syn_ptr, syn_post, syn_w = synapses.ptr, synapses.post, synapses.w
     syn_delay, syn_p, syn_u, syn_tau_rec = synapses.delay, synapses.p, synapses.u, synapses.tau_rec
     row_off, row_inh, row_dense = synapses.row_off, synapses.row_inh, synapses.row_dense
+    row_plain = synapses.row_plain
+    seg_ptr, seg_post, seg_w = synapses.seg_ptr, synapses.seg_post, synapses.seg_w
+    sb = layout.seg_base[c]
+    arrival = sb >= 0  # a large circuit (one lane): plain rows are delivered on arrival
     in_ptr, in_set, in_ch = inputs.ptr, inputs.set, inputs.channel
     counts, first, spk_step, spk_neuron, v_out = rec.counts, rec.first, rec.spk_step, rec.spk_neuron, rec.v_out
     record_spikes, record_v, spk_mask = rec.record_spikes, rec.record_v, rec.spk_mask
@@ -155,6 +170,10 @@ def _simulate_group(c, tr0, nl, layout, neurons, synapses, inputs, rec, conducta
     flag_words = flag.view(np.uint64)
     fire_row = np.empty((n + nin) * nl, np.int64)
     fire_lane = np.empty((n + nin) * nl, np.int64)
+    # Arrival delivery: the plain source rows that fired at each of the last ring_n steps.
+    n_src = n + nin
+    hist = np.empty(ring_n * n_src if arrival else 0, np.int64)
+    hist_n = np.zeros(ring_n, np.int64)
     rng = np.empty(nl, np.uint64)
     pos = np.zeros(nl, np.int64)
     for l in range(nl):
@@ -232,9 +251,14 @@ def _simulate_group(c, tr0, nl, layout, neurons, synapses, inputs, rec, conducta
         # later ones go to the ring slot of their arrival step. (Written inline: a call
         # per spike would pass ~25 arrays and cost more than the work itself.)
         slot = step % ring_n
+        hist_n[slot] = 0
         for q in range(n_fire):
             row = fire_row[q]
             l = fire_lane[q]
+            if arrival and row_plain[row]:
+                hist[slot * n_src + hist_n[slot]] = row - r0
+                hist_n[slot] += 1
+                continue
             off = row_off[row]
             inh = row_inh[row]
             if off >= 0:  # dense row: one add per neuron
@@ -244,6 +268,23 @@ def _simulate_group(c, tr0, nl, layout, neurons, synapses, inputs, rec, conducta
                 else:
                     for i in range(n):
                         x_e[i * nl + l] += row_dense[off + i]
+                continue
+            if row_plain[row]:
+                # Every synapse delivers with certainty and without depression (most
+                # rows of large networks): only weight, delay and target are read.
+                xx = x_i if inh else x_e
+                ring = ring_i if inh else ring_e
+                for s in range(syn_ptr[row], syn_ptr[row + 1]):
+                    d = syn_delay[s]
+                    k = syn_post[s] * nl + l
+                    if d == 0:
+                        xx[k] += syn_w[s]
+                        continue
+                    at = slot + d
+                    if at >= ring_n:
+                        at -= ring_n
+                    ring[at * m + k] += syn_w[s]
+                    ring_used[at] = True
                 continue
             for s in range(syn_ptr[row], syn_ptr[row + 1]):
                 if syn_p[s] < 1.0:
@@ -276,6 +317,21 @@ def _simulate_group(c, tr0, nl, layout, neurons, synapses, inputs, rec, conducta
                 else:
                     ring_e[at * m + k] += w
                 ring_used[at] = True
+        if arrival:
+            # Large circuits: the plain synapses due now, oldest emission first (as Brian2's
+            # spike queue orders them), read from the rows' delay-sorted copies. Each
+            # delivery is a sequential read and a write into x (cache resident), where the
+            # ring above would be a scattered write into ring_n times more memory.
+            for d in range(min(ring_n - 1, step), -1, -1):
+                sl = slot - d
+                if sl < 0:
+                    sl += ring_n
+                for q in range(hist_n[sl]):
+                    rr = hist[sl * n_src + q]
+                    b = sb + rr * ring_n + d
+                    xx = x_i if row_inh[r0 + rr] else x_e
+                    for s in range(seg_ptr[b], seg_ptr[b + 1]):
+                        xx[seg_post[s]] += seg_w[s]
         if ring_used[slot]:
             base = slot * m
             for k in range(m):

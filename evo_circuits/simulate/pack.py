@@ -17,10 +17,16 @@ from dataclasses import dataclass
 from typing import NamedTuple, Sequence
 
 import numpy as np
+from numba import njit
 
 from ..circuit import Circuit
 from ..errors import CircuitError
 from ..dynamics.propagators import Propagators, propagators
+
+
+# Circuits larger than this are simulated one trial at a time and deliver their plain rows
+# on arrival (see :mod:`.kernel`); smaller ones put trials in lanes.
+LARGE_CIRCUIT_NEURONS = 256
 
 
 class Layout(NamedTuple):
@@ -36,6 +42,7 @@ class Layout(NamedTuple):
     src_off: np.ndarray      # (C+1,) int64 into SynapseTable.ptr rows
     ring_size: np.ndarray    # (C,) int64
     ind_ids: np.ndarray      # (C,) int64
+    seg_base: np.ndarray     # (C,) int64: first entry of the circuit in SynapseTable.seg_ptr (-1: none)
 
 
 class SynapseTable(NamedTuple):
@@ -53,6 +60,14 @@ class SynapseTable(NamedTuple):
     row_off: np.ndarray      # (total_rows,) int64
     row_inh: np.ndarray      # (total_rows,) bool: the source is inhibitory
     row_dense: np.ndarray
+    row_plain: np.ndarray    # (total_rows,) bool: p_release 1 and no depression on every synapse
+    # Large circuits (more than LARGE_CIRCUIT_NEURONS neurons) deliver their plain rows on
+    # arrival: a copy of those rows sorted by delay, ``seg_post/seg_w[seg_ptr[b]:seg_ptr[b+1]]``
+    # with ``b = layout.seg_base[c] + r * ring_size[c] + d`` the synapses of row ``r``
+    # (within the circuit) with delay ``d``.
+    seg_ptr: np.ndarray      # int64
+    seg_post: np.ndarray     # int32
+    seg_w: np.ndarray
 
 
 class InputTable(NamedTuple):
@@ -116,11 +131,15 @@ def pack(circuits: Sequence[Circuit]) -> PackedPopulation:
     types = np.concatenate([c.types for c in circuits])
     syn = [c.synapses for c in circuits]
     n_syn = np.array([len(s.pre) for s in syn], np.int64)
+    ring_size = _ring_sizes(syn)
+    table = _synapse_table(syn, n_syn, neuron_off, src_off, n_in, types)
+    seg_base = np.where(sizes > LARGE_CIRCUIT_NEURONS, 0, -1).astype(np.int64)
+    table = _with_segments(table, seg_base, src_off, ring_size)
     return PackedPopulation(
         dt_ms=dt, conductance=(model == "conductance"), n_circuits=len(circuits),
-        layout=Layout(neuron_off=neuron_off, n_inputs=n_in, src_off=src_off, ring_size=_ring_sizes(syn), ind_ids=np.arange(len(circuits), dtype=np.int64)),
-        neurons=propagators(params, dt),
-        synapses=_synapse_table(syn, n_syn, neuron_off, src_off, n_in, types))
+        layout=Layout(neuron_off=neuron_off, n_inputs=n_in, src_off=src_off, ring_size=ring_size,
+                      ind_ids=np.arange(len(circuits), dtype=np.int64), seg_base=seg_base),
+        neurons=propagators(params, dt), synapses=table)
 
 
 def _cat(parts: list, dtype) -> np.ndarray:
@@ -170,10 +189,58 @@ def _synapse_table(syn: list, n_syn: np.ndarray, neuron_off: np.ndarray, src_off
         bounds = np.empty(2 * int(dense.sum()), np.int64)
         bounds[0::2], bounds[1::2] = ptr[:-1][dense], ptr[1:][dense]
         dense[dense] = ~np.logical_or.reduceat(bad, bounds)[0::2]
+    # "Plain" rows: every synapse releases with certainty and does not depress.
+    row_plain = np.bincount(row[(p != 1.0) | (u > 0)], minlength=n_rows) == 0
     row_len = np.where(dense, n_of_row, 0)
     row_off = np.where(dense, np.cumsum(row_len) - row_len, -1).astype(np.int64)
     row_dense = np.zeros(int(row_len.sum()))
     in_dense = np.flatnonzero(dense[row])
     row_dense[row_off[row[in_dense]] + post[in_dense]] = w[in_dense]
     return SynapseTable(ptr=ptr, post=post, w=w, delay=delay, p=p, u=u, tau_rec=tau_rec,
-                        row_off=row_off, row_inh=row_inh, row_dense=row_dense)
+                        row_off=row_off, row_inh=row_inh, row_dense=row_dense, row_plain=row_plain,
+                        seg_ptr=np.zeros(1, np.int64), seg_post=np.zeros(0, np.int32), seg_w=np.zeros(0))
+
+
+def _with_segments(t: SynapseTable, seg_base: np.ndarray, src_off: np.ndarray, ring_size: np.ndarray) -> SynapseTable:
+    """``t`` with the delay-sorted copies of the plain rows of the circuits whose
+    ``seg_base`` is >= 0 (set here to their first entry in ``seg_ptr``)."""
+    large = np.flatnonzero(seg_base >= 0)
+    if large.size == 0:
+        return t
+    n_rows = src_off[large + 1] - src_off[large]
+    n_entries = n_rows * ring_size[large]
+    seg_base[large] = np.cumsum(n_entries) - n_entries
+    plain_syn = np.diff(t.ptr) * t.row_plain
+    n_seg_syn = int(sum(plain_syn[src_off[c]:src_off[c + 1]].sum() for c in large))
+    seg_ptr = np.zeros(int(n_entries.sum()) + 1, np.int64)
+    seg_post, seg_w = np.empty(n_seg_syn, np.int32), np.empty(n_seg_syn)
+    _fill_segments(t.ptr, t.post, t.delay, t.w, t.row_plain, src_off[large], n_rows, ring_size[large],
+                   seg_base[large], seg_ptr, seg_post, seg_w)
+    return t._replace(seg_ptr=seg_ptr, seg_post=seg_post, seg_w=seg_w)
+
+
+@njit(cache=True)
+def _fill_segments(ptr, post, delay, w, plain, row0, n_rows, ring, base, seg_ptr, seg_post, seg_w):
+    """Counting sort of each plain row by delay (stable: by post within a delay)."""
+    o = 0
+    for c in range(row0.shape[0]):
+        d_n = ring[c]
+        cnt = np.zeros(d_n, np.int64)
+        for r in range(n_rows[c]):
+            row = row0[c] + r
+            b = base[c] + r * d_n
+            cnt[:] = 0
+            if plain[row]:
+                for s in range(ptr[row], ptr[row + 1]):
+                    cnt[delay[s]] += 1
+            for d in range(d_n):
+                seg_ptr[b + d] = o
+                o += cnt[d]
+                cnt[d] = seg_ptr[b + d]
+            if plain[row]:
+                for s in range(ptr[row], ptr[row + 1]):
+                    d = delay[s]
+                    seg_post[cnt[d]] = post[s]
+                    seg_w[cnt[d]] = w[s]
+                    cnt[d] += 1
+        seg_ptr[base[c] + n_rows[c] * d_n] = o
