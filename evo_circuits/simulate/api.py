@@ -71,9 +71,9 @@ class SimResult:
 
     def saturation(self) -> np.ndarray:
         """Rate of every neuron as a fraction of its ceiling (1.0 = fires every refractory period)."""
-        with np.errstate(invalid="ignore", divide="ignore"):
-            frac = self.rates_hz() / self.max_rates_hz[:, None, :]
-        return np.nan_to_num(frac)
+        # Padding (absent neurons) has ceiling 0 and no spikes: divided by 1 it reads 0.
+        ceiling = self.max_rates_hz
+        return self.rates_hz() / np.where(ceiling > 0, ceiling, 1.0)[:, None, :]
 
     @property
     def total_spikes(self) -> np.ndarray:

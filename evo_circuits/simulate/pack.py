@@ -123,16 +123,17 @@ def pack(circuits: Sequence[Circuit]) -> PackedPopulation:
         if c.dt_ms != dt or c.synapse_model != model:
             raise CircuitError(f"population[{k}]: dt_ms/synapse_model ({c.dt_ms}, {c.synapse_model}) differ from "
                                f"the first circuit's ({dt}, {model}); simulate them separately")
-    sizes = np.array([c.n_neurons for c in circuits], np.int64)
+    # One pass over the circuits (evolution packs hundreds of small ones per call).
+    syn = [c.synapses for c in circuits]
+    params, types = [c.params for c in circuits], [c.types for c in circuits]
+    sizes = np.array([len(t) for t in types], np.int64)
     n_in = np.array([c.n_inputs for c in circuits], np.int64)
+    n_syn = np.array([len(s.pre) for s in syn], np.int64)
     neuron_off = np.concatenate([[0], np.cumsum(sizes)])
     src_off = np.concatenate([[0], np.cumsum(sizes + n_in)])
-    params = np.concatenate([c.params for c in circuits])
-    types = np.concatenate([c.types for c in circuits])
-    syn = [c.synapses for c in circuits]
-    n_syn = np.array([len(s.pre) for s in syn], np.int64)
-    ring_size = _ring_sizes(syn)
+    params, types = np.concatenate(params), np.concatenate(types)
     table = _synapse_table(syn, n_syn, neuron_off, src_off, n_in, types)
+    ring_size = _ring_sizes(table.delay, n_syn)
     seg_base = np.where(sizes > LARGE_CIRCUIT_NEURONS, 0, -1).astype(np.int64)
     table = _with_segments(table, seg_base, src_off, ring_size)
     return PackedPopulation(
@@ -150,9 +151,15 @@ def _cat(parts: list, dtype) -> np.ndarray:
     return np.ascontiguousarray(np.concatenate(parts) if parts else np.zeros(0), dtype=dtype)
 
 
-def _ring_sizes(syn: list) -> np.ndarray:
-    """Longest delay + 1 of every circuit (1 for a circuit without synapses)."""
-    return np.array([int(s.delay.max()) + 1 if len(s.delay) else 1 for s in syn], np.int64)
+def _ring_sizes(delay: np.ndarray, n_syn: np.ndarray) -> np.ndarray:
+    """Longest delay + 1 of every circuit (1 for a circuit without synapses), from the
+    population's concatenated delays and each circuit's synapse count."""
+    ring = np.ones(len(n_syn), np.int64)
+    has = n_syn > 0
+    if has.any():
+        starts = (np.cumsum(n_syn) - n_syn)[has]
+        ring[has] = np.maximum.reduceat(delay, starts).astype(np.int64) + 1
+    return ring
 
 
 def _synapse_table(syn: list, n_syn: np.ndarray, neuron_off: np.ndarray, src_off: np.ndarray,

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from itertools import chain
 from types import SimpleNamespace
 from typing import Any, ClassVar, Sequence
 
@@ -99,8 +98,9 @@ class PortActivity:
         # port_of[k, neuron] = port index of that neuron in individual k, or -1
         self._port_of = np.full((n_ind, result.counts.shape[2]), -1, np.int64)
         # One (individual, port, neuron) entry per port of every individual, gathered at once.
-        n_out = np.array([min(len(c.outputs), n_ports) for c in circuits], np.int64)
-        neuron = np.fromiter(chain.from_iterable(c.outputs[:n_ports] for c in circuits), np.int64, int(n_out.sum()))
+        outs = [np.asarray(c.outputs[:n_ports], np.int64) for c in circuits]
+        n_out = np.array([len(o) for o in outs], np.int64)
+        neuron = np.concatenate(outs) if outs else np.zeros(0, np.int64)
         ind = np.repeat(np.arange(n_ind), n_out)
         port = np.arange(len(neuron)) - np.repeat(np.cumsum(n_out) - n_out, n_out)
         self.counts[ind, :, port] = result.counts[ind, :, neuron]
