@@ -691,5 +691,7 @@ def test_a_network_too_large_for_dense_masks_assembles_sparse(tmp_path):
     path = asm.save_structure(tmp_path / "s.npz")
     with np.load(path) as z:
         assert int(z["version"]) == 2 and np.array_equal(z["entry_pre"], e.pre)
-    with pytest.raises(EvoCircuitsError, match="too large for dense masks"):
-        load_structure(path)
+    st = load_structure(path, c)  # index arrays instead of dense masks; every synapse checked inside
+    assert np.array_equal(st["mask"][0], e.pre) and np.array_equal(st["mask"][1], e.post)
+    assert len(st["trainable"][0]) == int(e.trainable.sum()) and len(st["exists"][0]) == c.n_synapses
+    assert np.array_equal(st["delays"][2], e.delay) and tuple(st["shape"]) == c.dense_shape

@@ -207,6 +207,35 @@ def test_cli_train_with_a_structure_grows_synapses_with_their_delay(tmp_path):
     assert grown.any() and (trained.delays[grown] == 3).all()
 
 
+def test_cli_train_with_a_structure_too_large_for_dense_masks(tmp_path, monkeypatch):
+    """train --mask with a version-2 structure (a network above the dense limit: here the
+    limit is lowered so a small one counts) trains from index arrays, growth delays kept."""
+    import importlib
+
+    from evo_circuits.assemble import assemble
+
+    asm = assemble({"name": "g", "dt_ms": 0.1, "seed": 0, "inputs": 2, "readout": "out",
+                    "modules": {"hid": {"neurons": 8, "type": "E"}, "out": {"neurons": 1}},
+                    "connections": [
+                        {"from": "inputs", "to": "hid", "pattern": "all-to-all", "p": 0.5, "weight": 30.0,
+                         "delay_ms": 0.3, "grow": True},
+                        {"from": "hid", "to": "out", "pattern": "all-to-all", "weight": 20.0}]})
+    save(asm.circuit, tmp_path / "net.json")
+    growable = asm.growable
+    for module in ("evo_circuits.circuit", "evo_circuits.assemble.structure"):
+        monkeypatch.setattr(importlib.import_module(module), "DENSE_MAX_ENTRIES", 10)
+    asm.save_structure(tmp_path / "mask.npz")
+    with np.load(tmp_path / "mask.npz") as z:
+        assert int(z["version"]) == 2
+    assert run_cli(["train", str(tmp_path / "net.json"), "--mask", str(tmp_path / "mask.npz"), "--data", "task:xor",
+                    "--epochs", "3", "--trials", "32", "--batch-size", "8", "--lr", "0.1", "--out",
+                    str(tmp_path / "run"), "-q"]) == 0
+    monkeypatch.undo()
+    trained = load(tmp_path / "run" / "trained.json")
+    grown = (trained.weights > 0) & growable
+    assert grown.any() and (trained.delays[grown] == 3).all()
+
+
 def test_cli_compare_with_assembly(tmp_path, capsys):
     pytest.importorskip("sklearn")
     assemble = pytest.importorskip("evo_circuits.assemble")

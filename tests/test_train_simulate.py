@@ -116,18 +116,23 @@ def test_growth_only_when_allowed():
     np.testing.assert_array_equal(bp.spikes_of(p, m), simulate_spikes(grown.circuit, x)[0])
 
 
+def _growth_assembly(seed: int = 0):
+    """A small assembly whose input connections may grow, with a 2-step delay."""
+    from evo_circuits.assemble import assemble
+
+    return assemble({"name": "g", "dt_ms": 1.0, "seed": seed, "inputs": 4, "readout": "out",
+                     "modules": {"hid": {"neurons": 8, "type": "E"}, "out": {"neurons": 2}},
+                     "connections": [
+                         {"from": "inputs", "to": "hid", "pattern": "all-to-all", "p": 0.4, "weight": 6.0,
+                          "delay_ms": 2.0, "grow": True},
+                         {"from": "hid", "to": "out", "pattern": "all-to-all", "weight": 4.0}]})
+
+
 @pytest.mark.parametrize("sparse", [False, True])
 def test_grown_synapses_keep_the_assembly_delay(sparse):
     """Growth entries of an assembly carry their connection's delay (Assembly.delays):
     training uses it, and the trained circuit's grown synapses have it."""
-    from evo_circuits.assemble import assemble
-
-    asm = assemble({"name": "g", "dt_ms": 1.0, "seed": 0, "inputs": 4, "readout": "out",
-                    "modules": {"hid": {"neurons": 8, "type": "E"}, "out": {"neurons": 2}},
-                    "connections": [
-                        {"from": "inputs", "to": "hid", "pattern": "all-to-all", "p": 0.4, "weight": 6.0,
-                         "delay_ms": 2.0, "grow": True},
-                        {"from": "hid", "to": "out", "pattern": "all-to-all", "weight": 4.0}]})
+    asm = _growth_assembly()
     assert asm.growable.any() and (asm.delays[asm.growable] == 2).all()
     net = TrainableNetwork.from_circuit(asm.circuit, asm.mask, asm.trainable, delays=asm.delays, sparse=sparse)
     assert (net.delay[asm.growable] == 2).all()
@@ -138,3 +143,23 @@ def test_grown_synapses_keep_the_assembly_delay(sparse):
     assert grown.any() and (res.circuit.delays[grown] == 2).all()
     bp = BPTT(TrainableNetwork.from_circuit(res.circuit))
     np.testing.assert_array_equal(bp.spikes_of(*bp.forward(x)), simulate_spikes(res.circuit, x)[0])
+
+
+def test_compare_grows_the_assembled_and_frozen_arms_with_the_assembly_delay():
+    """compare(): the assembled and frozen arms train the assembly's own mask, so their
+    grown synapses take the assembly's delay (a factory's fifth element), not 0."""
+    from evo_circuits.train import compare
+
+    x = (np.random.default_rng(3).random((32, 24, 4)) < 0.3).astype(np.uint8)
+    data = SpikeTrainDataset(x, (x[:, :, 0].sum(1) > x[:, :, 1].sum(1)).astype(int), 2)
+
+    def network(seed):
+        a = _growth_assembly(seed)
+        return a.circuit, a.mask, a.trainable, a.motif_synapses, a.delays
+
+    res = compare(network, data, data, TrainConfig(epochs=3, batch_size=8, lr=0.1), seeds=1, controls="frozen")
+    growable = _growth_assembly(0).growable
+    for arm in ("assembled", "frozen"):
+        trained = res.networks[arm][0]
+        grown = (trained.weights > 0) & growable
+        assert grown.any() and (trained.delays[grown] == 2).all(), arm

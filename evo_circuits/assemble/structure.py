@@ -224,7 +224,7 @@ class Assembly:
         }
 
 
-def load_structure(path: str | os.PathLike, circuit: Circuit | None = None) -> dict[str, np.ndarray]:
+def load_structure(path: str | os.PathLike, circuit: Circuit | None = None) -> dict:
     """Read a structure NPZ written by :meth:`Assembly.save_structure`.
 
     Parameters
@@ -236,9 +236,14 @@ def load_structure(path: str | os.PathLike, circuit: Circuit | None = None) -> d
 
     Returns
     -------
-    dict of ndarray
+    dict
         ``mask``, ``trainable``, ``exists``, ``delays``, ``p_release``, ``module``, ``copy``,
-        ``local``, ``readout``, ``module_names``, ``input_names``.
+        ``local``, ``readout``, ``module_names``, ``input_names``. The five matrices are
+        dense arrays; for a network too large for dense matrices (more than
+        :data:`evo_circuits.circuit.DENSE_MAX_ENTRIES` entries, a version-2 file) they are
+        index arrays instead, in the forms :func:`evo_circuits.train.train` accepts:
+        ``(pre, post)`` for the three masks, ``(pre, post, value)`` for ``delays`` and
+        ``p_release``; ``shape`` then holds the matrix shape.
     """
     data = load_npz(path, "structure NPZ")
     fmt, version = data.get("format"), data.get("version")
@@ -248,28 +253,44 @@ def load_structure(path: str | os.PathLike, circuit: Circuit | None = None) -> d
             or int(version) not in (STRUCTURE_VERSION, SPARSE_STRUCTURE_VERSION)):
         raise FormatError(f"{path}: version: expected the integer {STRUCTURE_VERSION} or {SPARSE_STRUCTURE_VERSION}")
     if int(version) == SPARSE_STRUCTURE_VERSION:
-        data.update(_dense_from_entries(data, path))
+        data.update(_from_entries(data, path))
     for k in ("mask", "trainable", "exists", "delays", "p_release", "module", "copy", "local", "readout",
               "module_names", "input_names"):
         if k not in data:
             raise FormatError(f"{path}: {k}: missing")
-    for k in ("mask", "trainable", "exists"):
-        if data[k].dtype != bool or data[k].ndim != 2:
-            raise FormatError(f"{path}: {k}: expected a 2-d bool array, got {data[k].dtype} {data[k].shape}")
+    indexed = isinstance(data["mask"], tuple)
+    if not indexed:
+        for k in ("mask", "trainable", "exists"):
+            if data[k].dtype != bool or data[k].ndim != 2:
+                raise FormatError(f"{path}: {k}: expected a 2-d bool array, got {data[k].dtype} {data[k].shape}")
     if circuit is not None:
-        shape = circuit.dense_shape
-        for k in ("mask", "trainable", "exists", "delays", "p_release"):
-            if data[k].shape != shape:
-                raise FormatError(f"{path}: {k}: shape {data[k].shape} does not fit the circuit ({shape})")
-        if len(data["module"]) != circuit.n_neurons:
-            raise FormatError(f"{path}: module: {len(data['module'])} entries for {circuit.n_neurons} neurons")
-        if ((circuit.weights > 0) & ~data["mask"]).any():
-            raise FormatError(f"{path}: mask: the circuit has synapses outside the mask")
+        _check_fits(data, circuit, path, indexed)
     return data
 
 
-def _dense_from_entries(data: dict[str, np.ndarray], path) -> dict[str, np.ndarray]:
-    """The dense masks of a version-2 structure NPZ (what the trainer reads)."""
+def _check_fits(data: dict, circuit: Circuit, path, indexed: bool) -> None:
+    """Shapes fit ``circuit`` and every synapse of it is inside the mask."""
+    shape = circuit.dense_shape
+    shapes = [("shape", tuple(int(x) for x in data["shape"]))] if indexed else \
+        [(k, data[k].shape) for k in ("mask", "trainable", "exists", "delays", "p_release")]
+    for k, got in shapes:
+        if got != shape:
+            raise FormatError(f"{path}: {k}: shape {got} does not fit the circuit ({shape})")
+    if len(data["module"]) != circuit.n_neurons:
+        raise FormatError(f"{path}: module: {len(data['module'])} entries for {circuit.n_neurons} neurons")
+    s = circuit.synapses
+    if indexed:  # entry indices as linear positions: membership without a dense matrix
+        pre, post = data["mask"]
+        inside = np.isin(s.pre.astype(np.int64) * shape[1] + s.post, pre * shape[1] + post)
+    else:
+        inside = data["mask"][s.pre, s.post]
+    if not inside.all():
+        raise FormatError(f"{path}: mask: the circuit has synapses outside the mask")
+
+
+def _from_entries(data: dict[str, np.ndarray], path) -> dict:
+    """The matrices of a version-2 structure NPZ (what the trainer reads): dense when the
+    network has dense views, else index arrays (see :func:`load_structure`)."""
     keys = ("entry_pre", "entry_post", "entry_trainable", "entry_exists", "entry_delay", "entry_p_release")
     for k in ("shape", *keys):
         if k not in data:
@@ -278,19 +299,22 @@ def _dense_from_entries(data: dict[str, np.ndarray], path) -> dict[str, np.ndarr
     if shape.shape != (2,) or shape.dtype.kind not in "iu" or (shape < 0).any():
         raise FormatError(f"{path}: shape: expected two integers >= 0")
     rows, cols = (int(x) for x in shape)
-    if rows * cols > DENSE_MAX_ENTRIES:
-        raise FormatError(f"{path}: the network is too large for dense masks ({rows:,} x {cols:,})")
     e = [data[k] for k in keys]
     if any(a.ndim != 1 or a.shape != e[0].shape for a in e) or any(a.dtype.kind not in "iu" for a in e[:2]):
         raise FormatError(f"{path}: entry_*: expected 1-d arrays of equal length (integer indices)")
     if len(e[0]) and (e[0].min() < 0 or e[0].max() >= rows or e[1].min() < 0 or e[1].max() >= cols):
         raise FormatError(f"{path}: entry_pre/entry_post: an index is out of range of shape {rows} x {cols}")
+    pre, post = e[0].astype(np.int64), e[1].astype(np.int64)
+    trainable, exists = e[2].astype(bool), e[3].astype(bool)
+    if rows * cols > DENSE_MAX_ENTRIES:
+        return {"mask": (pre, post), "trainable": (pre[trainable], post[trainable]),
+                "exists": (pre[exists], post[exists]), "delays": (pre, post, e[4].astype(np.int64)),
+                "p_release": (pre, post, e[5].astype(np.float64))}
     out = {"mask": np.zeros((rows, cols), bool), "trainable": np.zeros((rows, cols), bool),
            "exists": np.zeros((rows, cols), bool), "delays": np.zeros((rows, cols), np.int64),
            "p_release": np.ones((rows, cols))}
-    pre, post = e[0], e[1]
     out["mask"][pre, post] = True
-    for k, values in zip(("trainable", "exists", "delays", "p_release"), e[2:]):
+    for k, values in zip(("trainable", "exists", "delays", "p_release"), (trainable, exists, *e[4:])):
         out[k][pre, post] = values
     return out
 

@@ -135,7 +135,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
     def network(seed: int):
         asm = assemblies[seed]
-        return asm.circuit, asm.mask, asm.trainable, asm.motif_synapses
+        return asm.circuit, asm.mask, asm.trainable, asm.motif_synapses, asm.delays
 
     train_data, test_data = _data(args, first.circuit.dt_ms)
     name = spec.name if spec.name is not None else Path(args.spec).stem

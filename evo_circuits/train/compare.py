@@ -46,6 +46,8 @@ _ARM = {"twin": "random", "random": "random", "layered": "layered", "plain": "pl
         "unconstrained": "unconstrained", "nodale": "unconstrained"}
 #: Arms trained without Dale's law (weights free to change sign).
 NO_DALE_ARMS = ("unconstrained",)
+#: Arms trained on the assembly's own circuit and mask (its growth delays apply).
+SAME_STRUCTURE_ARMS = ("assembled", "frozen")
 #: One line per arm, for tables and plots.
 ARM_DESCRIPTIONS = {
     "assembled": "the assembly (motifs as initialisation)",
@@ -208,13 +210,14 @@ def input_rate(data: SpikeDataset, n_samples: int = 256) -> float:
     return float(np.asarray(data.batch(idx), float).mean()) if len(idx) else 0.0
 
 
-NetworkFactory = Callable[[int], tuple]  # seed -> (circuit, mask, trainable[, motif synapses])
+NetworkFactory = Callable[[int], tuple]  # seed -> (circuit, mask, trainable[, motif synapses[, delays]])
 
 
 def _arms(circuit: Circuit, mk: np.ndarray | None, tr: np.ndarray | None, arms: list[str], seed: int,
           rate: float, prior: np.ndarray | None = None) -> dict[str, tuple[Circuit, np.ndarray | None,
                                                                             np.ndarray | None]]:
-    """The assembled network and the controls ``arms`` built from it for one seed."""
+    """The assembled network and the controls ``arms`` built from it for one seed (the
+    assembled and frozen arms share the assembly's circuit and mask, so also its delays)."""
     mask = circuit.weights > 0 if mk is None else np.asarray(mk, bool)
     trainable = mask if tr is None else np.asarray(tr, bool) & mask
     out = {"assembled": (circuit, mask, trainable)}
@@ -233,16 +236,16 @@ def _arms(circuit: Circuit, mk: np.ndarray | None, tr: np.ndarray | None, arms: 
 def compare(network: Circuit | NetworkFactory, train_data: SpikeDataset, test_data: SpikeDataset,
             config: TrainConfig | None = None, *, seeds: int | list[int] = 5, mask: np.ndarray | None = None,
             trainable: np.ndarray | None = None, prior: np.ndarray | None = None,
-            controls: str | Sequence[str] = ("twin",),
+            delays: np.ndarray | None = None, controls: str | Sequence[str] = ("twin",),
             threshold: float | None = None, progress: Callable[..., None] | None = None) -> CompareResult:
     """Train the assembled network and its controls with the same budget, over seeds.
 
     Parameters
     ----------
     network : Circuit or callable
-        The assembled network, or ``network(seed) -> (circuit, mask, trainable[, prior])``
-        that assembles a fresh instance per seed (e.g. from ``a = assemble(spec,
-        seed=base + seed)``: ``a.circuit, a.mask, a.trainable, a.motif_synapses``).
+        The assembled network, or ``network(seed) -> (circuit, mask, trainable[, prior[,
+        delays]])`` that assembles a fresh instance per seed (e.g. from ``a = assemble(spec,
+        seed=base + seed)``: ``a.circuit, a.mask, a.trainable, a.motif_synapses, a.delays``).
     train_data, test_data : SpikeDataset
     config : TrainConfig
         Shared settings; its ``seed`` is replaced by each run's seed.
@@ -253,6 +256,10 @@ def compare(network: Circuit | NetworkFactory, train_data: SpikeDataset, test_da
     prior : ndarray of bool, optional
         The synapses the ``frozen`` arm freezes, for a fixed ``network`` (an assembly's
         ``motif_synapses``; default: those inside the motif copies).
+    delays : ndarray of int, optional
+        Delays (steps) of the mask's entries for a fixed ``network`` (an assembly's
+        ``delays``): synapses that grow in the assembled and frozen arms take theirs from
+        here (default 0); the controls, whose structure differs, grow with delay 0.
     controls : str or sequence of str
         Some of ``twin`` (= ``random``), ``layered``, ``plain``, ``frozen``,
         ``unconstrained`` (= ``nodale``; see the module docstring), as names or one
@@ -283,12 +290,15 @@ def compare(network: Circuit | NetworkFactory, train_data: SpikeDataset, test_da
     sizes: dict[str, dict] = {}
     for k, seed in enumerate(seed_list):
         run_cfg = replace(cfg, seed=seed)
-        circuit, mk, tr, *extra = network(seed) if callable(network) else (network, mask, trainable, prior)
+        circuit, mk, tr, *extra = network(seed) if callable(network) else (network, mask, trainable, prior, delays)
+        # Growth entries of an assembly train with the delay it gave them (default 0).
+        grow_delays = extra[1] if len(extra) > 1 else None
         for key, (c, m_, t_) in _arms(circuit, mk, tr, arms, seed, rate, *extra[:1]).items():
             sizes[key] = dict(neurons=c.n_neurons, exc=c.n_exc, inh=c.n_inh, synapses=int((c.weights > 0).sum()),
                               trainable=int(t_.sum()))
             arm_cfg = replace(run_cfg, dale=False) if key in NO_DALE_ARMS else run_cfg
             res = train(c, train_data, test_data, arm_cfg, mask=m_, trainable=t_,
+                        delays=grow_delays if key in SAME_STRUCTURE_ARMS else None,
                         progress=None if progress is None else _bind(progress, key, k, len(seed_list)),
                         callback=_hidden_rate(c.outputs))
             curves[key].append(res.curve("test_acc"))
