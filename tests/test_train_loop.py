@@ -186,17 +186,22 @@ def test_cli_train_on_a_task(tmp_path, capsys):
         run_cli(["train", str(tmp_path / "net.json"), "--data", "task:oscillator", "--epochs", "1"])
 
 
+def _xor_growth_assembly():
+    """Two inputs -> 8 E neurons (connections that may grow, delay 3 steps) -> 1 readout."""
+    from evo_circuits.assemble import assemble
+
+    return assemble({"name": "g", "dt_ms": 0.1, "seed": 0, "inputs": 2, "readout": "out",
+                     "modules": {"hid": {"neurons": 8, "type": "E"}, "out": {"neurons": 1}},
+                     "connections": [
+                         {"from": "inputs", "to": "hid", "pattern": "all-to-all", "p": 0.5, "weight": 30.0,
+                          "delay_ms": 0.3, "grow": True},
+                         {"from": "hid", "to": "out", "pattern": "all-to-all", "weight": 20.0}]})
+
+
 def test_cli_train_with_a_structure_grows_synapses_with_their_delay(tmp_path):
     """train --mask: growth entries of the structure NPZ train, and grow with the delay the
     assembly gave them (not 0)."""
-    from evo_circuits.assemble import assemble
-
-    asm = assemble({"name": "g", "dt_ms": 0.1, "seed": 0, "inputs": 2, "readout": "out",
-                    "modules": {"hid": {"neurons": 8, "type": "E"}, "out": {"neurons": 1}},
-                    "connections": [
-                        {"from": "inputs", "to": "hid", "pattern": "all-to-all", "p": 0.5, "weight": 30.0,
-                         "delay_ms": 0.3, "grow": True},
-                        {"from": "hid", "to": "out", "pattern": "all-to-all", "weight": 20.0}]})
+    asm = _xor_growth_assembly()
     save(asm.circuit, tmp_path / "net.json")
     asm.save_structure(tmp_path / "mask.npz")
     assert run_cli(["train", str(tmp_path / "net.json"), "--mask", str(tmp_path / "mask.npz"), "--data", "task:xor",
@@ -212,14 +217,7 @@ def test_cli_train_with_a_structure_too_large_for_dense_masks(tmp_path, monkeypa
     limit is lowered so a small one counts) trains from index arrays, growth delays kept."""
     import importlib
 
-    from evo_circuits.assemble import assemble
-
-    asm = assemble({"name": "g", "dt_ms": 0.1, "seed": 0, "inputs": 2, "readout": "out",
-                    "modules": {"hid": {"neurons": 8, "type": "E"}, "out": {"neurons": 1}},
-                    "connections": [
-                        {"from": "inputs", "to": "hid", "pattern": "all-to-all", "p": 0.5, "weight": 30.0,
-                         "delay_ms": 0.3, "grow": True},
-                        {"from": "hid", "to": "out", "pattern": "all-to-all", "weight": 20.0}]})
+    asm = _xor_growth_assembly()
     save(asm.circuit, tmp_path / "net.json")
     growable = asm.growable
     for module in ("evo_circuits.circuit", "evo_circuits.assemble.structure"):
