@@ -49,10 +49,20 @@ import math
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit, prange
+from llvmlite import ir
+from numba import njit, prange, types
+from numba.extending import intrinsic
 
 from ..dynamics.lif import conductance_update, current_update, spikes
 from ..dynamics.rng import next_unit, stream_seed
+
+
+@intrinsic
+def _trailing_zeros(typingctx, x):
+    """Number of trailing zero bits of a nonzero uint64 (LLVM ``cttz``, one instruction)."""
+    def codegen(context, builder, signature, args):
+        return builder.cttz(args[0], ir.Constant(ir.IntType(1), 1))
+    return types.uint64(types.uint64), codegen
 
 
 class Recording(NamedTuple):
@@ -122,7 +132,11 @@ def _simulate_group(c, tr0, nl, layout, neurons, synapses, inputs, rec, conducta
     m = n * nl
     nin = layout.n_inputs[c]
     r0 = layout.src_off[c]
-    ring_n = layout.ring_size[c]
+    d_n = layout.ring_size[c]  # delays are 0 .. d_n - 1
+    ring_n = 1  # ring slots: a power of two >= d_n, so a slot index wraps with a mask
+    while ring_n < d_n:
+        ring_n *= 2
+    rmask = ring_n - 1
     syn_ptr, syn_post, syn_w = synapses.ptr, synapses.post, synapses.w
     syn_delay, syn_p, syn_u, syn_tau_rec = synapses.delay, synapses.p, synapses.u, synapses.tau_rec
     row_off, row_inh, row_dense = synapses.row_off, synapses.row_inh, synapses.row_dense
@@ -174,6 +188,10 @@ def _simulate_group(c, tr0, nl, layout, neurons, synapses, inputs, rec, conducta
     n_src = n + nin
     hist = np.empty(ring_n * n_src if arrival else 0, np.int64)
     hist_n = np.zeros(ring_n, np.int64)
+    # Spike counts and first spikes of the group, copied to the records at the end (the
+    # records span the population: a write per spike would leave the cache).
+    cnt = np.zeros(m, np.int64)
+    fst = np.full(m, -1, np.int64)
     rng = np.empty(nl, np.uint64)
     pos = np.zeros(nl, np.int64)
     for l in range(nl):
@@ -227,11 +245,12 @@ def _simulate_group(c, tr0, nl, layout, neurons, synapses, inputs, rec, conducta
                 n_fire += 1
         if n_sp > 0:
             for wd in range(n_words):
-                if flag_words[wd] == 0:
-                    continue
-                for k in range(wd * 8, min(wd * 8 + 8, m)):
-                    if flag[k] == 0:
-                        continue
+                # Each flag is one byte (0 or 1) of the word: visit the set ones in
+                # order, lowest first, without a branch per byte.
+                bits = flag_words[wd]
+                while bits != 0:
+                    k = wd * 8 + np.int64(_trailing_zeros(bits) >> np.uint64(3))
+                    bits &= bits - np.uint64(1)
                     i = k // nl
                     l = k - i * nl
                     fire_row[n_fire] = r0 + nin + i
@@ -239,10 +258,9 @@ def _simulate_group(c, tr0, nl, layout, neurons, synapses, inputs, rec, conducta
                     n_fire += 1
                     v[k] = c_reset[k]
                     ready[k] = step + c_ref[k]
-                    task = task0 + l
-                    counts[task, i] += 1
-                    if first[task, i] < 0:
-                        first[task, i] = step
+                    cnt[k] += 1
+                    if fst[k] < 0:
+                        fst[k] = step
                     if record_spikes and spk_mask[nb0 + i]:
                         spk_step[pos[l]] = step
                         spk_neuron[pos[l]] = i
@@ -250,7 +268,7 @@ def _simulate_group(c, tr0, nl, layout, neurons, synapses, inputs, rec, conducta
         # Events with delay 0 are due now (after the threshold) and are added directly;
         # later ones go to the ring slot of their arrival step. (Written inline: a call
         # per spike would pass ~25 arrays and cost more than the work itself.)
-        slot = step % ring_n
+        slot = step & rmask
         hist_n[slot] = 0
         for q in range(n_fire):
             row = fire_row[q]
@@ -280,9 +298,7 @@ def _simulate_group(c, tr0, nl, layout, neurons, synapses, inputs, rec, conducta
                     if d == 0:
                         xx[k] += syn_w[s]
                         continue
-                    at = slot + d
-                    if at >= ring_n:
-                        at -= ring_n
+                    at = (slot + d) & rmask
                     ring[at * m + k] += syn_w[s]
                     ring_used[at] = True
                 continue
@@ -309,9 +325,7 @@ def _simulate_group(c, tr0, nl, layout, neurons, synapses, inputs, rec, conducta
                     else:
                         x_e[k] += w
                     continue
-                at = slot + d  # d < ring_n: one subtraction instead of a modulo
-                if at >= ring_n:
-                    at -= ring_n
+                at = (slot + d) & rmask
                 if inh:
                     ring_i[at * m + k] += w
                 else:
@@ -322,13 +336,11 @@ def _simulate_group(c, tr0, nl, layout, neurons, synapses, inputs, rec, conducta
             # spike queue orders them), read from the rows' delay-sorted copies. Each
             # delivery is a sequential read and a write into x (cache resident), where the
             # ring above would be a scattered write into ring_n times more memory.
-            for d in range(min(ring_n - 1, step), -1, -1):
-                sl = slot - d
-                if sl < 0:
-                    sl += ring_n
+            for d in range(min(d_n - 1, step), -1, -1):
+                sl = (slot - d) & rmask
                 for q in range(hist_n[sl]):
                     rr = hist[sl * n_src + q]
-                    b = sb + rr * ring_n + d
+                    b = sb + rr * d_n + d
                     xx = x_i if row_inh[r0 + rr] else x_e
                     for s in range(seg_ptr[b], seg_ptr[b + 1]):
                         xx[seg_post[s]] += seg_w[s]
@@ -340,3 +352,7 @@ def _simulate_group(c, tr0, nl, layout, neurons, synapses, inputs, rec, conducta
                 ring_e[base + k] = 0.0
                 ring_i[base + k] = 0.0
             ring_used[slot] = False
+    for k in range(m):
+        i = k // nl
+        counts[task0 + k - i * nl, i] = cnt[k]
+        first[task0 + k - i * nl, i] = fst[k]
