@@ -175,7 +175,7 @@ def _simulate_group(c, tr0, nl, layout, neurons, synapses, inputs, rec, conducta
         ready[k] = -(1 << 40) + c_ref[k]
     ring_e = np.zeros(ring_n * m)
     ring_i = np.zeros(ring_n * m)
-    ring_used = np.zeros(ring_n, np.bool_)
+    ring_used = np.zeros(ring_n, np.uint8)  # per slot: 1 excitatory, 2 inhibitory arrivals pending
     std_x = np.ones(n_syn * nl)     # depression resources, [synapse * nl + lane]
     std_t = np.zeros(n_syn * nl, np.int64)  # step of the last delivery
     # Spike flags of the update, padded to whole 8-byte words: the scan skips 8 at a time.
@@ -292,6 +292,7 @@ def _simulate_group(c, tr0, nl, layout, neurons, synapses, inputs, rec, conducta
                 # rows of large networks): only weight, delay and target are read.
                 xx = x_i if inh else x_e
                 ring = ring_i if inh else ring_e
+                kind = np.uint8(2) if inh else np.uint8(1)
                 for s in range(syn_ptr[row], syn_ptr[row + 1]):
                     d = syn_delay[s]
                     k = syn_post[s] * nl + l
@@ -300,7 +301,7 @@ def _simulate_group(c, tr0, nl, layout, neurons, synapses, inputs, rec, conducta
                         continue
                     at = (slot + d) & rmask
                     ring[at * m + k] += syn_w[s]
-                    ring_used[at] = True
+                    ring_used[at] |= kind
                 continue
             for s in range(syn_ptr[row], syn_ptr[row + 1]):
                 if syn_p[s] < 1.0:
@@ -328,9 +329,10 @@ def _simulate_group(c, tr0, nl, layout, neurons, synapses, inputs, rec, conducta
                 at = (slot + d) & rmask
                 if inh:
                     ring_i[at * m + k] += w
+                    ring_used[at] |= 2
                 else:
                     ring_e[at * m + k] += w
-                ring_used[at] = True
+                    ring_used[at] |= 1
         if arrival:
             # Large circuits: the plain synapses due now, oldest emission first (as Brian2's
             # spike queue orders them), read from the rows' delay-sorted copies. Each
@@ -344,14 +346,19 @@ def _simulate_group(c, tr0, nl, layout, neurons, synapses, inputs, rec, conducta
                     xx = x_i if row_inh[r0 + rr] else x_e
                     for s in range(seg_ptr[b], seg_ptr[b + 1]):
                         xx[seg_post[s]] += seg_w[s]
-        if ring_used[slot]:
+        # The ring slot due now, one pass per kind of arrival it holds.
+        used = ring_used[slot]
+        if used != 0:
             base = slot * m
-            for k in range(m):
-                x_e[k] += ring_e[base + k]
-                x_i[k] += ring_i[base + k]
-                ring_e[base + k] = 0.0
-                ring_i[base + k] = 0.0
-            ring_used[slot] = False
+            if used & 1:
+                for k in range(m):
+                    x_e[k] += ring_e[base + k]
+                    ring_e[base + k] = 0.0
+            if used & 2:
+                for k in range(m):
+                    x_i[k] += ring_i[base + k]
+                    ring_i[base + k] = 0.0
+            ring_used[slot] = 0
     for k in range(m):
         i = k // nl
         counts[task0 + k - i * nl, i] = cnt[k]
