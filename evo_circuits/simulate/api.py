@@ -72,8 +72,11 @@ class SimResult:
     def saturation(self) -> np.ndarray:
         """Rate of every neuron as a fraction of its ceiling (1.0 = fires every refractory period)."""
         # Padding (absent neurons) has ceiling 0 and no spikes: divided by 1 it reads 0.
-        ceiling = self.max_rates_hz
-        return self.rates_hz() / np.where(ceiling > 0, ceiling, 1.0)[:, None, :]
+        # In place: a fresh population-sized temporary costs more in page faults than
+        # the division itself.
+        frac = self.rates_hz()
+        frac /= np.where(self.max_rates_hz > 0, self.max_rates_hz, 1.0)[:, None, :]
+        return frac
 
     @property
     def total_spikes(self) -> np.ndarray:
