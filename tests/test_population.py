@@ -168,3 +168,16 @@ def test_large_circuits_deliver_on_arrival_as_the_ring_does(monkeypatch):
     monkeypatch.undo()
     alone = simulate(pop[2], inp, seed=5, individual_ids=[2], record_spikes=True)
     np.testing.assert_array_equal(alone.counts[0], arrival.counts[2, :, :300])
+    # Several trials in lanes: the kernel then takes the ring for every circuit.
+    api = importlib.import_module("evo_circuits.simulate.api")
+    monkeypatch.setattr(api, "_lanes", lambda *args: 3)
+    np.testing.assert_array_equal(simulate(pop, inp, seed=5).counts, ring.counts)
+
+
+def test_large_circuits_with_long_delays_on_few_synapses_stay_on_the_ring():
+    import importlib
+
+    pack_module = importlib.import_module("evo_circuits.simulate.pack")
+    sparse_long = random_circuit(240, 60, 3, p_conn=0.002, p_input=0.05, max_delay_steps=400, seed=1)
+    assert sparse_long.n_synapses * 4 < 303 * 401
+    assert pack_module.pack([sparse_long, _large_circuit(0, False)]).layout.seg_base.tolist() == [-1, 0]

@@ -302,6 +302,9 @@ def _from_entries(data: dict[str, np.ndarray], path) -> dict:
     e = [data[k] for k in keys]
     if any(a.ndim != 1 or a.shape != e[0].shape for a in e) or any(a.dtype.kind not in "iu" for a in e[:2]):
         raise FormatError(f"{path}: entry_*: expected 1-d arrays of equal length (integer indices)")
+    if e[2].dtype != bool or e[3].dtype != bool or e[4].dtype.kind not in "iu" or e[5].dtype.kind != "f":
+        raise FormatError(f"{path}: entry_trainable/entry_exists/entry_delay/entry_p_release: expected bool, bool, "
+                          "integer and float arrays")
     if len(e[0]) and (e[0].min() < 0 or e[0].max() >= rows or e[1].min() < 0 or e[1].max() >= cols):
         raise FormatError(f"{path}: entry_pre/entry_post: an index is out of range of shape {rows} x {cols}")
     pre, post = e[0].astype(np.int64), e[1].astype(np.int64)

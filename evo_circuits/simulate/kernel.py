@@ -102,7 +102,8 @@ def simulate_population(layout, neurons, synapses, inputs, rec, conductance, n_s
     n_steps, n_trials : int
     lanes : int
         Trials simulated together (see the module docstring); any value >= 1 gives the
-        same results.
+        same results, except that large circuits deliver on arrival only with one lane
+        (the ring otherwise, which may differ in the last bit).
     seed : uint64
     dt : float
     """
@@ -143,7 +144,9 @@ def _simulate_group(c, tr0, nl, layout, neurons, synapses, inputs, rec, conducta
     row_plain = synapses.row_plain
     seg_ptr, seg_post, seg_w = synapses.seg_ptr, synapses.seg_post, synapses.seg_w
     sb = layout.seg_base[c]
-    arrival = sb >= 0  # a large circuit (one lane): plain rows are delivered on arrival
+    # A large circuit simulated one trial at a time (api makes it so): plain rows are
+    # delivered on arrival; with several lanes the ring path serves any circuit.
+    arrival = sb >= 0 and nl == 1
     in_ptr, in_set, in_ch = inputs.ptr, inputs.set, inputs.channel
     counts, first, spk_step, spk_neuron, v_out = rec.counts, rec.first, rec.spk_step, rec.spk_neuron, rec.v_out
     record_spikes, record_v, spk_mask = rec.record_spikes, rec.record_v, rec.spk_mask
@@ -246,7 +249,8 @@ def _simulate_group(c, tr0, nl, layout, neurons, synapses, inputs, rec, conducta
         if n_sp > 0:
             for wd in range(n_words):
                 # Each flag is one byte (0 or 1) of the word: visit the set ones in
-                # order, lowest first, without a branch per byte.
+                # order, lowest first, without a branch per byte (byte j of the word is
+                # bits 8j..8j+7 on little-endian machines, numba's targets).
                 bits = flag_words[wd]
                 while bits != 0:
                     k = wd * 8 + np.int64(_trailing_zeros(bits) >> np.uint64(3))

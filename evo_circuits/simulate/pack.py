@@ -25,7 +25,8 @@ from ..dynamics.propagators import Propagators, propagators
 
 
 # Circuits larger than this are simulated one trial at a time and deliver their plain rows
-# on arrival (see :mod:`.kernel`); smaller ones put trials in lanes.
+# on arrival (see :mod:`.kernel`; unless their delays are long for their synapse count,
+# :func:`_arrival_circuits`); smaller ones put trials in lanes.
 LARGE_CIRCUIT_NEURONS = 256
 
 
@@ -134,7 +135,7 @@ def pack(circuits: Sequence[Circuit]) -> PackedPopulation:
     params, types = np.concatenate(params), np.concatenate(types)
     table = _synapse_table(syn, n_syn, neuron_off, src_off, n_in, types)
     ring_size = _ring_sizes(table.delay, n_syn)
-    seg_base = np.where(sizes > LARGE_CIRCUIT_NEURONS, 0, -1).astype(np.int64)
+    seg_base = _arrival_circuits(sizes, n_in, ring_size, table, src_off)
     table = _with_segments(table, seg_base, src_off, ring_size)
     return PackedPopulation(
         dt_ms=dt, conductance=(model == "conductance"), n_circuits=len(circuits),
@@ -206,6 +207,21 @@ def _synapse_table(syn: list, n_syn: np.ndarray, neuron_off: np.ndarray, src_off
     return SynapseTable(ptr=ptr, post=post, w=w, delay=delay, p=p, u=u, tau_rec=tau_rec,
                         row_off=row_off, row_inh=row_inh, row_dense=row_dense, row_plain=row_plain,
                         seg_ptr=np.zeros(1, np.int64), seg_post=np.zeros(0, np.int32), seg_w=np.zeros(0))
+
+
+def _arrival_circuits(sizes: np.ndarray, n_in: np.ndarray, ring_size: np.ndarray, t: SynapseTable,
+                      src_off: np.ndarray) -> np.ndarray:
+    """0 for the circuits that deliver on arrival, -1 for the others: those above
+    LARGE_CIRCUIT_NEURONS whose segment table (one int64 per source row and delay) is at
+    most 4 entries per plain synapse: long delays on sparse rows stay on the ring, where
+    they cost neither that memory nor a lookup per delay and spike."""
+    out = np.full(len(sizes), -1, np.int64)
+    large = np.flatnonzero(sizes > LARGE_CIRCUIT_NEURONS)
+    if large.size:
+        rows = sizes + n_in
+        plain = np.bincount(np.repeat(np.arange(len(sizes)), rows), np.diff(t.ptr) * t.row_plain, len(sizes))
+        out[large[rows[large] * ring_size[large] <= 4 * plain[large]]] = 0
+    return out
 
 
 def _with_segments(t: SynapseTable, seg_base: np.ndarray, src_off: np.ndarray, ring_size: np.ndarray) -> SynapseTable:
