@@ -23,7 +23,7 @@ step ``n`` adds, for each delay ``d`` (largest first, i.e. oldest emission first
 Brian2's spike queue does), the synapses of delay ``d`` of the rows that fired at
 ``n - d``, read from a copy of the rows sorted by delay. Every delivery is then a
 sequential read and an add into the cache-resident synaptic variables, where the ring is
-a scattered write into ``ring_size`` times more memory (4x faster on workload L). The
+a scattered write into ``ring_size`` times more memory (about 3x faster on workload L). The
 order in which simultaneous arrivals are added differs from the ring's, so the two paths
 can differ in the last bit (spikes agree with Brian2 on both; tests).
 
@@ -291,12 +291,13 @@ def _simulate_group(c, tr0, nl, layout, neurons, synapses, inputs, rec, conducta
                     for i in range(n):
                         x_e[i * nl + l] += row_dense[off + i]
                 continue
+            # The source's synaptic variable, its ring and its bit in ring_used.
+            xx = x_i if inh else x_e
+            ring = ring_i if inh else ring_e
+            kind = np.uint8(2) if inh else np.uint8(1)
             if row_plain[row]:
                 # Every synapse delivers with certainty and without depression (most
                 # rows of large networks): only weight, delay and target are read.
-                xx = x_i if inh else x_e
-                ring = ring_i if inh else ring_e
-                kind = np.uint8(2) if inh else np.uint8(1)
                 for s in range(syn_ptr[row], syn_ptr[row + 1]):
                     d = syn_delay[s]
                     k = syn_post[s] * nl + l
@@ -325,18 +326,11 @@ def _simulate_group(c, tr0, nl, layout, neurons, synapses, inputs, rec, conducta
                     std_t[k] = arrive
                 k = syn_post[s] * nl + l
                 if d == 0:
-                    if inh:
-                        x_i[k] += w
-                    else:
-                        x_e[k] += w
+                    xx[k] += w
                     continue
                 at = (slot + d) & rmask
-                if inh:
-                    ring_i[at * m + k] += w
-                    ring_used[at] |= 2
-                else:
-                    ring_e[at * m + k] += w
-                    ring_used[at] |= 1
+                ring[at * m + k] += w
+                ring_used[at] |= kind
         if arrival:
             # Large circuits: the plain synapses due now, oldest emission first (as Brian2's
             # spike queue orders them), read from the rows' delay-sorted copies. Each

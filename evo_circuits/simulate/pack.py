@@ -26,7 +26,7 @@ from ..dynamics.propagators import Propagators, propagators
 
 # Circuits larger than this are simulated one trial at a time and deliver their plain rows
 # on arrival (see :mod:`.kernel`; unless their delays are long for their synapse count,
-# :func:`_arrival_circuits`); smaller ones put trials in lanes.
+# :func:`_with_segments`); smaller ones put trials in lanes.
 LARGE_CIRCUIT_NEURONS = 256
 
 
@@ -135,8 +135,7 @@ def pack(circuits: Sequence[Circuit]) -> PackedPopulation:
     params, types = np.concatenate(params), np.concatenate(types)
     table = _synapse_table(syn, n_syn, neuron_off, src_off, n_in, types)
     ring_size = _ring_sizes(table.delay, n_syn)
-    seg_base = _arrival_circuits(sizes, n_in, ring_size, table, src_off)
-    table = _with_segments(table, seg_base, src_off, ring_size)
+    table, seg_base = _with_segments(table, sizes, src_off, ring_size)
     return PackedPopulation(
         dt_ms=dt, conductance=(model == "conductance"), n_circuits=len(circuits),
         layout=Layout(neuron_off=neuron_off, n_inputs=n_in, src_off=src_off, ring_size=ring_size,
@@ -188,17 +187,18 @@ def _synapse_table(syn: list, n_syn: np.ndarray, neuron_off: np.ndarray, src_off
     # circuit's neurons; at most 4 values per synapse, so large sparse circuits stay sparse.
     n_of_row = np.repeat(sizes, sizes + n_in)
     dense = (per_row > 0) & (4 * per_row >= n_of_row)
+    # "Plain" rows: every synapse releases with certainty and does not depress.
+    not_plain = (p != 1.0) | (u > 0)
     if dense.any():
         # Any delayed, unreliable or depressing synapse in a candidate row: an OR over
         # [start, end) of each row (reduceat over interleaved bounds; a pad entry lets the
         # last row end at the table's end).
         bad = np.zeros(len(w) + 1, np.bool_)
-        bad[:-1] = (delay != 0) | (p != 1.0) | (u > 0)
+        bad[:-1] = (delay != 0) | not_plain
         bounds = np.empty(2 * int(dense.sum()), np.int64)
         bounds[0::2], bounds[1::2] = ptr[:-1][dense], ptr[1:][dense]
         dense[dense] = ~np.logical_or.reduceat(bad, bounds)[0::2]
-    # "Plain" rows: every synapse releases with certainty and does not depress.
-    row_plain = np.bincount(row[(p != 1.0) | (u > 0)], minlength=n_rows) == 0
+    row_plain = np.bincount(row[not_plain], minlength=n_rows) == 0
     row_len = np.where(dense, n_of_row, 0)
     row_off = np.where(dense, np.cumsum(row_len) - row_len, -1).astype(np.int64)
     row_dense = np.zeros(int(row_len.sum()))
@@ -209,37 +209,33 @@ def _synapse_table(syn: list, n_syn: np.ndarray, neuron_off: np.ndarray, src_off
                         seg_ptr=np.zeros(1, np.int64), seg_post=np.zeros(0, np.int32), seg_w=np.zeros(0))
 
 
-def _arrival_circuits(sizes: np.ndarray, n_in: np.ndarray, ring_size: np.ndarray, t: SynapseTable,
-                      src_off: np.ndarray) -> np.ndarray:
-    """0 for the circuits that deliver on arrival, -1 for the others: those above
-    LARGE_CIRCUIT_NEURONS whose segment table (one int64 per source row and delay) is at
-    most 4 entries per plain synapse: long delays on sparse rows stay on the ring, where
-    they cost neither that memory nor a lookup per delay and spike."""
-    out = np.full(len(sizes), -1, np.int64)
-    large = np.flatnonzero(sizes > LARGE_CIRCUIT_NEURONS)
-    if large.size:
-        rows = sizes + n_in
-        plain = np.bincount(np.repeat(np.arange(len(sizes)), rows), np.diff(t.ptr) * t.row_plain, len(sizes))
-        out[large[rows[large] * ring_size[large] <= 4 * plain[large]]] = 0
-    return out
+def _with_segments(t: SynapseTable, sizes: np.ndarray, src_off: np.ndarray,
+                   ring_size: np.ndarray) -> tuple[SynapseTable, np.ndarray]:
+    """``t`` with the delay-sorted copies of the plain rows of the circuits that deliver on
+    arrival, and each circuit's first entry in ``seg_ptr`` (-1: the ring).
 
-
-def _with_segments(t: SynapseTable, seg_base: np.ndarray, src_off: np.ndarray, ring_size: np.ndarray) -> SynapseTable:
-    """``t`` with the delay-sorted copies of the plain rows of the circuits whose
-    ``seg_base`` is >= 0 (set here to their first entry in ``seg_ptr``)."""
-    large = np.flatnonzero(seg_base >= 0)
+    Those are the circuits above LARGE_CIRCUIT_NEURONS whose segment table (one int64 per
+    source row and delay) is at most 4 entries per plain synapse: long delays on sparse
+    rows stay on the ring, where they cost neither that memory nor a lookup per delay and
+    spike.
+    """
+    seg_base = np.full(len(sizes), -1, np.int64)
+    candidates = np.flatnonzero(sizes > LARGE_CIRCUIT_NEURONS)
+    if candidates.size == 0:
+        return t, seg_base
+    n_rows = np.diff(src_off)
+    plain = np.bincount(np.repeat(np.arange(len(sizes)), n_rows), np.diff(t.ptr) * t.row_plain, len(sizes))
+    large = candidates[n_rows[candidates] * ring_size[candidates] <= 4 * plain[candidates]]
     if large.size == 0:
-        return t
-    n_rows = src_off[large + 1] - src_off[large]
-    n_entries = n_rows * ring_size[large]
+        return t, seg_base
+    n_entries = n_rows[large] * ring_size[large]
     seg_base[large] = np.cumsum(n_entries) - n_entries
-    plain_syn = np.diff(t.ptr) * t.row_plain
-    n_seg_syn = int(sum(plain_syn[src_off[c]:src_off[c + 1]].sum() for c in large))
     seg_ptr = np.zeros(int(n_entries.sum()) + 1, np.int64)
+    n_seg_syn = int(plain[large].sum())
     seg_post, seg_w = np.empty(n_seg_syn, np.int32), np.empty(n_seg_syn)
-    _fill_segments(t.ptr, t.post, t.delay, t.w, t.row_plain, src_off[large], n_rows, ring_size[large],
+    _fill_segments(t.ptr, t.post, t.delay, t.w, t.row_plain, src_off[large], n_rows[large], ring_size[large],
                    seg_base[large], seg_ptr, seg_post, seg_w)
-    return t._replace(seg_ptr=seg_ptr, seg_post=seg_post, seg_w=seg_w)
+    return t._replace(seg_ptr=seg_ptr, seg_post=seg_post, seg_w=seg_w), seg_base
 
 
 @njit(cache=True)
